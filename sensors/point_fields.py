@@ -1,0 +1,86 @@
+"""Named point fields (PCD files, PointCloud2 messages) -> Frame, detecting the layout from the field names.
+
+The layouts are Autoware's: XYZI, XYZIRC, XYZIRADRT, XYZIRCAEDT; anything else holding x, y, z is read
+as "generic" with whatever intensity, ring and time fields it names.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from .frame import Frame
+
+LAYOUTS: dict[str, tuple[str, ...]] = {
+    "XYZIRCAEDT": ("x", "y", "z", "intensity", "return_type", "channel", "azimuth", "elevation", "distance", "time_stamp"),
+    "XYZIRADRT": ("x", "y", "z", "intensity", "ring", "azimuth", "distance", "return_type", "time_stamp"),
+    "XYZIRC": ("x", "y", "z", "intensity", "return_type", "channel"),
+    "XYZI": ("x", "y", "z", "intensity"),
+}
+INTENSITY_NAMES = ("intensity", "i", "remission", "reflectivity")
+RING_NAMES = ("ring", "channel")
+TIME_NAMES = ("time_stamp", "time", "t", "timestamp")
+LABEL_NAMES = ("label", "class_id")
+
+
+def detect_layout(names: tuple[str, ...] | list[str]) -> str:
+    """The Autoware layout whose fields these are (in order, extra trailing fields allowed), else 'generic'."""
+    names = tuple(names)
+    for layout, fields in LAYOUTS.items():
+        if names[: len(fields)] == fields:
+            return layout
+    if not {"x", "y", "z"} <= set(names):
+        raise ValueError(f"point fields {names} have no x, y, z")
+    return "generic"
+
+
+def frame_from_fields(
+    fields: Mapping[str, np.ndarray],
+    timestamp: float,
+    sensor: str,
+    label_set: str | None = "semantickitti",
+) -> Frame:
+    """Build a Frame from per-point field arrays (any numeric dtypes)."""
+    names = list(fields)
+    layout = detect_layout(names)
+    n = len(fields["x"])
+    points = np.empty((n, 4), dtype=np.float32)
+    for column, name in enumerate("xyz"):
+        points[:, column] = fields[name]
+    intensity_name = _first(names, INTENSITY_NAMES)
+    points[:, 3] = 0.0 if intensity_name is None else normalized_intensity(fields[intensity_name])
+    ring_name = _first(names, RING_NAMES)
+    time_name = _first(names, TIME_NAMES)
+    label_name = _first(names, LABEL_NAMES)
+    return Frame(
+        points=points,
+        timestamp=timestamp,
+        sensor=sensor,
+        ring=None if ring_name is None else fields[ring_name],
+        time=None if time_name is None else time_offsets(fields[time_name], timestamp),
+        labels=None if label_name is None else fields[label_name],
+        label_set=None if label_name is None else label_set,
+        meta={"layout": layout},
+    )
+
+
+def normalized_intensity(values: np.ndarray) -> np.ndarray:
+    """Intensity in [0, 1]: integer fields and float fields above 1 are on the sensors' 0..255 scale."""
+    values = np.asarray(values, dtype=np.float32)
+    if np.issubdtype(np.asarray(values).dtype, np.integer) or (values.size and np.nanmax(values) > 1.0):
+        return values / 255.0
+    return values
+
+
+def time_offsets(values: np.ndarray, timestamp: float) -> np.ndarray:
+    """Per-point seconds after `timestamp`: integer fields are nanosecond offsets (nebula, Ouster),
+    float64 fields are absolute seconds (Autoware's XYZIRADRT), float32 fields are second offsets."""
+    if np.issubdtype(values.dtype, np.integer):
+        return values.astype(np.float64) * 1e-9
+    if values.dtype == np.float64 and values.size and np.nanmin(values) > 1e6:
+        return values - timestamp
+    return values.astype(np.float32)
+
+
+def _first(names: list[str], candidates: tuple[str, ...]) -> str | None:
+    return next((c for c in candidates if c in names), None)

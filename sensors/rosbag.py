@@ -1,0 +1,130 @@
+"""ROS 2 bags (sqlite3 or MCAP) through rosbags: VelodyneScan packet messages and PointCloud2 clouds.
+
+Works with rosbags 0.9.23 (what ouster-sdk pins) and 0.11.x: only APIs present in both are used here,
+and bag writing goes through `bag_writer`, which papers over the one signature that changed.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .frame import Frame
+from .ros_messages import VELODYNE_PACKET_MSG, VELODYNE_SCAN_MSG, pointcloud2_to_frame, stamp_seconds
+from .source import Source, SourceError, SourceStats
+from .velodyne import DecodeOptions, VelodynePacketSource
+
+VELODYNE_SCAN = "velodyne_msgs/msg/VelodyneScan"
+POINTCLOUD2 = "sensor_msgs/msg/PointCloud2"
+SUPPORTED = (VELODYNE_SCAN, POINTCLOUD2)
+
+
+def typestore() -> Any:
+    """ROS 2 Humble's message types plus velodyne_msgs, which no bundled store has."""
+    from rosbags.typesys import Stores, get_typestore, get_types_from_msg
+
+    store = get_typestore(Stores.ROS2_HUMBLE)
+    types = {}
+    types.update(get_types_from_msg(VELODYNE_PACKET_MSG, "velodyne_msgs/msg/VelodynePacket"))
+    types.update(get_types_from_msg(VELODYNE_SCAN_MSG, VELODYNE_SCAN))
+    store.register(types)
+    return store
+
+
+def bag_directory(path: Path) -> Path:
+    """A bag is a folder with metadata.yaml; a .db3/.mcap file stands for the folder holding it."""
+    folder = path if path.is_dir() else path.parent
+    if not (folder / "metadata.yaml").is_file():
+        raise SourceError(f"{path}: not a ROS 2 bag (no metadata.yaml in {folder})")
+    return folder
+
+
+def bag_writer(path: Path, storage: str = "sqlite3") -> Any:
+    """A rosbags Writer for either rosbags line (0.11 needs the bag version and takes a storage plugin)."""
+    import inspect
+
+    from rosbags.rosbag2 import Writer
+
+    parameters = inspect.signature(Writer.__init__).parameters
+    if "version" not in parameters:
+        if storage != "sqlite3":
+            raise SourceError(f"rosbags {_rosbags_version()} writes sqlite3 bags only; MCAP needs rosbags >= 0.10")
+        return Writer(path)
+    from rosbags.rosbag2 import StoragePlugin
+
+    plugin = {"sqlite3": StoragePlugin.SQLITE3, "mcap": StoragePlugin.MCAP}[storage]
+    return Writer(path, version=Writer.VERSION_LATEST, storage_plugin=plugin)
+
+
+def _rosbags_version() -> str:
+    from importlib.metadata import version
+
+    return version("rosbags")
+
+
+class BagMessages:
+    """Deserialised messages of one topic, re-readable; chooses the topic when none is named."""
+
+    def __init__(self, path: Path, topic: str | None) -> None:
+        from rosbags.highlevel import AnyReader
+
+        self.folder = bag_directory(path)
+        self.store = typestore()
+        try:
+            with AnyReader([self.folder], default_typestore=self.store) as reader:
+                connections = {c.topic: c.msgtype for c in reader.connections}
+        except Exception as err:  # rosbags raises its own error types for damaged bags
+            raise SourceError(f"{self.folder}: cannot read the bag ({err})") from err
+        if topic is None:
+            topic = next((t for t, kind in connections.items() if kind in SUPPORTED), None)
+            if topic is None:
+                raise SourceError(f"{self.folder}: no VelodyneScan or PointCloud2 topic; it has {connections}")
+        elif topic not in connections:
+            raise SourceError(f"{self.folder}: no topic {topic!r}; it has {sorted(connections)}")
+        self.topic = topic
+        self.msgtype = connections[topic]
+        if self.msgtype not in SUPPORTED:
+            raise SourceError(f"{self.folder}: topic {topic} carries {self.msgtype}; supported: {', '.join(SUPPORTED)}")
+
+    def __iter__(self) -> Iterator[tuple[int, Any]]:
+        from rosbags.highlevel import AnyReader
+
+        with AnyReader([self.folder], default_typestore=self.store) as reader:
+            connections = [c for c in reader.connections if c.topic == self.topic]
+            for connection, bag_time, raw in reader.messages(connections=connections):
+                yield bag_time, reader.deserialize(raw, connection.msgtype)
+
+
+def velodyne_scan_packets(messages: BagMessages, stats: SourceStats) -> Iterator[tuple[float, bytes]]:
+    for _, scan in messages:
+        for packet in scan.packets:
+            yield stamp_seconds(packet.stamp), packet.data.tobytes()
+
+
+class PointCloud2BagSource(Source):
+    """One frame per PointCloud2 message; a message that cannot be read is counted and skipped."""
+
+    def __init__(self, messages: BagMessages) -> None:
+        super().__init__()
+        self.messages = messages
+        self.sensor = "pointcloud2"
+
+    def _frames(self) -> Iterator[Frame]:
+        for _, msg in self.messages:
+            self.stats.packets += 1
+            try:
+                frame = pointcloud2_to_frame(msg)
+            except ValueError as err:
+                self.stats.skip_frame(f"PointCloud2: {err}")
+                continue
+            frame.meta["topic"] = self.messages.topic
+            yield frame
+
+
+def open_bag(path: Path, topic: str | None = None, model: str | None = None,
+             options: DecodeOptions = DecodeOptions()) -> Source:
+    messages = BagMessages(path, topic)
+    if messages.msgtype == VELODYNE_SCAN:
+        return VelodynePacketSource(lambda stats: velodyne_scan_packets(messages, stats),
+                                    f"{messages.folder}:{messages.topic}", model, options)
+    return PointCloud2BagSource(messages)
