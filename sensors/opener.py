@@ -1,7 +1,7 @@
 """`sensors.open(source, **options)`: one entry point choosing the source by URL scheme or file kind."""
 from __future__ import annotations
 
-import dataclasses
+import typing
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -141,30 +141,32 @@ def _camera(device: str, options: dict[str, Any]) -> Source:
 
 def _dataclass_from(cls: type, values: dict[str, Any], what: str):
     """Build an options dataclass from strings (URL query) or typed values, naming bad keys and values."""
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = set(values) - set(fields)
+    hints = typing.get_type_hints(cls)
+    unknown = set(values) - set(hints)
     if unknown:
-        raise SourceError(f"{what}: unknown option(s) {sorted(unknown)}; known: {sorted(fields)}")
+        raise SourceError(f"{what}: unknown option(s) {sorted(unknown)}; known: {sorted(hints)}")
     converted = {}
     for key, value in values.items():
         try:
-            converted[key] = _convert(value, fields[key].default)
+            converted[key] = _convert(value, hints[key])
         except ValueError as err:
             raise SourceError(f"{what}: option {key}={value!r} is invalid ({err})") from err
     return cls(**converted)
 
 
-def _convert(value: Any, default: Any) -> Any:
-    if not isinstance(value, str) or isinstance(default, str):
+def _convert(value: Any, hint: Any) -> Any:
+    """A URL query string converted to the option's declared type (str, bool, int, float, or None)."""
+    if not isinstance(value, str):
         return value
-    if isinstance(default, bool):
+    kinds = typing.get_args(hint) or (hint,)
+    if type(None) in kinds and value.lower() == "none":
+        return None
+    if str in kinds:
+        return value
+    if bool in kinds:
         if value.lower() not in ("1", "0", "true", "false", "yes", "no"):
             raise ValueError("expected a boolean")
         return value.lower() in ("1", "true", "yes")
-    if value.lower() == "none":
-        return None
-    if isinstance(default, int) or default is None:
-        return int(value) if value.lstrip("-").isdigit() else float(value)
-    if isinstance(default, float):
-        return float(value)
-    return value
+    if int in kinds and value.lstrip("-").isdigit():
+        return int(value)
+    return float(value)

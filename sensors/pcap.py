@@ -90,5 +90,5 @@ def _parse(stamp: float, frame: bytes, link_header: int) -> UdpDatagram | str | 
     src_port, dst_port, udp_length = struct.unpack_from("!HHH", frame, offset)
     payload = frame[offset + 8: offset + udp_length]
     if len(payload) != udp_length - 8:
-        return f"UDP payload cut short ({len(payload)} of {udp_length - 8} B captured)"
+        return f"truncated UDP payload ({len(payload)} of {udp_length - 8} B captured)"
     return UdpDatagram(stamp, src_port, dst_port, payload)

@@ -128,3 +128,27 @@ def open_bag(path: Path, topic: str | None = None, model: str | None = None,
         return VelodynePacketSource(lambda stats: velodyne_scan_packets(messages, stats),
                                     f"{messages.folder}:{messages.topic}", model, options)
     return PointCloud2BagSource(messages)
+
+
+def pointcloud2_types(store: Any) -> tuple[type, type, type, type]:
+    """PointCloud2, PointField, Header and Time classes of a typestore."""
+    types = store.types
+    return (types[POINTCLOUD2], types["sensor_msgs/msg/PointField"], types["std_msgs/msg/Header"],
+            types["builtin_interfaces/msg/Time"])
+
+
+def write_messages(path: Path, topic: str, msgtype: str, messages: Iterator[tuple[int, Any]],
+                   storage: str = "sqlite3") -> int:
+    """Write (bag time ns, message) pairs of one topic to a new bag; returns the message count."""
+    store = typestore()
+    writer = bag_writer(path, storage)
+    writer.open()
+    count = 0
+    try:
+        connection = writer.add_connection(topic, msgtype, typestore=store)
+        for bag_time, message in messages:
+            writer.write(connection, bag_time, store.serialize_cdr(message, msgtype))
+            count += 1
+    finally:
+        writer.close()
+    return count

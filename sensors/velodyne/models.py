@@ -28,7 +28,6 @@ class VelodyneModel:
     banks: int
     #: time between blocks in single-return mode, microseconds
     block_period_us: float
-    default_rate_hz: float = 10.0
 
 
 MODELS: dict[str, VelodyneModel] = {
@@ -64,6 +63,8 @@ class Fingerprint:
     block_period_us: float | None
     dual_return: bool
     model_byte: int
+    #: spin rate from the azimuth step between packets and the packet clock
+    rotation_hz: float | None
 
 
 def fingerprint(packets: list[bytes]) -> Fingerprint:
@@ -73,11 +74,18 @@ def fingerprint(packets: list[bytes]) -> Fingerprint:
     steps = np.diff(stamps)
     steps = steps[(steps > 0) & (steps < 100_000)]  # drop the top-of-hour wrap and lost packets
     period = float(np.median(steps)) / BLOCKS_PER_PACKET if len(steps) else None
+    azimuths = raw[:, 2:4].copy().view("<u2").ravel().astype(np.int64)  # first block of each packet
+    turn = np.mod(np.diff(azimuths), 36000)
+    rotation = None
+    if period and len(turn):
+        degrees_per_us = float(np.median(turn)) / 100.0 / (period * BLOCKS_PER_PACKET)
+        rotation = round(degrees_per_us * 1e6 / 360.0, 1) or None
     return Fingerprint(
         flags=frozenset(int(f) for f in np.unique(flags)),
         block_period_us=period,
         dual_return=int(np.median(raw[:, 1204])) == DUAL_RETURN,
         model_byte=int(np.bincount(raw[:, 1205]).argmax()),
+        rotation_hz=rotation,
     )
 
 

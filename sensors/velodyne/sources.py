@@ -42,8 +42,9 @@ class VelodynePacketSource(Source):
         self._head = self._read_head()
         self.model, self.identified_by = self._choose_model(model)
         self.sensor = self.model.name
-        self.rate_hz = self.model.default_rate_hz
-        self.dual_return = fingerprint([p for _, p in self._head if check_packet(p) is None]).dual_return
+        observed = fingerprint([p for _, p in self._head if check_packet(p) is None])
+        self.dual_return = observed.dual_return
+        self.rate_hz = observed.rotation_hz
         RotationAssembler(self.model, self.dual_return, options, self.stats)  # fail fast on a bad calibration
         log.info("%s: %s (%s)", origin, self.model.name, self.identified_by)
 

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs everything the SDK needs on a fresh Debian/Ubuntu machine into ./.venv (apt packages too).
+# Idempotent: run it again after pulling.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+APT_PACKAGES=(libusb-1.0-0 libgl1 libgomp1)  # open3d's runtime libraries
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq "${missing[@]}"
+fi
+
+PYTHON=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+# torch==2.13.0 (pinned in pyproject.toml) is the local CPU build; the ouster extra brings ouster-sdk.
+.venv/bin/python -m pip install -q -e '.[ouster,dev]'
+# The suite also runs the ROS 2 bag tests against the newer rosbags line (ouster-sdk pins 0.9.23).
+.venv/bin/python -m pip install -q --no-deps --upgrade --target .venv/rosbags-0.11 'rosbags>=0.11,<0.12'
+echo "installed into .venv"

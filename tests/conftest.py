@@ -1,0 +1,23 @@
+"""Shared fixtures: the real sample data in ../shared/data (read-only, never shipped) and packet helpers."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = Path(os.environ.get("RAPID_EDGE_DATA", REPO.parent / "shared" / "data"))
+
+
+def data_file(relative: str) -> Path:
+    """A file of the shared sample data; the test is skipped with the reason when the data is absent."""
+    path = DATA / relative
+    if not path.exists():
+        pytest.skip(f"sample data {path} is not present (set RAPID_EDGE_DATA)")
+    return path
+
+
+@pytest.fixture
+def data():
+    return data_file

@@ -1,0 +1,77 @@
+"""Live Velodyne over UDP on loopback: the real capture's packets replayed into the socket."""
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+
+import sensors
+from sensors.source import SourceStats
+from sensors.velodyne import pcap_packets
+
+CAPTURE = "velodyne/vlp16/mrpt_sample_velodyne_vlp16_gps.pcap"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def replay(packets, port: int, delay: float = 0.0005) -> threading.Thread:
+    def send() -> None:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+            for _, payload in packets:
+                sender.sendto(payload, ("127.0.0.1", port))
+                time.sleep(delay)
+
+    thread = threading.Thread(target=send, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_live_udp_yields_the_same_rotations_as_the_capture(data):
+    packets = list(pcap_packets(data(CAPTURE), SourceStats()))
+    port = free_port()
+    sender = replay(packets, port)
+    source = sensors.open(f"udp://127.0.0.1:{port}", idle_timeout=1.0)
+    assert source.live and source.sensor == "VLP-16"
+    frames = list(source)
+    sender.join()
+    assert [len(f) for f in frames] == [14522, 18561, 18554, 18482, 3367]
+    assert source.timed_out
+    assert not source.stats.skipped_frames
+
+
+def test_live_source_drops_oldest_frames_when_the_consumer_is_slow(data):
+    packets = list(pcap_packets(data(CAPTURE), SourceStats()))
+    port = free_port()
+    sender = replay(packets, port, delay=0.0)
+    source = sensors.open(f"udp://127.0.0.1:{port}", idle_timeout=0.5)
+    received = []
+    for frame in source:
+        received.append(frame)
+        time.sleep(0.4)  # inference far slower than the sensor
+    sender.join()
+    dropped = sum(source.stats.skipped_frames.values())
+    assert dropped >= 1
+    assert len(received) + dropped == 5
+    assert received[-1].meta["rotation"] == 4  # the newest frame survives, the oldest waiting ones go
+
+
+def test_port_already_in_use_fails_at_once():
+    port = free_port()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as holder:
+        holder.bind(("127.0.0.1", port))
+        with pytest.raises(sensors.SourceError, match=f"udp://127.0.0.1:{port}: cannot bind"):
+            sensors.open(f"udp://127.0.0.1:{port}")
+
+
+def test_silent_sensor_is_reported_not_waited_on_forever():
+    port = free_port()
+    started = time.monotonic()
+    with pytest.raises(sensors.SourceError, match="no Velodyne data packets"):
+        sensors.open(f"udp://127.0.0.1:{port}", idle_timeout=0.3)
+    assert time.monotonic() - started < 5.0
