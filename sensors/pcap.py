@@ -31,7 +31,7 @@ def open_capture(path: Path):
     """A dpkt reader for a pcap or pcapng file, failing with the file's name when it is neither."""
     import dpkt
 
-    require_file(path, "pcap capture")
+    path = require_file(path, "pcap capture")
     handle = path.open("rb")
     magic = handle.read(4)
     handle.seek(0)
