@@ -21,7 +21,9 @@ def free_port() -> int:
 
 
 def replay(packets, port: int, delay: float = 0.0005) -> threading.Thread:
+    """Send the packets from a thread, starting once the source under test has had time to bind."""
     def send() -> None:
+        time.sleep(0.3)
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
             for _, payload in packets:
                 sender.sendto(payload, ("127.0.0.1", port))
