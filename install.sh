@@ -21,5 +21,5 @@ PYTHON=${PYTHON:-python3}
 # torch==2.13.0 (pinned in pyproject.toml) is the local CPU build; the ouster extra brings ouster-sdk.
 .venv/bin/python -m pip install -q -e '.[ouster,dev]'
 # The suite also runs the ROS 2 bag tests against the newer rosbags line (ouster-sdk pins 0.9.23).
-.venv/bin/python -m pip install -q --no-deps --upgrade --target .venv/rosbags-0.11 'rosbags>=0.11,<0.12'
+.venv/bin/python -m pip install -q --no-deps --upgrade --target .venv/rosbags-0.11 'rosbags>=0.11,<0.12' apsw backports.zstd
 echo "installed into .venv"
