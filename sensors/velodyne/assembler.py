@@ -33,21 +33,29 @@ class DecodeOptions:
     drop_partial: bool = False
 
 
-def make_decoder(model: VelodyneModel, options: DecodeOptions):
+def load_calibration(path: str | Path):
+    """A velodyne-decoder Calibration from a ROS-driver YAML table, failing with the file's name."""
     import velodyne_decoder as vd
 
-    calibration = None
-    if options.calibration is not None:
-        path = Path(options.calibration)
-        if not path.is_file():
-            raise SourceError(f"{path}: calibration file not found")
-        try:
-            calibration = vd.Calibration.read(str(path))
-        except Exception as err:  # the decoder raises RuntimeError variants for bad YAML
-            raise SourceError(f"{path}: not a Velodyne calibration file ({err})") from err
-    config = vd.Config(model=getattr(vd.Model, model.decoder_model), calibration=calibration,
+    path = Path(path)
+    if not path.is_file():
+        raise SourceError(f"{path}: calibration file not found")
+    try:
+        return vd.Calibration.read(str(path))
+    except Exception as err:  # the decoder raises RuntimeError variants for bad YAML
+        raise SourceError(f"{path}: not a Velodyne calibration file ({err})") from err
+
+
+def decoder_config(decoder_model: str, options: DecodeOptions, calibration=None):
+    """velodyne-decoder's Config; `calibration` (a Calibration object) wins over options.calibration."""
+    import velodyne_decoder as vd
+
+    if calibration is None and options.calibration is not None:
+        calibration = load_calibration(options.calibration)
+    config = vd.Config(model=getattr(vd.Model, decoder_model), calibration=calibration,
                        min_range=options.min_range, max_range=options.max_range)
-    return vd.ScanDecoder(config)
+    vd.ScanDecoder(config)  # fails now, not mid-stream, when the model has no table
+    return config
 
 
 def check_packet(packet: bytes) -> str | None:
@@ -62,13 +70,16 @@ def check_packet(packet: bytes) -> str | None:
 class RotationAssembler:
     """Feed packets in arrival order; rotations come out as Frames (partial first/last ones too, by option)."""
 
-    def __init__(self, model: VelodyneModel, dual_return: bool, options: DecodeOptions, stats: SourceStats) -> None:
+    def __init__(self, model: VelodyneModel, dual_return: bool, config, stats: SourceStats,
+                 drop_partial: bool = False) -> None:
+        import velodyne_decoder as vd
+
         self.model = model
-        self.options = options
+        self.drop_partial = drop_partial
         self.stats = stats
         self.blocks_per_group = model.banks * (2 if dual_return else 1)
         self.groups_per_packet = BLOCKS_PER_PACKET // self.blocks_per_group
-        self.decoder = make_decoder(model, options)
+        self.decoder = vd.ScanDecoder(config)
         self.pending: list[tuple[float, bytes]] = []
         self.start_group = 0
         self.last_azimuth = -1  # no wrap before the first block
@@ -106,7 +117,7 @@ class RotationAssembler:
                 yield frame
 
     def _emit(self, end_group: int, complete: bool) -> Frame | None:
-        if not complete and self.options.drop_partial:
+        if not complete and self.drop_partial:
             return None
         packets = list(self.pending)
         end_block = end_group * self.blocks_per_group

@@ -12,7 +12,7 @@ from pathlib import Path
 from ..frame import Frame
 from ..pcap import udp_datagrams
 from ..source import Source, SourceError, SourceStats
-from .assembler import DecodeOptions, RotationAssembler, check_packet
+from .assembler import DecodeOptions, RotationAssembler, check_packet, decoder_config
 from .models import DUAL_RETURN, PACKET_SIZE, VelodyneModel, fingerprint, identify, model_by_name
 
 log = logging.getLogger("sensors.velodyne")
@@ -32,7 +32,8 @@ class VelodynePacketSource(Source):
     """
 
     def __init__(self, open_packets: Callable[[SourceStats], Iterable[Packet]], origin: str,
-                 model: str | None = None, options: DecodeOptions = DecodeOptions(), live: bool = False) -> None:
+                 model: str | None = None, options: DecodeOptions = DecodeOptions(), live: bool = False,
+                 embedded_calibration: Callable[[], tuple] | None = None) -> None:
         super().__init__()
         self.origin = origin
         self.options = options
@@ -45,7 +46,7 @@ class VelodynePacketSource(Source):
         observed = fingerprint([p for _, p in self._head if check_packet(p) is None])
         self.dual_return = observed.dual_return
         self.rate_hz = observed.rotation_hz
-        RotationAssembler(self.model, self.dual_return, options, self.stats)  # fail fast on a bad calibration
+        self.decoder_config = self._configure(embedded_calibration)
         log.info("%s: %s (%s)", origin, self.model.name, self.identified_by)
 
     def _read_head(self) -> list[Packet]:
@@ -72,8 +73,20 @@ class VelodynePacketSource(Source):
         except ValueError as err:
             raise SourceError(f"{self.origin}: {err}; name it with model=") from err
 
+    def _configure(self, embedded_calibration: Callable[[], tuple] | None):
+        """The decoder's configuration. An HDL-64E has no generic table: its calibration comes from
+        calibration= or from the status bytes of its own packets (velodyne-decoder reads those from a pcap)."""
+        if self.model.name != "HDL-64E" or self.options.calibration is not None:
+            return decoder_config(self.model.decoder_model, self.options)
+        model, calibration = embedded_calibration() if embedded_calibration else (None, None)
+        if calibration is None:
+            raise SourceError(f"{self.origin}: HDL-64E packets need calibration= (a ROS-driver YAML table); "
+                              "none is embedded in these packets")
+        return decoder_config(model.name, self.options, calibration)
+
     def _frames(self) -> Iterator[Frame]:
-        assembler = RotationAssembler(self.model, self.dual_return, self.options, self.stats)
+        assembler = RotationAssembler(self.model, self.dual_return, self.decoder_config, self.stats,
+                                      self.options.drop_partial)
         for stamp, packet in self._all_packets():
             yield from assembler.push(stamp, packet)
         yield from assembler.finish()
@@ -103,7 +116,17 @@ def open_velodyne_pcap(path: Path, model: str | None = None, port: int | None = 
                        options: DecodeOptions = DecodeOptions()) -> VelodynePacketSource:
     """A Velodyne capture file; never drops a frame. Filters on the destination port (some captures send from 443)."""
     path = Path(path)
-    return VelodynePacketSource(lambda stats: pcap_packets(path, stats, port), str(path), model, options)
+
+    def embedded_calibration() -> tuple:
+        import velodyne_decoder as vd
+
+        try:
+            return vd.hdl64e.read_calibration_from_pcap(str(path))
+        except ValueError as err:
+            raise SourceError(f"{path}: HDL-64E calibration in the packets is unreadable ({err})") from err
+
+    return VelodynePacketSource(lambda stats: pcap_packets(path, stats, port), str(path), model, options,
+                                embedded_calibration=embedded_calibration)
 
 
 class VelodyneUdpSource(VelodynePacketSource):

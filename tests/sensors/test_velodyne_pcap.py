@@ -121,10 +121,11 @@ def test_calibration_files_are_accepted(data, calibration):
     capture = MRPT_HDL32 if model == "HDL-32E" else MRPT_VLP16
     if model in ("VLP-32C", "VLS-128"):
         # no capture of these sensors is shared: the calibration must load into the decoder
-        from sensors.velodyne.assembler import make_decoder
+        from sensors.velodyne.assembler import decoder_config
         from sensors.velodyne.models import model_by_name
 
-        assert make_decoder(model_by_name(model), DecodeOptions(calibration=str(path))) is not None
+        config = decoder_config(model_by_name(model).decoder_model, DecodeOptions(calibration=str(path)))
+        assert config.calibration is not None
         return
     default = list(sensors.open(data(capture)))[1]
     calibrated = list(sensors.open(data(capture), calibration=str(path)))[1]
@@ -207,3 +208,8 @@ def test_model_option_overrides_identification(data):
     source = sensors.open(data(VELOVIEW), model="VLP-16")
     assert source.identified_by == "model= option"
     assert len(next(iter(source))) == 5736
+
+
+def test_hdl64e_without_a_table_is_refused_with_the_reason(data):
+    with pytest.raises(sensors.SourceError, match="HDL-64E packets need calibration="):
+        sensors.open(data(MRPT_VLP16), model="HDL-64E")
