@@ -45,7 +45,6 @@ class FileSequenceSource(Source):
         if len(frame) and not finite.any():
             raise SourceError(f"{path}: every point has non-finite coordinates or intensity")
         frame.meta.setdefault("path", str(path))
-        frame.meta["invalid_points"] = int((~finite).sum())
         return frame
 
     def _frames(self) -> Iterator[Frame]:

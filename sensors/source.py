@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from .frame import Frame
 
 log = logging.getLogger("sensors")
@@ -27,6 +29,8 @@ class SourceStats:
     skipped_frames: Counter[str] = field(default_factory=Counter)
     #: traffic that is not point data (GPS/position packets, other ports): counted, never decoded
     other_packets: Counter[str] = field(default_factory=Counter)
+    #: points with NaN/inf values, kept in their frames so per-point outputs stay index-aligned
+    invalid_points: int = 0
 
     def skip_packet(self, cause: str) -> None:
         if cause not in self.skipped_packets:
@@ -45,6 +49,7 @@ class SourceStats:
             "skipped_packets": dict(self.skipped_packets),
             "skipped_frames": dict(self.skipped_frames),
             "other_packets": dict(self.other_packets),
+            "invalid_points": self.invalid_points,
         }
 
 
@@ -66,6 +71,12 @@ class Source(ABC):
 
     def __iter__(self) -> Iterator[Frame]:
         for frame in self._frames():
+            invalid = int(len(frame) - np.isfinite(frame.points).all(axis=1).sum())
+            if invalid and invalid == len(frame):
+                self.stats.skip_frame("every point has non-finite values")
+                continue
+            frame.meta["invalid_points"] = invalid
+            self.stats.invalid_points += invalid
             frame.index = self.stats.frames
             self.stats.frames += 1
             yield frame

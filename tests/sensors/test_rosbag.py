@@ -138,10 +138,15 @@ def test_damaged_pointcloud2_message_is_counted_and_skipped(tmp_path, hdl32_fram
     bad = cloud_type(header=good.header, height=1, width=good.width + 10, fields=good.fields, is_bigendian=False,
                      point_step=good.point_step, row_step=good.row_step + 10 * good.point_step, data=good.data,
                      is_dense=True)
-    write_messages(tmp_path / "bag", "/points", POINTCLOUD2, iter([(1, good), (2, bad), (3, good)]))
+    columns = layout_columns(hdl32_frames[0], "XYZI")
+    columns[0][1][:5] = np.nan  # a non-dense cloud: NaN points stay, counted
+    holey = pack_pointcloud2(columns, cloud_type, field_type, good.header)
+    write_messages(tmp_path / "bag", "/points", POINTCLOUD2, iter([(1, good), (2, bad), (3, holey)]))
     source = sensors.open(tmp_path / "bag")
-    assert len(list(source)) == 2
+    frames = list(source)
+    assert len(frames) == 2 and len(frames[1]) == len(frames[0])
     assert sum(source.stats.skipped_frames.values()) == 1
+    assert frames[1].meta["invalid_points"] == 5 and source.stats.invalid_points == 5
 
 
 def test_folder_without_metadata_is_not_a_bag(tmp_path):
