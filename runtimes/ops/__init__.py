@@ -1,0 +1,1 @@
+"""CPU implementations of the SDK's custom ops (rapid::RapidFeatures), one NumPy reference each."""

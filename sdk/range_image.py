@@ -1,0 +1,143 @@
+"""Frames -> range images (rings x columns) and back: the projection every RAPiD implementation shares.
+
+Rows come from the frame's `ring` when the source has one; for KITTI scans (no ring) from the firing
+order, where the azimuth, measured from the scan's first point, wraps once per laser; otherwise from
+elevation bins. Points that share a pixel: the nearest one fills it, and every point of the pixel
+receives that pixel's result. Points with NaN/inf coordinates fill no pixel.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from sensors import Frame
+
+
+@dataclass(frozen=True)
+class SensorGeometry:
+    rows: int
+    columns: int
+    fov_up_deg: float
+    fov_down_deg: float
+
+
+GEOMETRY = {
+    "HDL-64E": SensorGeometry(64, 2048, 3.0, -25.0),
+    "HDL-32E": SensorGeometry(32, 1024, 10.67, -30.67),
+    "VLP-16": SensorGeometry(16, 1024, 15.0, -15.0),
+    "Puck Hi-Res": SensorGeometry(16, 1024, 10.0, -10.0),
+    "VLP-32C": SensorGeometry(32, 1024, 15.0, -25.0),
+    "VLS-128": SensorGeometry(128, 1024, 15.0, -25.0),
+    "OS-0-128": SensorGeometry(128, 1024, 45.0, -46.3),
+    "OS-1-32-G": SensorGeometry(32, 1024, 22.5, -22.5),
+}
+DEFAULT_GEOMETRY = SensorGeometry(64, 2048, 3.0, -25.0)
+#: a laser boundary must leave at least this share of a row's columns behind it (jitter at the seam)
+MIN_RING_SHARE = 0.125
+
+
+@dataclass
+class RangeImage:
+    """image [4, H, W] (x, y, z, intensity; zero where empty) and, per point, its pixel (-1 if none)."""
+
+    image: np.ndarray
+    row: np.ndarray
+    column: np.ndarray
+    #: how the rows were found: "ring", "firing-order" or "elevation"
+    row_source: str
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.image.shape[1], self.image.shape[2]
+
+    def gather(self, pixel_values: np.ndarray, empty: float = 1.0) -> np.ndarray:
+        """[C, H, W] pixel values -> [N, C] per point; points without a pixel get `empty`."""
+        out = np.full((len(self.row), pixel_values.shape[0]), empty, dtype=pixel_values.dtype)
+        has = self.row >= 0
+        out[has] = pixel_values[:, self.row[has], self.column[has]].T
+        return out
+
+
+def geometry_for(frame: Frame) -> SensorGeometry:
+    geometry = GEOMETRY.get(frame.sensor, DEFAULT_GEOMETRY)
+    columns = int(frame.meta.get("columns", geometry.columns))
+    rows = geometry.rows
+    if frame.ring is not None and len(frame.ring):
+        rows = max(rows, int(frame.ring.max()) + 1)
+    return SensorGeometry(rows, columns, geometry.fov_up_deg, geometry.fov_down_deg)
+
+
+def project(frame: Frame, geometry: SensorGeometry | None = None) -> RangeImage:
+    geometry = geometry or geometry_for(frame)
+    height, width = geometry.rows, geometry.columns
+    points = frame.points
+    finite = np.isfinite(points).all(axis=1)
+    x, y, z = points[:, 0], points[:, 1], points[:, 2]
+    with np.errstate(invalid="ignore"):
+        azimuth = np.arctan2(y, x)
+        column = np.floor((np.pi - azimuth) / (2 * np.pi) * width).astype(np.int64) % width
+    row, source = _rows(frame, geometry, azimuth, finite)
+    row = np.where(finite, row, -1)
+    column = np.where(finite, column, -1)
+    distance = np.where(finite, np.linalg.norm(np.nan_to_num(points[:, :3]), axis=1), np.inf)
+
+    image = _scatter_nearest(points, row, column, distance, height, width)
+    return RangeImage(image, row.astype(np.int32), column.astype(np.int32), source)
+
+
+@njit(cache=True)
+def _scatter_nearest(points, row, column, distance, height, width):
+    """[4, H, W]: each pixel holds its nearest point (the first of equals); empty pixels are zero."""
+    image = np.zeros((4, height, width), dtype=np.float32)
+    nearest = np.full((height, width), np.inf)
+    for i in range(len(points)):
+        r, c = row[i], column[i]
+        if r < 0 or distance[i] >= nearest[r, c]:
+            continue
+        nearest[r, c] = distance[i]
+        for channel in range(4):
+            image[channel, r, c] = points[i, channel]
+    return image
+
+
+def _rows(frame: Frame, geometry: SensorGeometry, azimuth: np.ndarray, finite: np.ndarray) -> tuple[np.ndarray, str]:
+    if frame.ring is not None:
+        return geometry.rows - 1 - frame.ring.astype(np.int64), "ring"
+    rings = rings_from_firing_order(azimuth, finite, geometry)
+    if rings is not None:
+        return rings, "firing-order"
+    return _elevation_rows(frame.points, geometry), "elevation"
+
+
+def rings_from_firing_order(azimuth: np.ndarray, finite: np.ndarray, geometry: SensorGeometry) -> np.ndarray | None:
+    """KITTI stores each laser's sweep in turn, top laser first: measured from the first point, the
+    azimuth runs once round per laser, so a new ring starts where it falls back by more than half a
+    turn. Jitter at the seam can make spurious falls; a ring is only closed after enough points.
+    Returns None unless exactly `rows` rings are found."""
+    good = np.flatnonzero(finite)
+    if len(good) < geometry.rows * 8:
+        return None
+    relative = np.mod(azimuth[good] - azimuth[good[0]], 2 * np.pi)
+    falls = np.flatnonzero(np.diff(relative) < -np.pi) + 1
+    starts = [0]
+    minimum = MIN_RING_SHARE * geometry.columns
+    for fall in falls:
+        if fall - starts[-1] >= minimum:
+            starts.append(int(fall))
+    if len(starts) != geometry.rows:
+        return None
+    ring_of_good = np.zeros(len(good), dtype=np.int64)
+    ring_of_good[starts[1:]] = 1
+    rings = np.zeros(len(azimuth), dtype=np.int64)
+    rings[good] = np.cumsum(ring_of_good)
+    return rings
+
+
+def _elevation_rows(points: np.ndarray, geometry: SensorGeometry) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        elevation = np.degrees(np.arctan2(points[:, 2], np.linalg.norm(points[:, :2], axis=1)))
+        span = geometry.fov_up_deg - geometry.fov_down_deg
+        row = np.floor((geometry.fov_up_deg - elevation) / span * geometry.rows)
+    return np.clip(np.nan_to_num(row), 0, geometry.rows - 1).astype(np.int64)
