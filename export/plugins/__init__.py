@@ -1,0 +1,1 @@
+"""CUDA kernels and the TensorRT plugin library of the SDK's custom ops (sources, build, loading)."""

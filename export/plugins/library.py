@@ -1,0 +1,67 @@
+"""Build and load the TensorRT plugin library (librapid_edge_plugins.so) that holds the SDK's plugins."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from functools import cache
+from pathlib import Path
+
+SOURCES = Path(__file__).resolve().parent
+LIBRARY_NAME = "librapid_edge_plugins.so"
+ENVIRONMENT = "RAPID_EDGE_PLUGIN_LIBRARY"
+
+
+class PluginLibraryError(RuntimeError):
+    """The plugin library cannot be found, built or loaded; the message says what to do."""
+
+
+def default_build_dir() -> Path:
+    return Path(os.environ.get("RAPID_EDGE_CACHE", Path.home() / ".cache" / "rapid_edge")) / "plugins"
+
+
+def library_path() -> Path | None:
+    """$RAPID_EDGE_PLUGIN_LIBRARY, else a previous build in the cache; None when neither exists."""
+    explicit = os.environ.get(ENVIRONMENT)
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise PluginLibraryError(f"{ENVIRONMENT}={path}: no such file")
+        return path
+    built = default_build_dir() / LIBRARY_NAME
+    return built if built.is_file() else None
+
+
+def build(tensorrt_root: str | Path | None = None, build_dir: Path | None = None,
+          cuda_architectures: str | None = None) -> Path:
+    """Configure and build the library with CMake (needs nvcc and a TensorRT install)."""
+    if shutil.which("cmake") is None or shutil.which("nvcc") is None:
+        raise PluginLibraryError("building the plugin library needs cmake and nvcc on PATH")
+    build_dir = Path(build_dir or default_build_dir())
+    configure = ["cmake", "-S", str(SOURCES), "-B", str(build_dir), "-DCMAKE_BUILD_TYPE=Release"]
+    root = tensorrt_root or os.environ.get("TENSORRT_ROOT")
+    if root:
+        configure.append(f"-DTENSORRT_ROOT={root}")
+    if cuda_architectures:
+        configure.append(f"-DCMAKE_CUDA_ARCHITECTURES={cuda_architectures}")
+    for command in (configure, ["cmake", "--build", str(build_dir), "-j"]):
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode:
+            raise PluginLibraryError(f"{' '.join(command)} failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+    return build_dir / LIBRARY_NAME
+
+
+@cache
+def load(path: Path | None = None):
+    """Register the library's plugin creators with TensorRT's plugin registry (once per process)."""
+    try:
+        import tensorrt as trt
+    except ImportError as err:
+        raise PluginLibraryError("TensorRT's Python package is not installed (pip install 'rapid-edge-sdk[gpu]')") from err
+    path = path or library_path()
+    if path is None:
+        raise PluginLibraryError(f"no plugin library: build it (python -m export.plugins.build) or set {ENVIRONMENT}")
+    handle = trt.get_plugin_registry().load_library(str(path))
+    if handle is None:
+        raise PluginLibraryError(f"{path}: TensorRT could not load this plugin library")
+    return handle

@@ -1,0 +1,219 @@
+// TensorRT IPluginV3 wrapper of rapid::RapidFeatures (TensorRT 10 and 11).
+//
+// The ONNX parser maps a node RapidFeatures (domain rapid) to the creator named "RapidFeatures",
+// version "1", empty namespace, and passes the node's attributes as plugin fields (INT -> kINT32,
+// FLOAT -> kFLOAT32). The library exports its creators through getCreators(), so
+// IPluginRegistry::loadLibrary() (trt.get_plugin_registry().load_library in Python) registers them.
+#include "rapid_features.h"
+
+#include <NvInferRuntime.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+using namespace nvinfer1;
+
+namespace rapid
+{
+namespace
+{
+constexpr char const* kName = "RapidFeatures";
+constexpr char const* kVersion = "1";
+constexpr char const* kNamespace = "";
+
+// the fields, in one place, for parsing, advertising and serialising
+struct FieldSpec
+{
+    char const* name;
+    PluginFieldType type;
+};
+
+constexpr FieldSpec kFields[] = {
+    {"window", PluginFieldType::kINT32}, {"k_near", PluginFieldType::kINT32}, {"k_mid", PluginFieldType::kINT32},
+    {"k_far", PluginFieldType::kINT32}, {"range_near", PluginFieldType::kFLOAT32},
+    {"range_far", PluginFieldType::kFLOAT32}, {"delta", PluginFieldType::kFLOAT32},
+    {"frozen", PluginFieldType::kINT32}, {"r_min", PluginFieldType::kFLOAT32}, {"r_max", PluginFieldType::kFLOAT32},
+    {"d_min", PluginFieldType::kFLOAT32}, {"d_max", PluginFieldType::kFLOAT32}, {"scale", PluginFieldType::kFLOAT32},
+};
+constexpr int kFieldCount = sizeof(kFields) / sizeof(kFields[0]);
+
+void const* fieldAddress(RapidParams const& p, int i)
+{
+    void const* addresses[kFieldCount] = {&p.window, &p.kNear, &p.kMid, &p.kFar, &p.rangeNear, &p.rangeFar,
+        &p.delta, &p.frozen, &p.rMin, &p.rMax, &p.dMin, &p.dMax, &p.scale};
+    return addresses[i];
+}
+
+//! Reads known fields (by name), leaving defaults for absent ones; false on a field of the wrong type.
+bool readFields(PluginFieldCollection const* fc, RapidParams& p)
+{
+    for (int32_t i = 0; fc != nullptr && i < fc->nbFields; ++i)
+    {
+        PluginField const& field = fc->fields[i];
+        for (int j = 0; j < kFieldCount; ++j)
+        {
+            if (std::strcmp(field.name, kFields[j].name) != 0)
+            {
+                continue;
+            }
+            if (field.type != kFields[j].type || field.length != 1)
+            {
+                return false;
+            }
+            std::memcpy(const_cast<void*>(fieldAddress(p, j)), field.data, 4);
+        }
+    }
+    return true;
+}
+} // namespace
+
+class RapidFeaturesPlugin : public IPluginV3, public IPluginV3OneCore, public IPluginV3OneBuild, public IPluginV3OneRuntime
+{
+public:
+    explicit RapidFeaturesPlugin(RapidParams const& params)
+        : mParams(params)
+    {
+        for (int i = 0; i < kFieldCount; ++i)
+        {
+            mSerialized.emplace_back(kFields[i].name, fieldAddress(mParams, i), kFields[i].type, 1);
+        }
+        mSerializedCollection.nbFields = static_cast<int32_t>(mSerialized.size());
+        mSerializedCollection.fields = mSerialized.data();
+    }
+
+    // IPluginV3
+    IPluginCapability* getCapabilityInterface(PluginCapabilityType type) noexcept override
+    {
+        switch (type)
+        {
+        case PluginCapabilityType::kCORE: return static_cast<IPluginV3OneCore*>(this);
+        case PluginCapabilityType::kBUILD: return static_cast<IPluginV3OneBuild*>(this);
+        case PluginCapabilityType::kRUNTIME: return static_cast<IPluginV3OneRuntime*>(this);
+        }
+        return nullptr;
+    }
+
+    IPluginV3* clone() noexcept override
+    {
+        return new (std::nothrow) RapidFeaturesPlugin(mParams);
+    }
+
+    // IPluginV3OneCore
+    char const* getPluginName() const noexcept override { return kName; }
+    char const* getPluginVersion() const noexcept override { return kVersion; }
+    char const* getPluginNamespace() const noexcept override { return kNamespace; }
+
+    // IPluginV3OneBuild
+    int32_t configurePlugin(DynamicPluginTensorDesc const* in, int32_t nbInputs, DynamicPluginTensorDesc const* out,
+        int32_t nbOutputs) noexcept override
+    {
+        return nbInputs == 1 && nbOutputs == 1 && in[0].desc.dims.nbDims == 4 ? 0 : 1;
+    }
+
+    int32_t getOutputDataTypes(DataType* outputTypes, int32_t nbOutputs, DataType const* inputTypes,
+        int32_t nbInputs) const noexcept override
+    {
+        outputTypes[0] = DataType::kFLOAT;
+        return 0;
+    }
+
+    int32_t getOutputShapes(DimsExprs const* inputs, int32_t nbInputs, DimsExprs const* shapeInputs,
+        int32_t nbShapeInputs, DimsExprs* outputs, int32_t nbOutputs, IExprBuilder& exprBuilder) noexcept override
+    {
+        if (nbInputs != 1 || inputs[0].nbDims != 4)
+        {
+            return 1;
+        }
+        outputs[0].nbDims = 4;
+        outputs[0].d[0] = inputs[0].d[0];
+        outputs[0].d[1] = exprBuilder.constant(mParams.kMax());
+        outputs[0].d[2] = inputs[0].d[2];
+        outputs[0].d[3] = inputs[0].d[3];
+        return 0;
+    }
+
+    bool supportsFormatCombination(
+        int32_t pos, DynamicPluginTensorDesc const* inOut, int32_t nbInputs, int32_t nbOutputs) noexcept override
+    {
+        return inOut[pos].desc.type == DataType::kFLOAT && inOut[pos].desc.format == TensorFormat::kLINEAR;
+    }
+
+    int32_t getNbOutputs() const noexcept override { return 1; }
+
+    size_t getWorkspaceSize(DynamicPluginTensorDesc const* inputs, int32_t nbInputs,
+        DynamicPluginTensorDesc const* outputs, int32_t nbOutputs) const noexcept override
+    {
+        Dims const& dims = inputs[0].max;
+        return rapidFeaturesWorkspaceSize(static_cast<int>(dims.d[0]), static_cast<int>(dims.d[2]),
+            static_cast<int>(dims.d[3]), mParams.kMax());
+    }
+
+    // IPluginV3OneRuntime
+    int32_t onShapeChange(PluginTensorDesc const* in, int32_t nbInputs, PluginTensorDesc const* out,
+        int32_t nbOutputs) noexcept override
+    {
+        return in[0].dims.nbDims == 4 && in[0].dims.d[1] == 4 ? 0 : 1;
+    }
+
+    int32_t enqueue(PluginTensorDesc const* inputDesc, PluginTensorDesc const* outputDesc, void const* const* inputs,
+        void* const* outputs, void* workspace, cudaStream_t stream) noexcept override
+    {
+        Dims const& dims = inputDesc[0].dims;
+        return rapidFeaturesEnqueue(static_cast<float const*>(inputs[0]), static_cast<float*>(outputs[0]), workspace,
+            static_cast<int>(dims.d[0]), static_cast<int>(dims.d[2]), static_cast<int>(dims.d[3]), mParams, stream);
+    }
+
+    IPluginV3* attachToContext(IPluginResourceContext* context) noexcept override { return clone(); }
+
+    PluginFieldCollection const* getFieldsToSerialize() noexcept override { return &mSerializedCollection; }
+
+private:
+    RapidParams mParams;
+    std::vector<PluginField> mSerialized;
+    PluginFieldCollection mSerializedCollection{};
+};
+
+class RapidFeaturesCreator : public IPluginCreatorV3One
+{
+public:
+    RapidFeaturesCreator()
+    {
+        for (int i = 0; i < kFieldCount; ++i)
+        {
+            mFields.emplace_back(kFields[i].name, nullptr, kFields[i].type, 1);
+        }
+        mCollection.nbFields = static_cast<int32_t>(mFields.size());
+        mCollection.fields = mFields.data();
+    }
+
+    char const* getPluginName() const noexcept override { return kName; }
+    char const* getPluginVersion() const noexcept override { return kVersion; }
+    char const* getPluginNamespace() const noexcept override { return kNamespace; }
+    PluginFieldCollection const* getFieldNames() noexcept override { return &mCollection; }
+
+    IPluginV3* createPlugin(char const* name, PluginFieldCollection const* fc, TensorRTPhase phase) noexcept override
+    {
+        RapidParams params;
+        if (!readFields(fc, params) || params.kMax() > RAPID_MAX_K_HOST || 2 * params.window < params.kMax())
+        {
+            return nullptr;
+        }
+        return new (std::nothrow) RapidFeaturesPlugin(params);
+    }
+
+private:
+    static constexpr int RAPID_MAX_K_HOST = 16;  // RAPID_MAX_K of the kernels
+    std::vector<PluginField> mFields;
+    PluginFieldCollection mCollection{};
+};
+
+} // namespace rapid
+
+extern "C" IPluginCreatorInterface* const* getCreators(int32_t& nbCreators)
+{
+    static rapid::RapidFeaturesCreator rapidFeatures;
+    static IPluginCreatorInterface* const creators[] = {&rapidFeatures};
+    nbCreators = 1;
+    return creators;
+}

@@ -1,0 +1,104 @@
+"""The CUDA kernel and the TensorRT plugin: compiled with nvcc where it exists; run on a GPU (CuPy) and
+inside a TensorRT engine where those exist, against the NumPy reference."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import sensors
+from export.plugins.cupy_rapid import KERNELS, cuda_available
+from runtimes.ops.rapid_reference import rapid_features_reference
+from runtimes.ops.rapid_spec import KITTI, FrozenStats, RapidConfig
+from sdk.range_image import project
+
+PLUGINS = KERNELS.parent
+NVCC = shutil.which("nvcc")
+needs_nvcc = pytest.mark.skipif(NVCC is None, reason="nvcc is not installed")
+
+
+def tensorrt_include() -> Path | None:
+    for root in filter(None, (os.environ.get("TENSORRT_ROOT"), "/usr", "/usr/local/tensorrt")):
+        for sub in ("include", "include/x86_64-linux-gnu", "include/aarch64-linux-gnu"):
+            if (Path(root) / sub / "NvInferRuntime.h").is_file():
+                return Path(root) / sub
+    return None
+
+
+@needs_nvcc
+def test_launcher_and_kernels_compile_with_nvcc(tmp_path):
+    subprocess.run([NVCC, "-std=c++17", "-O3", "--fmad=false", "-c", str(PLUGINS / "rapid_features_launch.cu"),
+                    "-o", str(tmp_path / "launch.o")], check=True, capture_output=True)
+    assert (tmp_path / "launch.o").stat().st_size > 0
+    # the kernels alone, as CuPy/NVRTC compiles them: no host headers needed
+    subprocess.run([NVCC, "-ptx", str(KERNELS), "-o", str(tmp_path / "kernels.ptx")], check=True, capture_output=True)
+    ptx = (tmp_path / "kernels.ptx").read_text()
+    for kernel in ("rapid_init_stats", "rapid_select", "rapid_distance4", "rapid_normalise"):
+        assert f".entry {kernel}" in ptx
+
+
+@needs_nvcc
+@pytest.mark.tensorrt
+def test_plugin_compiles_against_tensorrt_headers(tmp_path):
+    include = tensorrt_include()
+    if include is None:
+        pytest.skip("TensorRT headers (NvInferRuntime.h) are not installed; set TENSORRT_ROOT")
+    subprocess.run([NVCC, "-std=c++17", "-c", "-x", "cu", str(PLUGINS / "rapid_features_plugin.cpp"),
+                    f"-I{include}", f"-I{PLUGINS}", "-o", str(tmp_path / "plugin.o")], check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def scan_image():
+    from conftest import data_file
+
+    frame = next(iter(sensors.open(data_file("semantickitti/sequences/00/velodyne/000000.bin"))))
+    return project(frame).image[None]
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not cuda_available(), reason="no CUDA GPU with CuPy")
+@pytest.mark.parametrize("config", [KITTI, RapidConfig(frozen=FrozenStats(0.0, 1.0, 0.01, 3.0, 12.0))])
+def test_cuda_kernel_matches_reference(scan_image, config):
+    from export.plugins.cupy_rapid import rapid_features_cuda
+
+    batch = np.concatenate([scan_image, scan_image[..., ::-1].copy()])
+    np.testing.assert_allclose(rapid_features_cuda(batch, config).get(), rapid_features_reference(batch, config),
+                               atol=1e-5, rtol=0)
+
+
+@pytest.mark.tensorrt
+def test_tensorrt_one_op_engine_matches_reference(tmp_path, scan_image):
+    trt = pytest.importorskip("tensorrt", reason="TensorRT is not installed")
+    from export.plugins import library
+    from export.rapid_op.onnx_export import export_rapid_features
+
+    path = library.library_path() or library.build()
+    library.load(path)
+    onnx_path = tmp_path / "plugin.onnx"
+    export_rapid_features(onnx_path, "plugin", *scan_image.shape[2:], KITTI)
+    logger = trt.Logger(trt.Logger.WARNING)
+    builder = trt.Builder(logger)
+    network = builder.create_network(1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED))
+    parser = trt.OnnxParser(network, logger)
+    assert parser.parse(onnx_path.read_bytes()), [parser.get_error(i) for i in range(parser.num_errors)]
+    config = builder.create_builder_config()
+    profile = builder.create_optimization_profile()
+    shape = tuple(scan_image.shape)
+    profile.set_shape("image", shape, shape, shape)
+    config.add_optimization_profile(profile)
+    engine = trt.Runtime(logger).deserialize_cuda_engine(builder.build_serialized_network(network, config))
+    import cupy
+
+    image = cupy.asarray(scan_image)
+    out = cupy.empty((1, KITTI.k_max) + shape[2:], dtype=cupy.float32)
+    context = engine.create_execution_context()
+    context.set_input_shape("image", shape)
+    context.set_tensor_address("image", image.data.ptr)
+    context.set_tensor_address("features", out.data.ptr)
+    assert context.execute_async_v3(cupy.cuda.get_current_stream().ptr)
+    cupy.cuda.get_current_stream().synchronize()
+    np.testing.assert_allclose(out.get(), rapid_features_reference(scan_image, KITTI), atol=1e-5, rtol=0)
