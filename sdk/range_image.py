@@ -73,18 +73,31 @@ def project(frame: Frame, geometry: SensorGeometry | None = None) -> RangeImage:
     geometry = geometry or geometry_for(frame)
     height, width = geometry.rows, geometry.columns
     points = frame.points
-    finite = np.isfinite(points).all(axis=1)
-    x, y, z = points[:, 0], points[:, 1], points[:, 2]
-    with np.errstate(invalid="ignore"):
-        azimuth = np.arctan2(y, x)
-        column = np.floor((np.pi - azimuth) / (2 * np.pi) * width).astype(np.int64) % width
+    column, distance, azimuth = _columns(points, width)
+    finite = column >= 0
     row, source = _rows(frame, geometry, azimuth, finite)
     row = np.where(finite, row, -1)
-    column = np.where(finite, column, -1)
-    distance = np.where(finite, np.linalg.norm(np.nan_to_num(points[:, :3]), axis=1), np.inf)
-
     image = _scatter_nearest(points, row, column, distance, height, width)
-    return RangeImage(image, row.astype(np.int32), column.astype(np.int32), source)
+    return RangeImage(image, row.astype(np.int32), column, source)
+
+
+@njit(cache=True)
+def _columns(points, width):
+    """Per point: its column (-1 when a value is not finite), range and azimuth. Column 0 looks backwards
+    and columns run clockwise seen from above, as the sensors spin."""
+    n = len(points)
+    column = np.empty(n, dtype=np.int32)
+    distance = np.empty(n, dtype=np.float64)
+    azimuth = np.empty(n, dtype=np.float64)
+    for i in range(n):
+        x, y, z, r = points[i, 0], points[i, 1], points[i, 2], points[i, 3]
+        if not (np.isfinite(x) and np.isfinite(y) and np.isfinite(z) and np.isfinite(r)):
+            column[i], distance[i], azimuth[i] = -1, np.inf, np.nan
+            continue
+        azimuth[i] = np.arctan2(np.float64(y), np.float64(x))
+        column[i] = int(np.floor((np.pi - azimuth[i]) / (2 * np.pi) * width)) % width
+        distance[i] = np.sqrt(np.float64(x) * x + np.float64(y) * y + np.float64(z) * z)
+    return column, distance, azimuth
 
 
 @njit(cache=True)
@@ -116,23 +129,31 @@ def rings_from_firing_order(azimuth: np.ndarray, finite: np.ndarray, geometry: S
     azimuth runs once round per laser, so a new ring starts where it falls back by more than half a
     turn. Jitter at the seam can make spurious falls; a ring is only closed after enough points.
     Returns None unless exactly `rows` rings are found."""
-    good = np.flatnonzero(finite)
-    if len(good) < geometry.rows * 8:
+    if finite.sum() < geometry.rows * 8:
         return None
-    relative = np.mod(azimuth[good] - azimuth[good[0]], 2 * np.pi)
-    falls = np.flatnonzero(np.diff(relative) < -np.pi) + 1
-    starts = [0]
-    minimum = MIN_RING_SHARE * geometry.columns
-    for fall in falls:
-        if fall - starts[-1] >= minimum:
-            starts.append(int(fall))
-    if len(starts) != geometry.rows:
-        return None
-    ring_of_good = np.zeros(len(good), dtype=np.int64)
-    ring_of_good[starts[1:]] = 1
+    rings, count = _firing_order_rings(azimuth, finite, MIN_RING_SHARE * geometry.columns)
+    return rings if count == geometry.rows else None
+
+
+@njit(cache=True)
+def _firing_order_rings(azimuth, finite, minimum):
     rings = np.zeros(len(azimuth), dtype=np.int64)
-    rings[good] = np.cumsum(ring_of_good)
-    return rings
+    start = -1
+    ring, since, previous = 0, 0, 0.0
+    for i in range(len(azimuth)):
+        if not finite[i]:
+            rings[i] = ring
+            continue
+        if start < 0:
+            start = i
+        relative = (azimuth[i] - azimuth[start]) % (2 * np.pi)
+        if since > 0 and relative - previous < -np.pi and since >= minimum:
+            ring += 1
+            since = 0
+        rings[i] = ring
+        since += 1
+        previous = relative
+    return rings, ring + 1
 
 
 def _elevation_rows(points: np.ndarray, geometry: SensorGeometry) -> np.ndarray:

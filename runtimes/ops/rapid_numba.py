@@ -1,15 +1,19 @@
 """rapid::RapidFeatures on the CPU with numba: the fast path of the CPU pipeline.
 
-One pass per pixel keeps the k_max nearest candidates in an insertion-sorted list (ties keep the
-earlier candidate, as the reference's stable sort does), rows run in parallel; a second pass turns
-them into sorted, normalised 4-D distances. Arithmetic is float32 in the reference's order, so the
-results match it to rounding."""
+Rows run in parallel. Within a row the data is laid out slot-major ([k_max, W]) so every inner loop
+runs over columns and vectorises: the 3-D distance to the pixel `o` columns away is computed once per
+pair (d(c, c+o) serves both c and c+o); candidates, nearest column first, sink into each column's
+sorted list by branch-free compare-exchange (ties keep the earlier candidate, as the reference's
+stable sort does); the 4-D distances are sorted by an odd-even network across all columns at once.
+Arithmetic is float32 in the reference's order, so results match it exactly."""
 from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
 
 from .rapid_spec import NOTHING_NEAR, RapidConfig, check_image
+
+INF = np.float32(np.inf)
 
 
 def rapid_features_numba(image: np.ndarray, config: RapidConfig) -> np.ndarray:
@@ -21,73 +25,18 @@ def rapid_features_numba(image: np.ndarray, config: RapidConfig) -> np.ndarray:
 def _one_frame(frame: np.ndarray, config: RapidConfig) -> np.ndarray:
     k_near, k_mid, k_far = config.k_values
     near, far = config.range_thresholds
-    distance3, reflectivity, count, valid = _select(
-        frame, config.candidate_offsets(), k_near, k_mid, k_far, np.float32(near), np.float32(far), config.k_max)
+    distance3, reflectivity, valid, row_extremes = _select(
+        frame, config.window, k_near, k_mid, k_far, np.float32(near), np.float32(far), config.k_max)
     if config.frozen:
         stats = config.frozen
-        r_min, r_max, d_min, d_max, scale = stats.r_min, stats.r_max, stats.d_min, stats.d_max, stats.scale
+        extremes = (stats.r_min, stats.r_max, stats.d_min, stats.d_max)
     else:
-        if not count.any():
+        if not np.isfinite(row_extremes[:, 2]).any():  # no pixel has a neighbour
             return np.full((config.k_max,) + valid.shape, NOTHING_NEAR, dtype=np.float32)
-        r_min, r_max, d_min, d_max = _extremes(frame[3], valid, distance3, count)
-        scale = np.nan  # the frame's largest 4-D distance, found by _distance4
-    distance4, largest = _distance4(frame[3], distance3, reflectivity, count, *(np.float32(v) for v in (r_min, r_max, d_min, d_max)))
-    scale = np.float32(scale if config.frozen else largest)
-    return _normalise(distance4, count, valid, scale, np.float32(config.delta))
-
-
-@njit(parallel=True, cache=True)
-def _select(frame, offsets, k_near, k_mid, k_far, near, far, k_max):
-    height, width = frame.shape[1], frame.shape[2]
-    window = np.abs(offsets).max()
-    distance3 = np.empty((height, width, k_max), dtype=np.float32)
-    reflectivity = np.empty((height, width, k_max), dtype=np.float32)
-    count = np.zeros((height, width), dtype=np.int64)
-    valid = np.zeros((height, width), dtype=np.bool_)
-    for row in prange(height):
-        # the row, wrapped by `window` columns on both sides, so candidates need no modulo
-        padded = np.empty((width + 2 * window, 4), dtype=np.float32)
-        padded_valid = np.empty(width + 2 * window, dtype=np.bool_)
-        for i in range(width + 2 * window):
-            col = (i - window) % width
-            for channel in range(4):
-                padded[i, channel] = frame[channel, row, col]
-            padded_valid[i] = _is_valid(padded[i, 0], padded[i, 1], padded[i, 2], padded[i, 3])
-        best_d = np.empty(k_max, dtype=np.float32)
-        best_r = np.empty(k_max, dtype=np.float32)
-        for col in range(width):
-            centre = col + window
-            if not padded_valid[centre]:
-                continue
-            valid[row, col] = True
-            x, y, z = padded[centre, 0], padded[centre, 1], padded[centre, 2]
-            distance = np.float32(np.sqrt(x * x + y * y + z * z))
-            k = k_near if distance < near else (k_mid if distance < far else k_far)
-            filled = 0
-            for offset in offsets:
-                other = centre + offset
-                if not padded_valid[other]:
-                    continue
-                dx = padded[other, 0] - x
-                dy = padded[other, 1] - y
-                dz = padded[other, 2] - z
-                d = np.float32(np.sqrt(dx * dx + dy * dy + dz * dz))
-                if filled == k_max and d >= best_d[k_max - 1]:
-                    continue
-                slot = filled if filled < k_max else k_max - 1
-                while slot > 0 and best_d[slot - 1] > d:
-                    best_d[slot] = best_d[slot - 1]
-                    best_r[slot] = best_r[slot - 1]
-                    slot -= 1
-                best_d[slot] = d
-                best_r[slot] = padded[other, 3]
-                if filled < k_max:
-                    filled += 1
-            for slot in range(filled):
-                distance3[row, col, slot] = best_d[slot]
-                reflectivity[row, col, slot] = best_r[slot]
-            count[row, col] = min(filled, k)
-    return distance3, reflectivity, count, valid
+        extremes = (row_extremes[:, 0].min(), row_extremes[:, 1].max(), row_extremes[:, 2].min(), row_extremes[:, 3].max())
+    largest = _distance4_sorted(frame, distance3, reflectivity, *(np.float32(v) for v in extremes))
+    scale = np.float32(config.frozen.scale if config.frozen else largest)
+    return _normalise(distance3, valid, scale, np.float32(config.delta))
 
 
 @njit(cache=True)
@@ -97,67 +46,131 @@ def _is_valid(x, y, z, r):
     return x != 0 or y != 0 or z != 0
 
 
-@njit(cache=True)
-def _extremes(reflectivity, valid, distance3, count):
-    r_min, r_max, d_min, d_max = np.inf, -np.inf, np.inf, -np.inf
-    height, width = valid.shape
-    for row in range(height):
+@njit(parallel=True, cache=True)
+def _select(frame, window, k_near, k_mid, k_far, near, far, k_max):
+    """Per row: the k_max nearest candidates of each pixel, slot-major [H, k_max, W]; slots past the
+    pixel's k (or past the candidates it has) hold inf. Also per-row extremes (r_min, r_max, d_min, d_max)."""
+    height, width = frame.shape[1], frame.shape[2]
+    distance3 = np.empty((height, k_max, width), dtype=np.float32)
+    reflectivity = np.empty((height, k_max, width), dtype=np.float32)
+    valid = np.zeros((height, width), dtype=np.bool_)
+    row_extremes = np.empty((height, 4), dtype=np.float32)
+    span = width + 2 * window
+    for row in prange(height):
+        # the row wrapped by `window` columns on both sides, one array per channel
+        px = np.empty(span, dtype=np.float32)
+        py = np.empty(span, dtype=np.float32)
+        pz = np.empty(span, dtype=np.float32)
+        pr = np.empty(span, dtype=np.float32)
+        ok = np.empty(span, dtype=np.bool_)
+        for i in range(span):
+            col = (i - window) % width
+            px[i], py[i], pz[i], pr[i] = frame[0, row, col], frame[1, row, col], frame[2, row, col], frame[3, row, col]
+            ok[i] = _is_valid(px[i], py[i], pz[i], pr[i])
+        # band[o - 1, i]: distance between padded pixels i and i + o (inf unless both are returns)
+        band = np.empty((window, span), dtype=np.float32)
+        for o in range(1, window + 1):
+            for i in range(span - o):
+                dx = px[i + o] - px[i]
+                dy = py[i + o] - py[i]
+                dz = pz[i + o] - pz[i]
+                d = np.float32(np.sqrt(dx * dx + dy * dy + dz * dz))
+                band[o - 1, i] = d if ok[i] and ok[i + o] else INF
+        best_d = np.full((k_max, width), INF, dtype=np.float32)  # ascending per column; inf where empty
+        best_r = np.zeros((k_max, width), dtype=np.float32)
+        carry_d = np.empty(width, dtype=np.float32)
+        carry_r = np.empty(width, dtype=np.float32)
+        for step in range(1, window + 1):
+            for side in range(2):  # nearest column first: -step, then +step
+                for col in range(width):
+                    centre = col + window
+                    carry_d[col] = band[step - 1, centre - step] if side == 0 else band[step - 1, centre]
+                    carry_r[col] = pr[centre - step] if side == 0 else pr[centre + step]
+                # branch-free insertion: the candidate sinks below every value <= it (ties keep the earlier)
+                for slot in range(k_max):
+                    for col in range(width):
+                        new_d, new_r = carry_d[col], carry_r[col]
+                        old_d, old_r = best_d[slot, col], best_r[slot, col]
+                        take = new_d < old_d
+                        best_d[slot, col] = new_d if take else old_d
+                        best_r[slot, col] = new_r if take else old_r
+                        carry_d[col] = old_d if take else new_d
+                        carry_r[col] = old_r if take else new_r
+        r_min, r_max, d_min, d_max = INF, -INF, INF, -INF
         for col in range(width):
-            if not valid[row, col]:
+            centre = col + window
+            if not ok[centre]:
                 continue
-            r_min = min(r_min, reflectivity[row, col])
-            r_max = max(r_max, reflectivity[row, col])
-            for slot in range(count[row, col]):
-                d_min = min(d_min, distance3[row, col, slot])
-                d_max = max(d_max, distance3[row, col, slot])
-    return r_min, r_max, d_min, d_max
+            valid[row, col] = True
+            r_min = min(r_min, pr[centre])
+            r_max = max(r_max, pr[centre])
+            x, y, z = px[centre], py[centre], pz[centre]
+            distance = np.float32(np.sqrt(x * x + y * y + z * z))
+            k = k_near if distance < near else (k_mid if distance < far else k_far)
+            chosen = 0
+            while chosen < k and best_d[chosen, col] < INF:
+                chosen += 1
+            for slot in range(chosen, k_max):
+                best_d[slot, col] = INF
+            if chosen:
+                d_min = min(d_min, best_d[0, col])
+                d_max = max(d_max, best_d[chosen - 1, col])
+        distance3[row] = best_d
+        reflectivity[row] = best_r
+        row_extremes[row, 0], row_extremes[row, 1] = r_min, r_max
+        row_extremes[row, 2], row_extremes[row, 3] = d_min, d_max
+    return distance3, reflectivity, valid, row_extremes
 
 
 @njit(parallel=True, cache=True)
-def _distance4(centre_refl, distance3, reflectivity, count, r_min, r_max, d_min, d_max):
-    height, width, k_max = distance3.shape
+def _distance4_sorted(frame, distance3, reflectivity, r_min, r_max, d_min, d_max):
+    """In place: distance3 becomes the sorted 4-D distances (inf stays inf). Returns the largest."""
+    height, k_max, width = distance3.shape
     span = r_max - r_min
     ratio = (d_max - d_min) / span if span > 0 else np.float32(0)  # ratio 0: g is d_min throughout
-    distance4 = np.empty((height, width, k_max), dtype=np.float32)  # slots past count[] are never read
     row_largest = np.zeros(height, dtype=np.float32)
     for row in prange(height):
-        largest = np.float32(0)
+        g_centre = np.empty(width, dtype=np.float32)
         for col in range(width):
-            n = count[row, col]
-            if n == 0:
-                continue
-            g_centre = d_min + (centre_refl[row, col] - r_min) * ratio
-            for slot in range(n):
-                gap = g_centre - (d_min + (reflectivity[row, col, slot] - r_min) * ratio)
-                d3 = distance3[row, col, slot]
-                d = np.float32(np.sqrt(d3 * d3 + gap * gap))
-                position = slot  # insertion sort: k_max is small
-                while position > 0 and distance4[row, col, position - 1] > d:
-                    distance4[row, col, position] = distance4[row, col, position - 1]
-                    position -= 1
-                distance4[row, col, position] = d
-            largest = max(largest, distance4[row, col, n - 1])
+            g_centre[col] = d_min + (frame[3, row, col] - r_min) * ratio
+        for slot in range(k_max):
+            for col in range(width):
+                a = distance3[row, slot, col]
+                gap = g_centre[col] - (d_min + (reflectivity[row, slot, col] - r_min) * ratio)
+                d = np.float32(np.sqrt(a * a + gap * gap))
+                distance3[row, slot, col] = d if a < INF else INF
+        # odd-even transposition network: k_max rounds of compare-exchange, branch-free across columns
+        for sweep in range(k_max):
+            for slot in range(sweep % 2, k_max - 1, 2):
+                for col in range(width):
+                    a = distance3[row, slot, col]
+                    b = distance3[row, slot + 1, col]
+                    distance3[row, slot, col] = min(a, b)
+                    distance3[row, slot + 1, col] = max(a, b)
+        largest = np.float32(0)
+        for slot in range(k_max):
+            for col in range(width):
+                value = distance3[row, slot, col]
+                if value < INF:
+                    largest = max(largest, value)
         row_largest[row] = largest
-    return distance4, row_largest.max()
+    return row_largest.max()
 
 
 @njit(parallel=True, cache=True)
-def _normalise(distance4, count, valid, scale, delta):
-    height, width, k_max = distance4.shape
-    out = np.full((k_max, height, width), np.float32(1.0), dtype=np.float32)
+def _normalise(distance4, valid, scale, delta):
+    height, k_max, width = distance4.shape
+    out = np.empty((k_max, height, width), dtype=np.float32)
     for row in prange(height):
-        for col in range(width):
-            if not valid[row, col]:
-                continue
-            n = count[row, col]
-            largest_in_range = -np.inf
-            for slot in range(n):
-                value = distance4[row, col, slot] / scale
+        largest_in_range = np.full(width, -INF, dtype=np.float32)
+        for slot in range(k_max):
+            for col in range(width):
+                value = distance4[row, slot, col] / scale
                 if value <= delta:
-                    largest_in_range = max(largest_in_range, value)
-            if largest_in_range == -np.inf:
-                continue  # nothing within delta: the row stays 1.0
-            for slot in range(k_max):
-                value = distance4[row, col, slot] / scale if slot < n else np.inf
-                out[slot, row, col] = value if value <= delta else largest_in_range
+                    largest_in_range[col] = max(largest_in_range[col], value)
+        for slot in range(k_max):
+            for col in range(width):
+                value = distance4[row, slot, col] / scale
+                nothing = not valid[row, col] or largest_in_range[col] == -INF
+                out[slot, row, col] = 1.0 if nothing else (value if value <= delta else largest_in_range[col])
     return out
