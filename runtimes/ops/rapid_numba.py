@@ -86,8 +86,10 @@ def _select(frame, window, k_near, k_mid, k_far, near, far, k_max):
                     centre = col + window
                     carry_d[col] = band[step - 1, centre - step] if side == 0 else band[step - 1, centre]
                     carry_r[col] = pr[centre - step] if side == 0 else pr[centre + step]
-                # branch-free insertion: the candidate sinks below every value <= it (ties keep the earlier)
-                for slot in range(k_max):
+                # branch-free insertion: the candidate sinks below every value <= it (ties keep the earlier);
+                # the j-th candidate can reach no deeper than slot j, where an empty (inf) slot takes it
+                candidate = 2 * (step - 1) + side
+                for slot in range(min(candidate + 1, k_max)):
                     for col in range(width):
                         new_d, new_r = carry_d[col], carry_r[col]
                         old_d, old_r = best_d[slot, col], best_r[slot, col]
