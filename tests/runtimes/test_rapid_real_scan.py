@@ -86,3 +86,26 @@ def test_default_config_follows_the_dataset(data):
     assert default_config(nuscenes).k_values == (8, 6, 3)
     features = __import__("sdk").rapid_features(nuscenes, method="numba")
     assert features.shape == (34_688, 8)
+
+
+@pytest.mark.parametrize("count", [0, 1])
+def test_frames_with_no_or_one_point_through_the_public_api(count):
+    import sdk
+
+    points = np.array([[12.0, -3.0, -1.5, 0.4]] * count, dtype=np.float32).reshape(-1, 4)
+    frame = sensors.Frame(points=points, timestamp=0.0, sensor="HDL-64E")
+    features = sdk.rapid_features(frame, method="numba")
+    assert features.shape == (count, 10) and (features == 1.0).all()
+
+
+def test_nan_rows_read_nothing_near_and_the_rest_stays_defined(data):
+    import sdk
+
+    frame = next(iter(sensors.open(data(SCAN))))
+    points = frame.points.copy()
+    points[::1000, 0] = np.nan
+    damaged = sensors.Frame(points=points, timestamp=0.0, sensor="HDL-64E")
+    features = sdk.rapid_features(damaged, method="numba")
+    assert np.isfinite(features).all()
+    assert (features[::1000] == 1.0).all()
+    assert (features[1::1000] < 1.0).mean() > 0.9
