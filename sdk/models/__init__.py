@@ -1,0 +1,1 @@
+"""Model definitions (PyTorch): the shipped RAPiD-Seg and its parts."""

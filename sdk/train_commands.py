@@ -1,0 +1,93 @@
+"""`rapid-edge train` and `rapid-edge evaluate`: flags mirror TrainConfig and RapidSegConfig."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import sensors
+
+from .models.rapid_seg_config import RapidSegConfig
+from .training.data import KittiFrames, MixedFrames, SimFrames
+from .training.evaluate import HELD_OUT_FRAMES, HELD_OUT_SEEDS, evaluate, held_out_sim
+from .training.trainer import TrainConfig, Trainer, has_checkpoint, new_model
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    train = commands.add_parser("train", help="train RAPiD-Seg (stage 1: autoencoder, stage 2: segmentation)")
+    train.add_argument("--out", type=Path, required=True, help="run folder: checkpoints, config, history")
+    train.add_argument("--stage", choices=("autoencoder", "segmentation"), default="segmentation")
+    train.add_argument("--steps", type=int, default=TrainConfig.steps, help="planned steps of the whole schedule")
+    train.add_argument("--max-minutes", type=float, default=None, help="stop with a checkpoint after this long")
+    train.add_argument("--resume", action="store_true", help="continue the run in --out")
+    train.add_argument("--init", type=Path, default=None, help="start from this checkpoint (e.g. stage 1's run)")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--learning-rate", type=float, default=TrainConfig.learning_rate)
+    train.add_argument("--frames-per-step", type=int, default=TrainConfig.frames_per_step)
+    train.add_argument("--crop-width", type=int, default=TrainConfig.crop_width, help="0 trains on full sweeps")
+    train.add_argument("--sim-seeds", default="0:5000", help="FIRST:END seeds of the simulated drives")
+    train.add_argument("--sim-weight", type=float, default=1.0, help="0 leaves the simulator out")
+    train.add_argument("--kitti", action="append", default=[], metavar="FOLDER[:WEIGHT]",
+                       help="a SemanticKITTI-format sequence folder to mix in (repeatable)")
+    for switch in ("rapid", "autoencoder", "fuatten"):
+        train.add_argument(f"--no-{switch}", action="store_true", help=f"ablation: leave out {switch}")
+    train.set_defaults(run=run_train)
+
+    check = commands.add_parser("evaluate", help="confusion matrix, per-class IoU and mIoU")
+    check.add_argument("--checkpoint", type=Path, required=True)
+    check.add_argument("--source", action="append", default=[], help="labelled frames (default: held-out simulation)")
+    check.add_argument("--out", type=Path, default=None, help="write the report as JSON")
+    check.set_defaults(run=run_evaluate)
+
+
+def frames_from_args(args: argparse.Namespace):
+    sources = []
+    if args.sim_weight > 0:
+        first, end = (int(v) for v in args.sim_seeds.split(":"))
+        if first >= HELD_OUT_SEEDS.start and end > HELD_OUT_SEEDS.start:
+            raise ValueError(f"--sim-seeds {args.sim_seeds} overlaps the held-out evaluation seeds {HELD_OUT_SEEDS}")
+        sources.append((SimFrames(first, end - first), args.sim_weight))
+    for item in args.kitti:
+        folder, _, weight = item.partition(":")
+        sources.append((KittiFrames([Path(folder)]), float(weight or 1.0)))
+    return MixedFrames(sources)
+
+
+def run_train(args: argparse.Namespace) -> dict:
+    config = TrainConfig(stage=args.stage, steps=args.steps, seed=args.seed, learning_rate=args.learning_rate,
+                         frames_per_step=args.frames_per_step, crop_width=args.crop_width or None,
+                         max_minutes=args.max_minutes)
+    frames = frames_from_args(args)
+    if args.resume:
+        if not has_checkpoint(args.out):
+            raise ValueError(f"{args.out}: nothing to resume")
+        trainer = Trainer.resume(args.out, frames, config)
+    else:
+        if has_checkpoint(args.out):
+            raise ValueError(f"{args.out} already holds a run: --resume it or choose another --out")
+        model_config = RapidSegConfig(use_rapid=not args.no_rapid, use_autoencoder=not (args.no_autoencoder or args.no_rapid),
+                                      use_fuatten=not args.no_fuatten)
+        trainer = Trainer(new_model(model_config, args.init), frames, config, args.out)
+    print(f"training {config.stage} on {frames.describe()}: steps {trainer.step}..{config.steps}")
+    history = trainer.train()
+    last = history[-1] if history else {}
+    print(f"stopped at step {trainer.step}: " + ", ".join(f"{k}={v:.4f}" for k, v in last.items() if k != "step"))
+    return last
+
+
+def run_evaluate(args: argparse.Namespace) -> dict:
+    from .training.checkpoint import load_model
+
+    model = load_model(args.checkpoint)
+    if args.source:
+        frames = (frame for source in args.source for frame in sensors.open(source))
+        what = ", ".join(args.source)
+    else:
+        frames = held_out_sim()
+        what = f"simulated seeds {HELD_OUT_SEEDS.start}..{HELD_OUT_SEEDS.stop - 1}, frames {HELD_OUT_FRAMES}"
+    confusion = evaluate(model, frames)
+    print(f"{args.checkpoint} on {what}\n{confusion.table()}")
+    report = {"checkpoint": str(args.checkpoint), "data": what, **confusion.report()}
+    if args.out:
+        args.out.write_text(json.dumps(report, indent=2) + "\n")
+    return report

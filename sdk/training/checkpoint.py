@@ -1,0 +1,66 @@
+"""Checkpoints as safetensors plus JSON: weights load without unpickling anything."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from ..models.rapid_seg import RapidSeg
+from ..models.rapid_seg_config import RapidSegConfig
+
+WEIGHTS = "model.safetensors"
+CONFIG = "config.json"
+OPTIMIZER = "optimizer.safetensors"
+STATE = "trainer.json"
+
+
+def save_model(model: RapidSeg, folder: Path, extra: dict | None = None) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(folder / WEIGHTS))
+    (folder / CONFIG).write_text(json.dumps({"model": json.loads(model.config.to_json()), **(extra or {})}, indent=2) + "\n")
+
+
+def load_model(folder: Path, rapid_form: str = "input") -> RapidSeg:
+    folder = Path(folder)
+    for name in (WEIGHTS, CONFIG):
+        if not (folder / name).is_file():
+            raise FileNotFoundError(f"{folder / name}: missing (a checkpoint holds {WEIGHTS} and {CONFIG})")
+    config = RapidSegConfig.from_json(json.dumps(json.loads((folder / CONFIG).read_text())["model"]))
+    model = RapidSeg(config, rapid_form=rapid_form)
+    state = load_file(str(folder / WEIGHTS))
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise ValueError(f"{folder / WEIGHTS}: does not fit the config (missing {missing[:5]}, unexpected {unexpected[:5]})")
+    return model.eval()
+
+
+def save_training_state(folder: Path, optimizer: torch.optim.Optimizer, state: dict) -> None:
+    """Optimizer tensors as safetensors, everything else (step, scalars, schedule) as JSON."""
+    tensors, scalars = {}, {}
+    for index, values in optimizer.state_dict()["state"].items():
+        for key, value in values.items():
+            if torch.is_tensor(value):
+                tensors[f"{index}.{key}"] = value.contiguous()
+            else:
+                scalars[f"{index}.{key}"] = value
+    save_file(tensors, str(folder / OPTIMIZER))
+    groups = [{k: v for k, v in g.items() if k != "params"} for g in optimizer.state_dict()["param_groups"]]
+    (folder / STATE).write_text(json.dumps({**state, "optimizer_scalars": scalars, "param_groups": groups}, indent=2) + "\n")
+
+
+def load_training_state(folder: Path, optimizer: torch.optim.Optimizer) -> dict:
+    saved = json.loads((folder / STATE).read_text())
+    tensors = load_file(str(folder / OPTIMIZER))
+    state: dict[int, dict] = {}
+    for name, value in tensors.items():
+        index, key = name.split(".", 1)
+        state.setdefault(int(index), {})[key] = value
+    for name, value in saved.pop("optimizer_scalars").items():
+        index, key = name.split(".", 1)
+        state.setdefault(int(index), {})[key] = value
+    current = optimizer.state_dict()
+    groups = [{**g, "params": c["params"]} for g, c in zip(saved.pop("param_groups"), current["param_groups"])]
+    optimizer.load_state_dict({"state": state, "param_groups": groups})
+    return saved

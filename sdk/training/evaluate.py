@@ -1,0 +1,47 @@
+"""Prediction and evaluation of RAPiD-Seg on frames: per-point labels, confusion matrix, IoU."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+import torch
+
+from sensors import Frame
+
+from ..models.rapid_seg import RapidSeg
+from .data import SimFrames, make_sample
+from .metrics import ConfusionMatrix
+
+#: seeds the default checkpoint never saw in training (it trains on seeds below 5000)
+HELD_OUT_SEEDS = range(5000, 5010)
+HELD_OUT_FRAMES = (0, 60, 120)
+
+
+@torch.no_grad()
+def predict(model: RapidSeg, frame: Frame) -> np.ndarray:
+    """SemanticKITTI training ids per point (0 for points without a pixel: NaN coordinates)."""
+    sample = make_sample(frame, model.config.rapid)
+    logits = model(torch.from_numpy(sample.image[None]), torch.from_numpy(sample.pixel),
+                   torch.from_numpy(sample.points), torch.from_numpy(sample.rapid[None]))
+    labels = np.zeros(len(frame), dtype=np.int32)
+    has_pixel = np.isfinite(frame.points).all(axis=1)
+    labels[has_pixel] = logits.argmax(dim=1).numpy() + 1
+    return labels
+
+
+def evaluate(model: RapidSeg, frames: Iterable[Frame]) -> ConfusionMatrix:
+    model.eval()
+    confusion = ConfusionMatrix()
+    for frame in frames:
+        if frame.labels is None or frame.label_set not in (None, "semantickitti"):
+            raise ValueError("evaluation needs frames with SemanticKITTI labels")
+        confusion.add(frame.labels, predict(model, frame))
+    return confusion
+
+
+def held_out_sim(seeds: Iterable[int] = HELD_OUT_SEEDS, indices: Iterable[int] = HELD_OUT_FRAMES,
+                 sensor: str = "hdl64e") -> Iterator[Frame]:
+    sim = SimFrames(sensor=sensor)
+    for seed in seeds:
+        for index in indices:
+            yield sim.render(seed, index)

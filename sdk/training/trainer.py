@@ -1,0 +1,163 @@
+"""The training loop: stage 1 pre-trains the autoencoder on RAPiD features (label-free), stage 2 trains
+segmentation with cross-entropy + Lovasz-softmax + the autoencoder's losses (the autoencoder is trained
+on, not frozen: the class-aware embedding loss needs its codes to move).
+
+Checkpoints (safetensors + JSON) go to the run folder every `checkpoint_every` steps; `resume=True`
+continues from the last one with the same data stream, since every sample is drawn from (seed, step)."""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..models.rapid_seg import RapidSeg
+from ..models.rapid_seg_config import RapidSegConfig
+from . import losses
+from .checkpoint import STATE, load_model, load_training_state, save_model, save_training_state
+from .data import Augmentation, Batch, collate, crop, make_sample
+
+STAGES = ("autoencoder", "segmentation")
+
+
+@dataclass
+class TrainConfig:
+    stage: str = "segmentation"
+    steps: int = 1000
+    frames_per_step: int = 2
+    crops_per_frame: int = 2  # each frame's projection and RAPiD features serve several crops
+    crop_width: int | None = 512  # columns of the 2048-column sweep; None trains on full sweeps
+    learning_rate: float = 2e-3
+    weight_decay: float = 1e-4
+    seed: int = 0
+    checkpoint_every: int = 100
+    embedding_weight: float = 0.1  # lambda
+    reconstruction_weight: float = 1.0
+    lovasz_points: int = 20_000  # Lovasz-softmax on a random subset of points: its sort dominates otherwise
+    anchors: int = 2048  # the paper's cap is 4096; 2048 halves the similarity matrix's cost on a CPU
+    #: stop (with a checkpoint) after this much wall time; `resume` continues the same schedule
+    max_minutes: float | None = None
+    augmentation: Augmentation = field(default_factory=Augmentation)
+
+    def __post_init__(self) -> None:
+        if self.stage not in STAGES:
+            raise ValueError(f"stage must be one of {STAGES}, got {self.stage!r}")
+
+
+def to_torch(batch: Batch) -> dict[str, torch.Tensor]:
+    return {"image": torch.from_numpy(batch.image), "rapid": torch.from_numpy(batch.rapid),
+            "pixel": torch.from_numpy(batch.pixel), "points": torch.from_numpy(batch.points)}
+
+
+def step_losses(model: RapidSeg, batch: Batch, config: TrainConfig, rng: np.random.Generator) -> dict[str, torch.Tensor]:
+    inputs = to_torch(batch)
+    out = model.run(inputs["image"], inputs["pixel"], inputs["points"], inputs["rapid"],
+                    reconstruct=model.autoencoder is not None)
+    terms: dict[str, torch.Tensor] = {}
+    if out.reconstruction is not None:
+        terms["reconstruction"] = config.reconstruction_weight * losses.reconstruction(out.reconstruction, out.rapid, out.valid)
+    if config.stage == "segmentation":
+        labels = torch.from_numpy(batch.labels.astype(np.int64))
+        terms["cross_entropy"] = losses.cross_entropy(out.logits, labels)
+        subset = torch.from_numpy(rng.permutation(len(labels))[: config.lovasz_points])
+        terms["lovasz"] = losses.lovasz_softmax(out.logits[subset], labels[subset])
+        if out.codes is not None:
+            terms["embedding"] = config.embedding_weight * class_aware_term(model, out.codes, inputs["pixel"], labels, config, rng)
+    return terms
+
+
+def class_aware_term(model, codes, pixel, labels, config: TrainConfig, rng) -> torch.Tensor:
+    """The class-aware loss on the codes of up to `anchors` labelled points' cells."""
+    labelled = torch.nonzero(labels != losses.IGNORE).squeeze(1)
+    if len(labelled) == 0:
+        return codes.sum() * 0.0
+    anchors = labelled[torch.from_numpy(rng.permutation(len(labelled))[: config.anchors])]
+    flat = codes.permute(0, 2, 3, 1).reshape(-1, codes.shape[1])
+    return losses.class_aware_embedding(flat[pixel[anchors] // model.config.cell_width], labels[anchors])
+
+
+class Trainer:
+    def __init__(self, model: RapidSeg, frames, config: TrainConfig, run_dir: Path) -> None:
+        self.model, self.frames, self.config, self.run_dir = model, frames, config, Path(run_dir)
+        torch.manual_seed(config.seed)
+        self.optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+        self.schedule = torch.optim.lr_scheduler.OneCycleLR(self.optimizer, max_lr=config.learning_rate,
+                                                            total_steps=config.steps, pct_start=0.05)
+        self.step = 0
+        self.history: list[dict] = []
+
+    @classmethod
+    def resume(cls, run_dir: Path, frames, config: TrainConfig) -> Trainer:
+        trainer = cls(load_model(run_dir).train(), frames, config, run_dir)
+        saved = load_training_state(run_dir, trainer.optimizer)
+        if saved["schedule"]["total_steps"] != config.steps:
+            raise ValueError(f"{run_dir} was planned for {saved['schedule']['total_steps']} steps; resume with that many")
+        trainer.schedule.load_state_dict(saved["schedule"])
+        trainer.step, trainer.history = saved["step"], saved["history"]
+        return trainer
+
+    def batch(self, step: int) -> Batch:
+        rng = np.random.default_rng([self.config.seed, step])
+        samples = []
+        for _ in range(self.config.frames_per_step):
+            full = make_sample(self.frames.frame(rng), self.model.config.rapid, rng, self.config.augmentation)
+            if self.config.crop_width is None:
+                samples.append(full)
+                continue
+            width = full.image.shape[2]
+            starts = rng.integers(width, size=self.config.crops_per_frame)
+            samples.extend(crop(full, int(start), self.config.crop_width) for start in starts)
+        return collate(samples)
+
+    def train(self, progress: bool = True) -> list[dict]:
+        from tqdm import tqdm
+
+        self.model.train()
+        bar = tqdm(total=self.config.steps, initial=self.step, disable=not progress, unit="step", dynamic_ncols=True)
+        deadline = time.monotonic() + 60 * self.config.max_minutes if self.config.max_minutes else None
+        while self.step < self.config.steps:
+            if deadline is not None and time.monotonic() > deadline:
+                self.save()
+                break
+            started = time.perf_counter()
+            batch = self.batch(self.step)
+            terms = step_losses(self.model, batch, self.config, np.random.default_rng([self.config.seed, self.step, 1]))
+            loss = sum(terms.values())
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), 5.0)
+            self.optimizer.step()
+            self.schedule.step()
+            self.step += 1
+            seconds = time.perf_counter() - started
+            record = {"step": self.step, "loss": loss.item(), **{k: v.item() for k, v in terms.items()},
+                      "frames_per_s": self.config.frames_per_step / seconds}
+            self.history.append(record)
+            bar.set_postfix(loss=f"{record['loss']:.3f}", fps=f"{record['frames_per_s']:.2f}")
+            bar.update(1)
+            if self.step % self.config.checkpoint_every == 0 or self.step == self.config.steps:
+                self.save()
+        bar.close()
+        return self.history
+
+    def save(self) -> None:
+        save_model(self.model, self.run_dir, {"train": _jsonable(asdict(self.config)), "step": self.step,
+                                              "data": self.frames.describe()})
+        save_training_state(self.run_dir, self.optimizer, {"step": self.step, "history": self.history,
+                                                           "schedule": self.schedule.state_dict()})
+
+
+def _jsonable(value):
+    return json.loads(json.dumps(value, default=lambda o: list(o) if isinstance(o, tuple) else str(o)))
+
+
+def new_model(config: RapidSegConfig = RapidSegConfig(), initial: Path | None = None) -> RapidSeg:
+    """A fresh model, or one starting from a checkpoint (stage 2 starts from stage 1's weights)."""
+    return (load_model(initial) if initial else RapidSeg(config)).train()
+
+
+def has_checkpoint(run_dir: Path) -> bool:
+    return (Path(run_dir) / STATE).is_file()
