@@ -16,7 +16,11 @@ from ..frame import Frame
 from ..labels import SEMANTIC_KITTI
 from ..source import Source
 from .beams import BeamTable, beam_table
-from .scene import TILE_LENGTH, Part, StreetStyle, build_tile, ego_lane
+from .scene import CLASS, EXTRA_RANGE_NOISE, TILE_LENGTH, Part, StreetStyle, build_tile, ego_lane
+
+EXTRA_NOISE_BY_CLASS = np.zeros(len(SEMANTIC_KITTI.class_names), dtype=np.float32)
+for _name, _sigma in EXTRA_RANGE_NOISE.items():
+    EXTRA_NOISE_BY_CLASS[CLASS[_name]] = _sigma
 
 
 @dataclass(frozen=True)
@@ -135,11 +139,13 @@ class SimulatedLidar(Source):
         cos_incidence = np.abs(np.einsum("ij,ij->i", normals, directions))
         keep &= rng.random(len(distance)) >= options.dropout + 0.3 * (1.0 - cos_incidence) ** 4
         idx = np.flatnonzero(keep)
-        distance = distance[idx] + rng.normal(0.0, beams.range_noise, len(idx)).astype(np.float32)
         hit_geometry = geometry[idx]
         classes = window.geometry_class[hit_geometry]
+        noise = beams.range_noise + EXTRA_NOISE_BY_CLASS[classes]
+        distance = distance[idx] + (rng.normal(0.0, 1.0, len(idx)) * noise).astype(np.float32)
         reflectivity = window.reflectivity[window.first_triangle[hit_geometry] + primitive[idx]]
-        intensity = reflectivity * cos_incidence[idx] ** 0.6 / (1.0 + (distance / 150.0) ** 2)
+        # KITTI's remission is nearly calibrated: a mild incidence term and range falloff
+        intensity = reflectivity * (0.6 + 0.4 * cos_incidence[idx]) / (1.0 + (distance / 200.0) ** 2)
         intensity = np.clip(intensity + rng.normal(0.0, 0.015, len(idx)), 0.0, 1.0)
         points = np.empty((len(idx), 4), dtype=np.float32)
         points[:, :3] = directions[idx] * distance[:, None]

@@ -18,15 +18,18 @@ TILE_INDEX_OFFSET = 1_000_000  # seeds must be non-negative
 SCENE_HALF_WIDTH = 70.0
 CLASS = {name: i for i, name in enumerate(SEMANTIC_KITTI.class_names)}
 
-#: mean and spread of the material reflectivity of each class (KITTI remission-like, 0..1)
+#: mean and spread of the material reflectivity of each class (KITTI remission-like, 0..1; the means
+#: follow the medians of the labelled SemanticKITTI scan, where cars are dark and buildings bright)
 REFLECTIVITY = {
-    "road": (0.14, 0.03), "parking": (0.17, 0.03), "sidewalk": (0.26, 0.05), "other-ground": (0.22, 0.05),
-    "building": (0.30, 0.10), "fence": (0.28, 0.08), "vegetation": (0.38, 0.08), "trunk": (0.30, 0.06),
-    "terrain": (0.34, 0.06), "pole": (0.35, 0.08), "traffic-sign": (0.85, 0.08), "car": (0.25, 0.18),
-    "truck": (0.30, 0.12), "other-vehicle": (0.30, 0.12), "person": (0.25, 0.08), "bicyclist": (0.25, 0.08),
-    "bicycle": (0.30, 0.10), "motorcycle": (0.30, 0.10), "motorcyclist": (0.25, 0.08),
+    "road": (0.26, 0.05), "parking": (0.30, 0.05), "sidewalk": (0.31, 0.06), "other-ground": (0.30, 0.06),
+    "building": (0.40, 0.12), "fence": (0.30, 0.10), "vegetation": (0.34, 0.10), "trunk": (0.31, 0.06),
+    "terrain": (0.33, 0.06), "pole": (0.22, 0.08), "traffic-sign": (0.60, 0.20), "car": (0.12, 0.10),
+    "truck": (0.20, 0.10), "other-vehicle": (0.20, 0.10), "person": (0.22, 0.08), "bicyclist": (0.22, 0.08),
+    "bicycle": (0.25, 0.10), "motorcycle": (0.20, 0.10), "motorcyclist": (0.22, 0.08),
 }
-LANE_MARKING_REFLECTIVITY = 0.65
+#: extra range noise (metres, one sigma) of surfaces a laser partly passes through, like foliage
+EXTRA_RANGE_NOISE = {"vegetation": 0.12, "terrain": 0.02}
+LANE_MARKING_REFLECTIVITY = 0.55
 
 
 @dataclass
@@ -91,7 +94,7 @@ class TileBuilder:
     def side(self, sign: int, x_from: float, x_to: float) -> None:
         style, rng = self.style, self.rng
         edge = style.road_half
-        if rng.random() < 0.35:
+        if rng.random() < 0.5:
             self.add("parking", self._strip(sign, x_from, x_to, edge, edge + 2.4, 0.005))
             for x in np.arange(x_from + rng.uniform(1, 4), x_to - 4.5, rng.uniform(5.5, 9.0)):
                 if rng.random() < 0.7:
@@ -127,7 +130,7 @@ class TileBuilder:
             width = rng.uniform(0.5, 0.9)
             self.add("traffic-sign", place("box", (x, y_kerb, curb + height + width / 2 - 0.1), (0.04, width, width),
                                            yaw=rng.uniform(-0.3, 0.3)))
-        for x in rng.uniform(x_from, x_to, rng.poisson(0.7)):  # trees in sidewalk pits
+        for x in rng.uniform(x_from, x_to, rng.poisson(1.2)):  # trees in sidewalk pits
             self.tree(x, sign * rng.uniform(inner + 0.8, outer - 0.3), curb)
         for x in rng.uniform(x_from, x_to, rng.poisson(2.5 * self.style.pedestrians)):
             self.person(x, sign * rng.uniform(inner + 0.4, outer - 0.3), curb)
@@ -143,7 +146,7 @@ class TileBuilder:
         x = x_from + rng.uniform(0, 2)
         while x_to - x > 3.0:
             length = min(rng.uniform(8, 30), x_to - x)
-            setback = rng.uniform(0.0, 5.0) if rng.random() < 0.5 else 0.0
+            setback = rng.uniform(1.5, 8.0) if rng.random() < 0.6 else 0.0
             depth = rng.uniform(8, 20)
             height = rng.uniform(4, 25)
             near = outer + setback
@@ -152,10 +155,15 @@ class TileBuilder:
             if rng.random() < 0.3:  # a set-back upper storey
                 self.add("building", place("box", (x + length / 2, centre_y + sign * 1.5, height + 1.5),
                                            (length * 0.8, depth - 3, 3.0)))
-            if setback > 1.0 and rng.random() < 0.5:
-                self.add("fence", place("box", (x + length / 2, sign * (outer + 0.2), 0.6), (length, 0.05, 1.2)))
-            elif setback > 1.0 and rng.random() < 0.5:
-                self.add("vegetation", place("box", (x + length / 2, sign * (outer + 0.5), 0.5), (length, 0.8, 1.0)))
+            if setback > 1.0:
+                self.add("terrain", self._strip(sign, x, x + length, outer, near, 0.05))
+                front = rng.random()
+                if front < 0.35:
+                    self.hedge(sign, x, x + length, outer + rng.uniform(0.2, setback - 0.5))
+                elif front < 0.55:
+                    self.add("fence", place("box", (x + length / 2, sign * (outer + 0.2), 0.6), (length, 0.05, 1.2)))
+                for _ in range(rng.poisson(0.8)):
+                    self.tree(rng.uniform(x, x + length), sign * rng.uniform(outer + 0.5, near), 0.05)
             x += length + (rng.uniform(1, 8) if rng.random() < 0.35 else 0.0)
 
     def green(self, sign: int, x_from: float, x_to: float, outer: float) -> None:
@@ -164,9 +172,11 @@ class TileBuilder:
         if rng.random() < 0.4:
             self.add("fence", place("box", ((x_from + x_to) / 2, sign * (outer + rng.uniform(0.3, 3)), 0.7),
                                     (x_to - x_from, 0.05, rng.uniform(1.0, 2.0))))
-        for _ in range(rng.poisson(4)):
-            self.tree(rng.uniform(x_from, x_to), sign * rng.uniform(outer + 2, outer + 30), 0.02)
-        for _ in range(rng.poisson(3)):
+        if rng.random() < 0.5:
+            self.hedge(sign, x_from, x_to, outer + rng.uniform(0.3, 2.0))
+        for _ in range(rng.poisson(6)):
+            self.tree(rng.uniform(x_from, x_to), sign * rng.uniform(outer + 1, outer + 25), 0.02)
+        for _ in range(rng.poisson(5)):
             size = rng.uniform(0.8, 3.0)
             self.add("vegetation", place("sphere", (rng.uniform(x_from, x_to), sign * rng.uniform(outer + 1, outer + 25),
                                                     size * 0.3), (size, size, size * 0.8)))
@@ -183,6 +193,14 @@ class TileBuilder:
                 self.vehicle(x, sign * (outer + rng.uniform(4, 20)), np.pi / 2 + rng.normal(0, 0.05), parked=True)
 
     # objects ------------------------------------------------------------------------------
+    def hedge(self, sign: int, x_from: float, x_to: float, offset: float) -> None:
+        """A row of overlapping bushes, uneven in height and depth."""
+        rng = self.rng
+        for x in np.arange(x_from, x_to, rng.uniform(0.8, 1.6)):
+            size = rng.uniform(0.9, 1.8)
+            self.add("vegetation", place("sphere", (x, sign * (offset + rng.normal(0, 0.15)), size * 0.35),
+                                         (size * 1.3, size, size * rng.uniform(0.8, 1.4))))
+
     def tree(self, x: float, y: float, base: float) -> None:
         rng = self.rng
         trunk_height = rng.uniform(1.5, 3.5)
