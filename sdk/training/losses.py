@@ -44,9 +44,14 @@ def _lovasz_gradient(sorted_foreground: torch.Tensor) -> torch.Tensor:
 
 
 def reconstruction(reconstructed: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-    """MSE over the pixels that hold a return."""
+    """MSE over the pixels that hold a return, relative to the target's variance there: RAPiD values
+    crowd near zero, so a plain MSE is tiny even for a decoder that only predicts the mean (which scores 1)."""
     weight = valid.expand_as(target)
-    return ((reconstructed - target) ** 2 * weight).sum() / weight.sum().clamp(min=1.0)
+    count = weight.sum().clamp(min=1.0)
+    mse = ((reconstructed - target) ** 2 * weight).sum() / count
+    mean = (target * weight).sum() / count
+    variance = (((target - mean) ** 2) * weight).sum() / count
+    return mse / variance.detach().clamp(min=1e-8)
 
 
 def class_aware_embedding(embeddings: torch.Tensor, labels: torch.Tensor, alpha_positive: float = 0.9,

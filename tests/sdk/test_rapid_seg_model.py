@@ -1,0 +1,166 @@
+"""RAPiD-Seg: shapes, the folded nested encoder against its plain definition, the feature forms,
+checkpoints (safetensors, no pickles), and a tiny run that learns."""
+from __future__ import annotations
+
+import math
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+import sensors
+from sdk.models.autoencoder import to_cells
+from sdk.models.rapid_seg import RapidSeg
+from sdk.models.rapid_seg_config import RapidSegConfig
+from sdk.training.checkpoint import WEIGHTS, load_model, save_model
+from sdk.training.data import collate, crop, make_sample
+
+SMALL = RapidSegConfig(height=16, width=512)
+
+
+@pytest.fixture(scope="module")
+def sim_frames():
+    return list(sensors.open("sim://vlp16?seed=3", frames=2))
+
+
+def batch_for(frames, config=SMALL):
+    from sdk.range_image import SensorGeometry
+
+    geometry = SensorGeometry(config.height, config.width, 15.0, -15.0)
+    return collate([make_sample(f, config.rapid, geometry=geometry) for f in frames])
+
+
+def inputs(batch):
+    return (torch.from_numpy(batch.image), torch.from_numpy(batch.pixel), torch.from_numpy(batch.points),
+            torch.from_numpy(batch.rapid))
+
+
+def test_shapes_and_dtypes(sim_frames):
+    batch = batch_for(sim_frames)
+    model = RapidSeg(SMALL).eval()
+    out = model.run(*inputs(batch), reconstruct=True)
+    n = len(batch.points)
+    assert out.logits.shape == (n, 19) and out.logits.dtype == torch.float32
+    assert out.codes.shape == (2, SMALL.latents * SMALL.code_dim, 16, 512 // SMALL.cell_width)
+    assert out.reconstruction.shape == out.rapid.shape == (2, 10, 16, 512)
+    assert torch.isfinite(out.logits).all()
+
+
+def test_folded_encoder_equals_the_plain_nested_definition():
+    """z_l = sum_c a_lc (W_v r_c + b_v); code_l = tanh(E_l z_l + b_E), computed the long way."""
+    torch.manual_seed(0)
+    model = RapidSeg(SMALL).eval()
+    encoder = model.autoencoder.encoder
+    rapid = torch.rand(1, 10, 16, 512)
+    valid = (torch.rand(1, 1, 16, 512) > 0.3).float()
+    folded = encoder(rapid, valid)
+    d = encoder.queries.shape[1]
+    keys = torch.einsum("dk,bkhw->bdhw", encoder.key.weight, rapid) + encoder.key.bias[:, None, None]
+    values = torch.einsum("dk,bkhw->bdhw", encoder.value.weight, rapid) + encoder.value.bias[:, None, None]
+    scores = torch.einsum("ld,bdhwc->blhwc", encoder.queries, to_cells(keys, 8)) / math.sqrt(d)
+    scores = torch.where(to_cells(valid, 8) > 0, scores, -1e4)
+    latents = torch.einsum("blhwc,bdhwc->bldhw", torch.softmax(scores, dim=-1), to_cells(values, 8))
+    codes = torch.tanh(torch.einsum("led,bldhw->blehw", encoder.inner, latents) + encoder.inner_bias[None, :, :, None, None])
+    torch.testing.assert_close(folded, codes.reshape(folded.shape), atol=1e-5, rtol=1e-5)
+
+
+def test_points_sharing_a_pixel_get_their_own_logits(sim_frames):
+    batch = batch_for(sim_frames[:1])
+    image, pixel, points, rapid = inputs(batch)
+    twin = points[:1].clone()
+    twin[0, 3] = 1.0 - twin[0, 3]  # same pixel, another intensity
+    model = RapidSeg(SMALL).eval()
+    with torch.no_grad():
+        logits = model(image, torch.cat([pixel[:1], pixel]), torch.cat([twin, points]), rapid)
+    assert not torch.allclose(logits[0], logits[1])
+
+
+def test_rapid_computed_in_graph_matches_the_input_form(sim_frames):
+    batch = batch_for(sim_frames[:1])
+    image, pixel, points, rapid = inputs(batch)
+    model = RapidSeg(SMALL).eval()
+    state = model.state_dict()
+    with torch.no_grad():
+        given = model(image, pixel, points, rapid)
+        for form in ("portable", "plugin"):
+            inside = RapidSeg(SMALL, rapid_form=form).eval()
+            inside.load_state_dict(state)
+            torch.testing.assert_close(inside(image, pixel, points), given, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("switches", [dict(use_rapid=False, use_autoencoder=False),
+                                      dict(use_autoencoder=False), dict(use_fuatten=False)])
+def test_ablation_variants_build_and_run(sim_frames, switches):
+    config = RapidSegConfig(height=16, width=512, **switches)
+    batch = batch_for(sim_frames[:1], config)
+    out = RapidSeg(config).run(*inputs(batch), reconstruct=True)
+    assert out.logits.shape == (len(batch.points), 19)
+    assert (out.codes is None) == (not config.use_autoencoder)
+
+
+def test_checkpoint_round_trip_is_exact_and_pickle_free(tmp_path, sim_frames, monkeypatch):
+    batch = batch_for(sim_frames[:1])
+    model = RapidSeg(SMALL).eval()
+    save_model(model, tmp_path, {"note": "test"})
+    assert (tmp_path / WEIGHTS).read_bytes()[:8] != b"\x80\x04\x95"  # not a pickle stream
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a checkpoint load tried to unpickle")
+
+    monkeypatch.setattr(pickle, "loads", refuse)
+    monkeypatch.setattr(pickle, "load", refuse)
+    monkeypatch.setattr(torch, "load", refuse)
+    loaded = load_model(tmp_path)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(*inputs(batch)), model(*inputs(batch)), atol=0, rtol=0)
+    assert loaded.config == SMALL
+
+
+def test_a_pickled_or_mismatched_checkpoint_is_refused(tmp_path):
+    save_model(RapidSeg(SMALL), tmp_path)
+    (tmp_path / WEIGHTS).write_bytes(pickle.dumps({"x": 1}))
+    with pytest.raises(Exception, match="(?i)header|safetensor|deserializ"):
+        load_model(tmp_path)
+    other = tmp_path / "other"
+    save_model(RapidSeg(RapidSegConfig(height=16, width=512, use_fuatten=False)), other)
+    (other / "config.json").write_text((tmp_path / "config.json").read_text())
+    with pytest.raises(ValueError, match="does not fit"):
+        load_model(other)
+    with pytest.raises(FileNotFoundError, match="model.safetensors"):
+        load_model(tmp_path / "nowhere")
+
+
+def test_crop_keeps_points_and_pixels_consistent(sim_frames):
+    from sdk.range_image import SensorGeometry
+
+    sample = make_sample(sim_frames[0], SMALL.rapid, geometry=SensorGeometry(16, 512, 15.0, -15.0))
+    part = crop(sample, 500, 128)  # wraps around the seam
+    row, column = np.divmod(part.pixel, 128)
+    full_row, full_column = np.divmod(sample.pixel, 512)
+    inside = (full_column - 500) % 512 < 128
+    np.testing.assert_array_equal(part.points, sample.points[inside])
+    np.testing.assert_array_equal(row, full_row[inside])
+    np.testing.assert_array_equal(part.image[:, row, column], sample.image[:, row, (column + 500) % 512])
+    np.testing.assert_array_equal(part.rapid[:, row, column], sample.rapid[:, row, (column + 500) % 512])
+
+
+@pytest.mark.slow
+def test_a_tiny_run_learns(tmp_path):
+    """Overfitting two simulated frames: the loss falls and the mIoU on them rises."""
+    from sdk.training.data import SimFrames
+    from sdk.training.evaluate import evaluate
+    from sdk.training.trainer import TrainConfig, Trainer
+
+    torch.manual_seed(0)
+    config = RapidSegConfig()
+    frames = SimFrames(first_seed=11, seeds=1, frames=2, sensor="hdl64e")
+    seen = [frames.render(11, i) for i in range(2)]
+    model = RapidSeg(config)
+    before = evaluate(model, seen).miou()
+    trainer = Trainer(model, frames, TrainConfig(steps=60, frames_per_step=1, crops_per_frame=2, checkpoint_every=1000,
+                                                 learning_rate=3e-3), tmp_path)
+    history = trainer.train(progress=False)
+    first, last = np.mean([h["loss"] for h in history[:5]]), np.mean([h["loss"] for h in history[-5:]])
+    assert last < 0.7 * first
+    assert evaluate(model, seen).miou() > before + 0.15
