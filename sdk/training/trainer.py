@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from ..models.rapid_seg import RapidSeg
+from ..range_image import geometry_for
 from ..models.rapid_seg_config import RapidSegConfig
 from . import losses
 from .checkpoint import STATE, load_model, load_training_state, save_model, save_training_state
@@ -103,7 +104,9 @@ class Trainer:
         rng = np.random.default_rng([self.config.seed, step])
         samples = []
         for _ in range(self.config.frames_per_step):
-            full = make_sample(self.frames.frame(rng), self.model.config.rapid, rng, self.config.augmentation)
+            frame = self.frames.frame(rng)
+            geometry = replace(geometry_for(frame), rows=self.model.config.height, columns=self.model.config.width)
+            full = make_sample(frame, self.model.config.rapid, rng, self.config.augmentation, geometry)
             if self.config.crop_width is None:
                 samples.append(full)
                 continue

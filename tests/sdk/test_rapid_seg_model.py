@@ -164,3 +164,18 @@ def test_a_tiny_run_learns(tmp_path):
     first, last = np.mean([h["loss"] for h in history[:5]]), np.mean([h["loss"] for h in history[-5:]])
     assert last < 0.7 * first
     assert evaluate(model, seen).miou() > before + 0.15
+
+
+def test_batches_are_reproducible_from_seed_and_step(tmp_path):
+    from sdk.training.data import KittiFrames, MixedFrames, SimFrames
+    from sdk.training.trainer import TrainConfig, Trainer
+
+    from conftest import data_file
+
+    frames = MixedFrames([(SimFrames(0, 5, 10, "hdl64e"), 1.0), (KittiFrames([data_file("semantickitti/sequences/00")]), 1.0)])
+    trainer = Trainer(RapidSeg(RapidSegConfig()), frames, TrainConfig(frames_per_step=2, crop_width=256), tmp_path)
+    first, again, other = trainer.batch(7), trainer.batch(7), trainer.batch(8)
+    np.testing.assert_array_equal(first.points, again.points)
+    np.testing.assert_array_equal(first.rapid, again.rapid)
+    assert not np.array_equal(first.points[:100], other.points[:100])
+    assert first.image.shape == (4, 4, 64, 256)  # two frames x two crops
