@@ -2,9 +2,15 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 
-from runtimes.ops.rapid_spec import RapidConfig
+from runtimes.ops.rapid_spec import FrozenStats, RapidConfig
+
+#: Frame statistics fixed for the shipped model (reflectivity 0..1; neighbour distances 0..55 m and a
+#: 58 m scale, near their values on KITTI scans). Per-frame extremes shift with one far outlier and
+#: differ between the simulator and real scans by 1.5x; constants make features comparable across
+#: frames, domains and a stream.
+SHIPPED_RAPID = RapidConfig(frozen=FrozenStats(r_min=0.0, r_max=1.0, d_min=0.0, d_max=55.0, scale=58.0))
 
 
 @dataclass(frozen=True)
@@ -28,7 +34,7 @@ class RapidSegConfig:
     use_rapid: bool = True
     use_autoencoder: bool = True
     use_fuatten: bool = True
-    rapid: RapidConfig = field(default_factory=RapidConfig)
+    rapid: RapidConfig = SHIPPED_RAPID
 
     def __post_init__(self) -> None:
         if self.width % (self.cell_width * 8):
@@ -55,9 +61,9 @@ class RapidSegConfig:
             raise ValueError(f"unknown RapidSeg config keys {sorted(unknown)}")
         rapid = data.pop("rapid", None)
         if rapid is not None:
-            rapid = RapidConfig(**{**rapid, "k_values": tuple(rapid["k_values"]),
-                                   "range_thresholds": tuple(rapid["range_thresholds"]), "frozen": None})
-            data["rapid"] = rapid
+            frozen = FrozenStats(**rapid["frozen"]) if rapid.get("frozen") else None
+            data["rapid"] = RapidConfig(**{**rapid, "k_values": tuple(rapid["k_values"]),
+                                           "range_thresholds": tuple(rapid["range_thresholds"]), "frozen": frozen})
         if "stage_channels" in data:
             data["stage_channels"] = tuple(data["stage_channels"])
         return cls(**data)
