@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from . import sensor_commands, train_commands
+from . import export_commands, sensor_commands, train_commands
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -16,6 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     sensor_commands.add_parser(commands)
     train_commands.add_parser(commands)
+    export_commands.add_parser(commands)
     return parser
 
 

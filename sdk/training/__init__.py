@@ -2,7 +2,7 @@
 from .checkpoint import load_model, save_model
 from .data import Augmentation, KittiFrames, MixedFrames, SimFrames
 from .evaluate import evaluate, held_out_sim, predict
-from .metrics import ConfusionMatrix
+from runtimes.metrics import ConfusionMatrix
 from .trainer import TrainConfig, Trainer
 
 __all__ = ["Augmentation", "ConfusionMatrix", "KittiFrames", "MixedFrames", "SimFrames", "TrainConfig", "Trainer",

@@ -10,7 +10,7 @@ from sensors import Frame
 
 from ..models.rapid_seg import RapidSeg
 from .data import SimFrames, make_sample
-from .metrics import ConfusionMatrix
+from runtimes.metrics import ConfusionMatrix
 
 #: seeds the default checkpoint never saw in training (it trains on seeds below 5000)
 HELD_OUT_SEEDS = range(5000, 5010)

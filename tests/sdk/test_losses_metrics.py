@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from sdk.training import losses
-from sdk.training.metrics import ConfusionMatrix
+from runtimes.metrics import ConfusionMatrix
 
 
 def test_cross_entropy_ignores_label_zero():

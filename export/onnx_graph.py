@@ -1,0 +1,63 @@
+"""From a PyTorch module to a clean single-file ONNX graph: dynamo export (with the rapid op's
+translations), full checker with shape inference, constant folding and simplification by onnxslim
+(custom nodes kept), and the TensorRT importability check for the portable forms."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import onnx
+
+from .graph_checks import tensorrt_problems
+from .rapid_op.custom_op import translation_table
+from .rapid_op.schema import DOMAIN, OP_TYPE
+
+log = logging.getLogger("export")
+PLUGIN_NODES = frozenset({(DOMAIN, OP_TYPE)})
+
+
+class ExportError(RuntimeError):
+    """The export cannot produce a usable graph; the message says which stage failed and why."""
+
+
+def export_module(module, example: tuple, path: Path, input_names: list[str], output_names: list[str],
+                  dynamic_shapes: dict, opset: int) -> onnx.ModelProto:
+    import torch
+
+    log.info("exporting with torch %s (dynamo), opset %d", torch.__version__, opset)
+    try:
+        program = torch.onnx.export(module.eval(), example, dynamo=True, opset_version=opset, input_names=input_names,
+                                    output_names=output_names, dynamic_shapes=dynamic_shapes,
+                                    custom_translation_table=translation_table(), verbose=False, external_data=False)
+    except Exception as err:  # the exporter raises many types; all mean the same to the user
+        raise ExportError(f"PyTorch -> ONNX failed: {err}") from err
+    program.save(str(path), external_data=False)
+    return onnx.load(str(path))
+
+
+def clean(model: onnx.ModelProto, path: Path, allow_plugin: bool) -> onnx.ModelProto:
+    """Checker + shape inference, onnxslim simplification, checker again; TensorRT op check."""
+    from .rapid_op import schema
+
+    schema.register()
+    _check(model, "exported graph")
+    import onnxslim
+
+    log.info("simplifying with onnxslim %s (constant folding, dead code, fusion)", onnxslim.__version__)
+    slim = onnxslim.slim(model)
+    _check(slim, "simplified graph")
+    if not allow_plugin and any(n.domain == DOMAIN for n in slim.graph.node):
+        raise ExportError("the portable graph holds rapid:: nodes")
+    problems = tensorrt_problems(slim, PLUGIN_NODES if allow_plugin else frozenset())
+    if problems:
+        raise ExportError("TensorRT's ONNX parser would refuse the graph: " + "; ".join(problems))
+    onnx.save(slim, str(path))
+    log.info("graph: %d nodes, %d initializers, every op importable by TensorRT", len(slim.graph.node), len(slim.graph.initializer))
+    return slim
+
+
+def _check(model: onnx.ModelProto, what: str) -> None:
+    try:
+        onnx.checker.check_model(model, full_check=True)
+    except onnx.checker.ValidationError as err:
+        raise ExportError(f"{what} fails onnx.checker: {err}") from err

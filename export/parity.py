@@ -1,0 +1,79 @@
+"""Parity report: the package against PyTorch on the same frames. Label agreement, cosine similarity of
+the logits, max and mean absolute difference, and the mIoU change; the export fails below thresholds."""
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from runtimes.metrics import ConfusionMatrix
+from runtimes.runner import Runner
+
+
+@dataclass(frozen=True)
+class ParityThresholds:
+    label_agreement: float = 0.999
+    cosine: float = 0.9999
+
+
+@dataclass
+class ParityCase:
+    """One frame's feed, with its ground truth where it has one."""
+
+    name: str
+    feed: dict[str, np.ndarray]
+    labels: np.ndarray | None  # training ids of the points, 0 = ignore
+
+
+class ParityError(RuntimeError):
+    """The package's outputs differ from PyTorch's beyond the thresholds."""
+
+
+def compare(reference: Runner, candidate: Runner, cases: Sequence[ParityCase], output: str = "logits",
+            thresholds: ParityThresholds = ParityThresholds()) -> dict:
+    """Run both runners on every case; returns the report (raises nothing: see `check`)."""
+    frames = []
+    with reference, candidate:
+        for case in cases:
+            expected = reference.infer(case.feed)[output]
+            actual = candidate.infer(case.feed)[output]
+            frames.append(_frame_report(case, expected, actual))
+    worst = {"label_agreement": min(f["label_agreement"] for f in frames),
+             "cosine": min(f["cosine"] for f in frames),
+             "max_abs_diff": max(f["max_abs_diff"] for f in frames),
+             "mean_abs_diff": float(np.mean([f["mean_abs_diff"] for f in frames]))}
+    passed = worst["label_agreement"] >= thresholds.label_agreement and worst["cosine"] >= thresholds.cosine
+    return {"reference": reference.name, "candidate": candidate.name, "thresholds": asdict(thresholds),
+            "passed": passed, "worst": worst, "frames": frames}
+
+
+def _frame_report(case: ParityCase, expected: np.ndarray, actual: np.ndarray) -> dict:
+    a, b = expected.reshape(-1).astype(np.float64), actual.reshape(-1).astype(np.float64)
+    cosine = float(a @ b / max(np.linalg.norm(a) * np.linalg.norm(b), 1e-30))
+    labels_expected, labels_actual = expected.argmax(axis=1) + 1, actual.argmax(axis=1) + 1
+    report = {"name": case.name, "points": int(len(expected)),
+              "label_agreement": float((labels_expected == labels_actual).mean()), "cosine": cosine,
+              "max_abs_diff": float(np.abs(a - b).max()), "mean_abs_diff": float(np.abs(a - b).mean())}
+    if case.labels is not None:
+        miou = []
+        for predicted in (labels_expected, labels_actual):
+            confusion = ConfusionMatrix()
+            confusion.add(case.labels, predicted)
+            miou.append(confusion.miou())
+        report.update(miou_reference=miou[0], miou_candidate=miou[1], miou_change=miou[1] - miou[0])
+    return report
+
+
+def check(report: dict) -> None:
+    if not report["passed"]:
+        worst, limits = report["worst"], report["thresholds"]
+        raise ParityError(f"{report['candidate']} differs from {report['reference']}: label agreement "
+                          f"{worst['label_agreement']:.5f} (needs {limits['label_agreement']}), cosine "
+                          f"{worst['cosine']:.6f} (needs {limits['cosine']})")
+
+
+def write(report: dict, path: Path) -> None:
+    Path(path).write_text(json.dumps(report, indent=2) + "\n")

@@ -1,0 +1,72 @@
+"""ONNX Runtime backend: providers in order TensorRT EP, CUDA EP, CPU, taking what is installed; the
+`rapid` custom ops are registered (onnxruntime-extensions) when the graph holds them."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import onnx
+
+from .package import Package, TensorSpec
+from .runner import Runner
+
+PREFERRED_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
+ORT_TYPES = {"tensor(float)": "float32", "tensor(int64)": "int64", "tensor(int32)": "int32"}
+
+
+def available_providers(preferred: Sequence[str] = PREFERRED_PROVIDERS) -> list[str]:
+    import onnxruntime as ort
+
+    installed = set(ort.get_available_providers())
+    return [p for p in preferred if p in installed]
+
+
+def custom_domains(model_path: Path) -> set[str]:
+    model = onnx.load(str(model_path), load_external_data=False)
+    return {o.domain for o in model.opset_import if o.domain not in ("", "ai.onnx", "ai.onnx.ml")}
+
+
+class OnnxRuntimeRunner(Runner):
+    def __init__(self, model: Package | str | Path, providers: Sequence[str] | None = None, threads: int | None = None) -> None:
+        super().__init__()
+        self.path = model.model_path if isinstance(model, Package) else Path(model)
+        self.providers = list(providers) if providers else available_providers()
+        self.threads = threads
+        self.session = None
+        self.name = f"onnxruntime[{self.providers[0]}]"
+
+    def activate(self) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        if self.threads:
+            options.intra_op_num_threads = self.threads
+        if "rapid" in custom_domains(self.path):
+            from .ops.ort_rapid import session_options
+
+            options = session_options(options)
+        self.session = ort.InferenceSession(str(self.path), options, providers=self.providers)
+        self.name = f"onnxruntime[{self.session.get_providers()[0]}]"
+
+    def deactivate(self) -> None:
+        self.session = None
+
+    def _describe(self, values) -> list[TensorSpec]:
+        return [TensorSpec(v.name, ORT_TYPES.get(v.type, v.type), [d if isinstance(d, int) else str(d) for d in v.shape])
+                for v in values]
+
+    def inputs(self) -> list[TensorSpec]:
+        return self._describe(self._session().get_inputs())
+
+    def outputs(self) -> list[TensorSpec]:
+        return self._describe(self._session().get_outputs())
+
+    def _session(self):
+        if self.session is None:
+            raise RuntimeError(f"{self.name}: use the runner inside `with`")
+        return self.session
+
+    def _infer(self, feed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        names = [o.name for o in self.session.get_outputs()]
+        return dict(zip(names, self.session.run(names, dict(feed))))

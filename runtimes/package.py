@@ -1,0 +1,114 @@
+"""Model packages: a folder holding model.onnx, manifest.json and a parity report (engines are added by
+`rapid-edge build`). Loading checks the format version and every file's sha256, and refuses a damaged or
+foreign package with a message naming the file."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+FORMAT = "rapid-edge-package"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+MODEL = "model.onnx"
+PARITY = "parity.json"
+FORMS = ("portable", "plugin", "split")
+
+
+class PackageError(ValueError):
+    """A package cannot be used; the message names the file and the problem."""
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass
+class TensorSpec:
+    name: str
+    dtype: str
+    shape: list[int | str]  # str: a dynamic axis named in the manifest's profiles
+
+    @classmethod
+    def from_json(cls, data: dict) -> TensorSpec:
+        return cls(data["name"], data["dtype"], list(data["shape"]))
+
+
+@dataclass
+class Package:
+    folder: Path
+    manifest: dict[str, Any]
+
+    @property
+    def model_path(self) -> Path:
+        return self.folder / MODEL
+
+    @property
+    def form(self) -> str:
+        return self.manifest["form"]
+
+    @property
+    def inputs(self) -> list[TensorSpec]:
+        return [TensorSpec.from_json(t) for t in self.manifest["inputs"]]
+
+    @property
+    def outputs(self) -> list[TensorSpec]:
+        return [TensorSpec.from_json(t) for t in self.manifest["outputs"]]
+
+    @property
+    def profiles(self) -> dict[str, dict[str, int]]:
+        return self.manifest["profiles"]
+
+    @property
+    def preprocessing(self) -> dict[str, Any]:
+        return self.manifest["preprocessing"]
+
+    @property
+    def custom_ops(self) -> list[str]:
+        return self.manifest.get("custom_ops", [])
+
+
+def write_manifest(folder: Path, manifest: dict[str, Any]) -> Path:
+    """Record the sha256 of every file in the folder (but the manifest itself) and write the manifest."""
+    folder = Path(folder)
+    files = {p.relative_to(folder).as_posix(): sha256(p) for p in sorted(folder.rglob("*"))
+             if p.is_file() and p.name != MANIFEST}
+    manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, **manifest, "files": files}
+    path = folder / MANIFEST
+    path.write_text(json.dumps(manifest, indent=2) + "\n")
+    return path
+
+
+def load_package(folder: str | Path, verify: bool = True) -> Package:
+    folder = Path(folder)
+    manifest_path = folder / MANIFEST
+    if not manifest_path.is_file():
+        raise PackageError(f"{manifest_path}: missing; {folder} is not a model package")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except json.JSONDecodeError as err:
+        raise PackageError(f"{manifest_path}: not valid JSON ({err})") from err
+    if manifest.get("format") != FORMAT:
+        raise PackageError(f"{manifest_path}: not a {FORMAT} manifest (format {manifest.get('format')!r})")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise PackageError(f"{manifest_path}: format version {manifest.get('format_version')} "
+                           f"(this SDK reads version {FORMAT_VERSION}); re-export the model")
+    if manifest.get("form") not in FORMS:
+        raise PackageError(f"{manifest_path}: unknown form {manifest.get('form')!r}")
+    files = manifest.get("files", {})
+    if MODEL not in files:
+        raise PackageError(f"{manifest_path}: lists no {MODEL}")
+    if verify:
+        for name, expected in files.items():
+            path = folder / name
+            if not path.is_file():
+                raise PackageError(f"{path}: listed in the manifest but missing")
+            if sha256(path) != expected:
+                raise PackageError(f"{path}: sha256 does not match the manifest (damaged or edited)")
+    return Package(folder, manifest)

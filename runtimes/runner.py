@@ -1,0 +1,68 @@
+"""One interface for every backend, in the manner of Polygraphy's runners: a context manager that
+allocates on enter and frees on exit, descriptions of its inputs and outputs, and infer(feed)."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+
+import numpy as np
+
+from .package import TensorSpec
+
+DTYPES = {"float32": np.float32, "int64": np.int64, "int32": np.int32}
+
+
+class InputError(ValueError):
+    """A feed does not fit the model: the message names the input, what came and what was expected."""
+
+
+class Runner(ABC):
+    name: str = "runner"
+
+    def __init__(self) -> None:
+        self.active = False
+
+    @abstractmethod
+    def inputs(self) -> list[TensorSpec]: ...
+
+    @abstractmethod
+    def outputs(self) -> list[TensorSpec]: ...
+
+    @abstractmethod
+    def activate(self) -> None:
+        """Allocate: sessions, engines, device buffers."""
+
+    @abstractmethod
+    def deactivate(self) -> None: ...
+
+    @abstractmethod
+    def _infer(self, feed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]: ...
+
+    def infer(self, feed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        if not self.active:
+            raise RuntimeError(f"{self.name}: use the runner inside `with` (it allocates on enter)")
+        check_feed(self.inputs(), feed)
+        return self._infer(feed)
+
+    def __enter__(self) -> Runner:
+        self.activate()
+        self.active = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.deactivate()
+        self.active = False
+
+
+def check_feed(specs: list[TensorSpec], feed: Mapping[str, np.ndarray]) -> None:
+    """Names, dtypes and static dimensions of a feed against the model's inputs."""
+    expected = {spec.name for spec in specs}
+    missing, extra = expected - set(feed), set(feed) - expected
+    if missing or extra:
+        raise InputError(f"inputs: expected {sorted(expected)}, got {sorted(feed)}")
+    for spec in specs:
+        value = np.asarray(feed[spec.name])
+        if value.dtype != np.dtype(DTYPES[spec.dtype]):
+            raise InputError(f"input {spec.name!r}: dtype {value.dtype}, expected {spec.dtype}")
+        if value.ndim != len(spec.shape) or any(isinstance(d, int) and d != v for d, v in zip(spec.shape, value.shape)):
+            raise InputError(f"input {spec.name!r}: shape {list(value.shape)}, expected {spec.shape}")

@@ -1,0 +1,58 @@
+"""`rapid-edge export` (PyTorch -> ONNX model package with a parity report) and `rapid-edge build`
+(TensorRT engine from a package)."""
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from export.parity import ParityThresholds
+
+from .exporting import DEFAULT_OPSET, PointProfile, export_rapid_seg
+from .models.registry import default_checkpoint
+
+REAL_SCAN_HINT = Path(__file__).resolve().parents[2] / "shared" / "data" / "semantickitti" / "sequences" / "00"
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    export = commands.add_parser("export", help="export a model to an ONNX package with a parity report")
+    export.add_argument("model", choices=["rapid_seg"])
+    export.add_argument("--checkpoint", type=Path, default=None, help="default: the shipped weights")
+    export.add_argument("--form", choices=("portable", "plugin", "split"), default="split")
+    export.add_argument("--opset", type=int, default=DEFAULT_OPSET)
+    export.add_argument("--out", type=Path, required=True)
+    export.add_argument("--real-scan", type=Path, default=REAL_SCAN_HINT if REAL_SCAN_HINT.exists() else None,
+                        help="labelled frames for the parity report (default: the shared SemanticKITTI scan when present)")
+    export.add_argument("--sim-frames", type=int, default=2, help="held-out simulated frames in the parity report")
+    export.add_argument("--min-agreement", type=float, default=ParityThresholds.label_agreement)
+    export.add_argument("--min-cosine", type=float, default=ParityThresholds.cosine)
+    export.add_argument("--points", default=None, metavar="MIN:OPT:MAX", help="point-count profile of the dynamic axis")
+    export.add_argument("--calibration-frames", type=int, default=0, help="store feeds for int8 calibration")
+    export.set_defaults(run=run_export)
+
+    build = commands.add_parser("build", help="build a TensorRT engine into a package")
+    build.add_argument("package", type=Path)
+    build.add_argument("--precision", choices=("fp32", "fp16", "int8"), default="fp16")
+    build.add_argument("--workspace", type=float, default=4.0, help="GiB")
+    build.set_defaults(run=run_build)
+
+
+def run_export(args: argparse.Namespace) -> dict:
+    logging.getLogger("export").setLevel(logging.INFO)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(format="%(message)s")
+    profile = PointProfile(*(int(v) for v in args.points.split(":"))) if args.points else PointProfile()
+    package = export_rapid_seg(args.checkpoint or default_checkpoint(args.model), args.form, args.out, args.opset,
+                               profile, ParityThresholds(args.min_agreement, args.min_cosine), args.real_scan,
+                               args.sim_frames, args.calibration_frames)
+    print(f"wrote {package.folder} ({package.form} form)")
+    return {"package": str(package.folder), "form": package.form}
+
+
+def run_build(args: argparse.Namespace) -> dict:
+    from export.engine import build_engine
+    from runtimes.package import load_package
+
+    engine = build_engine(load_package(args.package), args.precision, args.workspace)
+    print(f"wrote {engine}")
+    return {"engine": str(engine)}

@@ -1,0 +1,132 @@
+"""`rapid_seg` to a model package: the model-specific half of the export (the generic half, ONNX
+cleaning and parity, lives in export/). Forms: portable (RAPiD as standard ops in the graph), plugin (one
+rapid::RapidFeatures node, for TensorRT with the SDK's plugin library), split (RAPiD computed on the CPU
+before the graph, which takes the features as an input)."""
+from __future__ import annotations
+
+import json
+import logging
+import platform
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+import sensors
+from export.onnx_graph import clean, export_module
+from export.parity import ParityCase, ParityThresholds, check, compare, write
+from runtimes.onnxruntime_runner import OnnxRuntimeRunner
+from runtimes.package import FORMS, MODEL, PARITY, Package, TensorSpec, load_package, write_manifest
+from runtimes.torch_runner import TorchRunner
+
+from .models.rapid_seg import RapidSeg
+from .range_image import GEOMETRY
+from .training.checkpoint import load_model
+from .training.data import make_sample
+from .training.evaluate import held_out_sim
+
+log = logging.getLogger("export")
+RAPID_FORM = {"portable": "portable", "plugin": "plugin", "split": "input"}
+DEFAULT_OPSET = 18
+POINTS = "points"
+
+
+@dataclass(frozen=True)
+class PointProfile:
+    """Point counts the engine is built for. opt is one HDL-64E/KITTI sweep (~120k); max leaves room for the
+    131,072 pixels of a 64 x 2048 sweep plus points that share pixels; min a sparse partial sweep."""
+
+    min: int = 1_000
+    opt: int = 120_000
+    max: int = 160_000
+
+
+def tensor_specs(model: RapidSeg, form: str) -> tuple[list[TensorSpec], list[TensorSpec]]:
+    c = model.config
+    inputs = [TensorSpec("image", "float32", [1, 4, c.height, c.width]), TensorSpec("pixel", "int64", [POINTS]),
+              TensorSpec("points", "float32", [POINTS, 4])]
+    if form == "split":
+        inputs.append(TensorSpec("rapid", "float32", [1, c.rapid_channels, c.height, c.width]))
+    return inputs, [TensorSpec("logits", "float32", [POINTS, c.classes])]
+
+
+def feed_for(frame: sensors.Frame, model: RapidSeg, form: str) -> dict[str, np.ndarray]:
+    sample = make_sample(frame, model.config.rapid)
+    feed = {"image": sample.image[None], "pixel": sample.pixel, "points": sample.points}
+    if form == "split":
+        feed["rapid"] = sample.rapid[None]
+    return feed
+
+
+def parity_cases(model: RapidSeg, form: str, real_scan: Path | None, sim_frames: int) -> list[ParityCase]:
+    cases = []
+    if real_scan is not None and Path(real_scan).exists():
+        for frame in sensors.open(real_scan):
+            cases.append(ParityCase(f"{Path(real_scan).name}:{frame.index}", feed_for(frame, model, form), frame.labels))
+    for i, frame in zip(range(sim_frames), held_out_sim()):
+        cases.append(ParityCase(f"sim held-out {i}", feed_for(frame, model, form), frame.labels))
+    return cases
+
+
+def export_rapid_seg(checkpoint: Path, form: str, out: Path, opset: int = DEFAULT_OPSET,
+                     profile: PointProfile = PointProfile(), thresholds: ParityThresholds = ParityThresholds(),
+                     real_scan: Path | None = None, sim_frames: int = 2, calibration_frames: int = 0) -> Package:
+    import onnx
+    import torch
+
+    if form not in FORMS:
+        raise ValueError(f"unknown form {form!r}; choose {', '.join(FORMS)}")
+    if opset < DEFAULT_OPSET:
+        raise ValueError(f"opset {opset} is too old: the graph needs opset >= {DEFAULT_OPSET}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in (out / "manifest.json", out / MODEL, out / PARITY):
+        stale.unlink(missing_ok=True)
+    model = load_model(checkpoint, rapid_form=RAPID_FORM[form])
+    log.info("[1/4] loaded %s (%d parameters), form %s", checkpoint, sum(p.numel() for p in model.parameters()), form)
+    inputs, outputs = tensor_specs(model, form)
+    example_frame = next(iter(held_out_sim(seeds=[0], indices=[0])))
+    example = tuple(torch.from_numpy(v) for v in feed_for(example_frame, model, form).values())
+    points = torch.export.Dim(POINTS, min=profile.min, max=profile.max)
+    dynamic = {s.name: ({0: points} if POINTS in s.shape else None) for s in inputs}
+    path = out / MODEL
+    exported = export_module(model, example, path, [s.name for s in inputs], [s.name for s in outputs], dynamic, opset)
+    log.info("[2/4] exported %s: %d nodes", path, len(exported.graph.node))
+    cleaned = clean(exported, path, allow_plugin=form == "plugin")
+    log.info("[3/4] cleaned: %d nodes", len(cleaned.graph.node))
+
+    reference = TorchRunner(model, inputs, outputs)
+    candidate = OnnxRuntimeRunner(path, providers=["CPUExecutionProvider"])
+    report = compare(reference, candidate, parity_cases(model, form, real_scan, sim_frames), thresholds=thresholds)
+    write(report, out / PARITY)
+    worst = report["worst"]
+    log.info("[4/4] parity with PyTorch: label agreement %.5f, cosine %.7f, max |diff| %.2e",
+             worst["label_agreement"], worst["cosine"], worst["max_abs_diff"])
+    check(report)  # no manifest is written for a package that fails parity: it cannot be loaded
+    if calibration_frames:  # feeds for int8 calibration (`rapid-edge build --precision int8`)
+        (out / "calibration").mkdir(exist_ok=True)
+        for i, frame in zip(range(calibration_frames), held_out_sim(seeds=range(6000, 6000 + calibration_frames), indices=[30])):
+            np.savez(out / "calibration" / f"{i:03d}.npz", **feed_for(frame, model, form))
+    config = json.loads(model.config.to_json())
+    write_manifest(out, {
+        "model": {"name": "rapid_seg", "version": _sdk_version(), "checkpoint": str(checkpoint)},
+        "form": form, "opset": opset, "custom_ops": ["rapid::RapidFeatures"] if form == "plugin" else [],
+        "label_set": sensors.SEMANTIC_KITTI.name, "classes": list(sensors.SEMANTIC_KITTI.class_names),
+        "palette": [list(c) for c in sensors.SEMANTIC_KITTI.palette_rgb],
+        "inputs": [asdict(s) for s in inputs], "outputs": [asdict(s) for s in outputs],
+        "profiles": {POINTS: asdict(profile)},
+        "preprocessing": {
+            "range_image": {"rows": config["height"], "columns": config["width"], "sensors": sorted(GEOMETRY)},
+            "rapid": config["rapid"] if form == "split" else None,
+            "labels": "argmax + 1 over the logits; points without a pixel (NaN) get 0 (ignore)",
+        },
+        "model_config": config,
+        "producer": {"torch": torch.__version__, "onnx": onnx.__version__, "python": platform.python_version()},
+    })
+    return load_package(out)
+
+
+def _sdk_version() -> str:
+    from importlib.metadata import version
+
+    return version("rapid-edge-sdk")
