@@ -94,7 +94,8 @@ class RapidSeg(nn.Module):
         if c.use_rapid:
             flat_rapid = rapid.permute(0, 2, 3, 1).reshape(-1, rapid.shape[1])
             point_features = torch.cat([point_features, flat_rapid.index_select(0, pixel)], dim=1)
-        cell_index = pixel // c.cell_width  # consecutive cell_width columns of a row form a cell
+        # consecutive cell_width columns of a row form a cell (pixel >= 0: truncation is floor, and no Mod)
+        cell_index = torch.div(pixel, c.cell_width, rounding_mode="trunc")
         logits = self.head(cells, cell_index, point_features)
         return TrainingOutputs(logits, codes, reconstruction, rapid, valid)
 
