@@ -33,18 +33,6 @@ def tensorrt():
     return trt
 
 
-def target() -> dict[str, str]:
-    """What an engine built now is built for: TensorRT, CUDA runtime and the GPU's SM."""
-    trt = tensorrt()
-    from cuda.bindings import runtime as cudart
-
-    _, cuda_version = cudart.cudaRuntimeGetVersion()
-    _, device = cudart.cudaGetDevice()
-    _, major = cudart.cudaDeviceGetAttribute(cudart.cudaDeviceAttr.cudaDevAttrComputeCapabilityMajor, device)
-    _, minor = cudart.cudaDeviceGetAttribute(cudart.cudaDeviceAttr.cudaDevAttrComputeCapabilityMinor, device)
-    return {"tensorrt": trt.__version__, "cuda": f"{cuda_version // 1000}.{cuda_version % 1000 // 10}", "sm": f"{major}{minor}"}
-
-
 def engine_key(built_for: dict[str, str], precision: str) -> str:
     return f"trt{built_for['tensorrt']}_cuda{built_for['cuda']}_sm{built_for['sm']}_{precision}"
 
@@ -55,7 +43,9 @@ def build_engine(package: Package, precision: str = "fp16", workspace_gib: float
     trt = tensorrt()
     if package.custom_ops:
         library.load()
-    built_for = target()
+    from runtimes.tensorrt_runner import current_target
+
+    built_for = current_target()
     onnx_path, strongly_typed = _graph_for(package, precision, trt)
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)

@@ -35,3 +35,8 @@ def test_package_ships_no_sample_data():
     for package in ("sdk", "export", "runtimes", "sensors"):
         shipped = [p for p in (REPO / package).rglob("*") if p.suffix in (".bin", ".label", ".pcap", ".db3")]
         assert not shipped, shipped
+
+
+def test_export_imports_nothing_of_sdk():
+    for path in (REPO / "export").rglob("*.py"):
+        assert "sdk" not in imported_packages(path), f"{path.relative_to(REPO)} imports sdk"

@@ -16,11 +16,20 @@ from ..frame import Frame
 from ..labels import SEMANTIC_KITTI
 from ..source import Source
 from .beams import BeamTable, beam_table
-from .scene import CLASS, EXTRA_RANGE_NOISE, TILE_LENGTH, Part, StreetStyle, build_tile, ego_lane
+from .scene import CLASS, DEFAULT_TEXTURE, EXTRA_RANGE_NOISE, TEXTURE, TILE_LENGTH, Part, StreetStyle, build_tile, ego_lane
 
-EXTRA_NOISE_BY_CLASS = np.zeros(len(SEMANTIC_KITTI.class_names), dtype=np.float32)
-for _name, _sigma in EXTRA_RANGE_NOISE.items():
-    EXTRA_NOISE_BY_CLASS[CLASS[_name]] = _sigma
+INTENSITY_LEVELS = 255  # an 8-bit intensity, as every Velodyne reports it
+
+
+def _per_class(values: dict[str, float], default: float) -> np.ndarray:
+    table = np.full(len(SEMANTIC_KITTI.class_names), default, dtype=np.float32)
+    for name, value in values.items():
+        table[CLASS[name]] = value
+    return table
+
+
+EXTRA_NOISE_BY_CLASS = _per_class(EXTRA_RANGE_NOISE, 0.0)
+TEXTURE_BY_CLASS = _per_class(TEXTURE, DEFAULT_TEXTURE)
 
 
 @dataclass(frozen=True)
@@ -144,9 +153,11 @@ class SimulatedLidar(Source):
         noise = beams.range_noise + EXTRA_NOISE_BY_CLASS[classes]
         distance = distance[idx] + (rng.normal(0.0, 1.0, len(idx)) * noise).astype(np.float32)
         reflectivity = window.reflectivity[window.first_triangle[hit_geometry] + primitive[idx]]
-        # KITTI's remission is nearly calibrated: a mild incidence term and range falloff
-        intensity = reflectivity * (0.6 + 0.4 * cos_incidence[idx]) / (1.0 + (distance / 200.0) ** 2)
-        intensity = np.clip(intensity + rng.normal(0.0, 0.015, len(idx)), 0.0, 1.0)
+        # KITTI's remission is nearly calibrated: a mild incidence term and range falloff; surface texture
+        # scatters each return about its material, and the sensor reports 8 bits
+        texture = 1.0 + TEXTURE_BY_CLASS[classes] * rng.laplace(0.0, 1.0, len(idx)).astype(np.float32)
+        intensity = reflectivity * texture * (0.6 + 0.4 * cos_incidence[idx]) / (1.0 + (distance / 200.0) ** 2)
+        intensity = np.round(np.clip(intensity, 0.0, 1.0) * INTENSITY_LEVELS) / INTENSITY_LEVELS
         points = np.empty((len(idx), 4), dtype=np.float32)
         points[:, :3] = directions[idx] * distance[:, None]
         points[:, 3] = intensity

@@ -18,17 +18,25 @@ TILE_INDEX_OFFSET = 1_000_000  # seeds must be non-negative
 SCENE_HALF_WIDTH = 70.0
 CLASS = {name: i for i, name in enumerate(SEMANTIC_KITTI.class_names)}
 
-#: mean and spread of the material reflectivity of each class (KITTI remission-like, 0..1; the means
-#: follow the medians of the labelled SemanticKITTI scan, where cars are dark and buildings bright)
+#: mean and spread of the material reflectivity of each class (KITTI remission-like, 0..1; chosen so the
+#: simulated returns' medians meet the labelled SemanticKITTI scan's, where cars are dark and buildings
+#: bright; ground classes sit higher since grazing incidence dims them)
 REFLECTIVITY = {
-    "road": (0.26, 0.05), "parking": (0.30, 0.05), "sidewalk": (0.31, 0.06), "other-ground": (0.30, 0.06),
+    "road": (0.36, 0.06), "parking": (0.40, 0.06), "sidewalk": (0.42, 0.07), "other-ground": (0.40, 0.07),
     "building": (0.40, 0.12), "fence": (0.30, 0.10), "vegetation": (0.34, 0.10), "trunk": (0.31, 0.06),
-    "terrain": (0.33, 0.06), "pole": (0.22, 0.08), "traffic-sign": (0.60, 0.20), "car": (0.12, 0.10),
+    "terrain": (0.42, 0.07), "pole": (0.22, 0.08), "traffic-sign": (0.60, 0.20), "car": (0.12, 0.10),
     "truck": (0.20, 0.10), "other-vehicle": (0.20, 0.10), "person": (0.22, 0.08), "bicyclist": (0.22, 0.08),
     "bicycle": (0.25, 0.10), "motorcycle": (0.20, 0.10), "motorcyclist": (0.22, 0.08),
 }
 #: extra range noise (metres, one sigma) of surfaces a laser partly passes through, like foliage
-EXTRA_RANGE_NOISE = {"vegetation": 0.12, "terrain": 0.02}
+EXTRA_RANGE_NOISE = {"vegetation": 0.05, "terrain": 0.01}
+#: surface texture: the spread of a return's intensity about its material's reflectivity (Laplace scale,
+#: relative). Set so neighbouring returns differ as in the labelled SemanticKITTI scan (median |dI| road
+#: 0.03, building 0.04, vegetation 0.08; dark car paint often returns nothing at all).
+TEXTURE = {"road": 0.13, "parking": 0.13, "sidewalk": 0.12, "other-ground": 0.12, "building": 0.12,
+           "fence": 0.25, "vegetation": 0.30, "trunk": 0.20, "terrain": 0.20, "pole": 0.15,
+           "traffic-sign": 0.10, "car": 0.60, "truck": 0.35}
+DEFAULT_TEXTURE = 0.30
 LANE_MARKING_REFLECTIVITY = 0.55
 
 
