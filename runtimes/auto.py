@@ -1,0 +1,55 @@
+"""`auto`: the fastest backend this machine has for a package, and a sentence saying why.
+
+Order: a TensorRT engine built for this GPU (or buildable: TensorRT present); ONNX Runtime with the
+TensorRT or CUDA execution provider; ONNX Runtime on the CPU."""
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from pathlib import Path
+
+from .onnxruntime_runner import OnnxRuntimeRunner, available_providers
+from .package import Package
+from .runner import Runner
+
+BACKENDS = ("auto", "tensorrt", "onnxruntime", "onnxruntime-cpu")
+
+
+def tensorrt_usable() -> bool:
+    if importlib.util.find_spec("tensorrt") is None or importlib.util.find_spec("cuda") is None:
+        return False
+    try:
+        from cuda.bindings import runtime as cudart
+
+        error, count = cudart.cudaGetDeviceCount()
+        return int(error) == 0 and count > 0
+    except Exception:  # a driver-less machine raises from inside cuda-python
+        return False
+
+
+def choose(package: Package) -> tuple[str, str]:
+    if tensorrt_usable():
+        return "tensorrt", "TensorRT and a CUDA GPU are present"
+    providers = available_providers()
+    if providers[0] != "CPUExecutionProvider":
+        return "onnxruntime", f"ONNX Runtime with {providers[0]} (no TensorRT Python package)"
+    return "onnxruntime-cpu", "no GPU backend installed: ONNX Runtime on the CPU"
+
+
+def open_runner(package: Package, backend: str = "auto", engine: Callable[[], Path] | None = None,
+                plugin_libraries: tuple[Path, ...] = (), threads: int | None = None) -> tuple[Runner, str]:
+    """A runner for the package and why it was chosen. `engine` returns (building if needed) the path of
+    a TensorRT engine for this machine; it is called only when TensorRT is chosen."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown runtime {backend!r}; choose one of {', '.join(BACKENDS)}")
+    reason = f"{backend} requested"
+    if backend == "auto":
+        backend, reason = choose(package)
+    if backend == "tensorrt":
+        if engine is None:
+            raise ValueError("the TensorRT backend needs an engine (rapid-edge build)")
+        from .tensorrt_runner import TensorRTRunner
+
+        return TensorRTRunner(engine(), plugin_libraries, rebuild=engine), reason
+    providers = ["CPUExecutionProvider"] if backend == "onnxruntime-cpu" else None
+    return OnnxRuntimeRunner(package, providers=providers, threads=threads), reason
