@@ -42,8 +42,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "gpu_latency.json")
     args = parser.parse_args()
     scan = args.data / "semantickitti" / "sequences" / "00"
-    frame = next(iter(sensors.open(scan if scan.exists() else "sim://hdl64e", frames=1) if not scan.exists()
-                      else sensors.open(scan)))
+    source = sensors.open(scan) if scan.exists() else sensors.open("sim://hdl64e", frames=1)
+    frame = next(iter(source))
     image = project(frame).image[None]
     from sdk.models.rapid_seg_config import SHIPPED_RAPID
     from runtimes.ops.rapid_spec import KITTI
