@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,19 +19,9 @@ from runtimes.ops.rapid_numba import rapid_features_numba
 from runtimes.ops.rapid_reference import rapid_features_reference
 from sdk.range_image import project
 
+from timing import median_ms  # benchmarks/ is on the path: the scripts run from it
+
 REPO = Path(__file__).resolve().parent.parent
-
-
-def timed_ms(run, repeats: int = 20, synchronize=lambda: None) -> float:
-    run()
-    synchronize()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        synchronize()
-        times.append(time.perf_counter() - start)
-    return round(1000 * statistics.median(times), 3)
 
 
 def main() -> None:
@@ -61,8 +49,8 @@ def main() -> None:
         on_device = cupy.asarray(image)
         report[f"rapid {name}"] = {
             "max_abs_diff_vs_reference": float(np.abs(gpu - reference).max()),
-            "cuda_kernel_ms": timed_ms(lambda: rapid_features_cuda(on_device, config), synchronize=device.synchronize),
-            "numba_ms": timed_ms(lambda: rapid_features_numba(image, config), repeats=5),
+            "cuda_kernel_ms": round(median_ms(lambda: rapid_features_cuda(on_device, config), 20, device.synchronize), 3),
+            "numba_ms": round(median_ms(lambda: rapid_features_numba(image, config), 5), 2),
         }
         print(name, report[f"rapid {name}"])
 
@@ -77,7 +65,7 @@ def main() -> None:
         package = export_rapid_seg(checkpoint, form, folder / form, sim_frames=1)
         feed = feed_for(frame, load_model(checkpoint), form)
         with OnnxRuntimeRunner(package, providers=["CUDAExecutionProvider", "CPUExecutionProvider"]) as runner:
-            report[f"onnxruntime {form} ({runner.name})"] = {"ms": timed_ms(lambda r=runner: r.infer(feed))}
+            report[f"onnxruntime {form} ({runner.name})"] = {"ms": round(median_ms(lambda r=runner: r.infer(feed), 20), 2)}
     try:
         import tensorrt  # noqa: F401
     except ImportError:
@@ -93,7 +81,7 @@ def main() -> None:
             engine = build_engine(package, precision)
             feed = feed_for(frame, load_model(checkpoint, rapid_form="plugin"), "plugin")
             with TensorRTRunner(engine, [plugin]) as runner:
-                report[f"tensorrt plugin {precision}"] = {"ms": timed_ms(lambda r=runner: r.infer(feed))}
+                report[f"tensorrt plugin {precision}"] = {"ms": round(median_ms(lambda r=runner: r.infer(feed), 20), 2)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))

@@ -11,9 +11,7 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -27,18 +25,10 @@ from sdk.models.registry import default_checkpoint
 from sdk.range_image import project
 from sdk.training.checkpoint import load_model
 
+from timing import median_ms  # benchmarks/ is on the path: the scripts run from it
+
 REPO = Path(__file__).resolve().parent.parent
 SCAN = "semantickitti/sequences/00"
-
-
-def median_ms(run, repeats: int) -> float:
-    run()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return round(1000 * statistics.median(times), 1)
 
 
 def main() -> None:
@@ -61,14 +51,14 @@ def main() -> None:
         for name, runner in runners.items():
             label = f"{name} {form}" + (" (python op via lists)" if form == "plugin" and name == "onnxruntime" else "")
             with runner:
-                ms = median_ms(lambda r=runner: r.infer(feed), args.repeats)
+                ms = round(median_ms(lambda r=runner: r.infer(feed), args.repeats), 2)
             rapid_ms = 0.0
             if form == "split":  # the features are computed before the graph: count them
                 image = project(frame).image[None]
-                rapid_ms = median_ms(lambda: rapid_features_numba(image, model.config.rapid), args.repeats)
+                rapid_ms = round(median_ms(lambda: rapid_features_numba(image, model.config.rapid), args.repeats), 2)
             results[label] = {"model_ms": ms, "rapid_outside_graph_ms": rapid_ms, "total_ms": round(ms + rapid_ms, 1)}
             print(f"{label:>45}: {results[label]}")
-    projection_ms = median_ms(lambda: project(frame), args.repeats)
+    projection_ms = round(median_ms(lambda: project(frame), args.repeats), 2)
     pytorch = results["pytorch split"]["total_ms"]
     report = {
         "machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine(),

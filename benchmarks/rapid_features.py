@@ -10,9 +10,7 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -24,18 +22,10 @@ from runtimes.ops.rapid_spec import KITTI
 from sdk.features import METHODS, available_methods, rapid_features
 from sdk.range_image import project
 
+from timing import median_ms  # benchmarks/ is on the path: the scripts run from it
+
 REPO = Path(__file__).resolve().parent.parent
 SCAN = "semantickitti/sequences/00/velodyne/000000.bin"
-
-
-def median_ms(run, repeats: int) -> float:
-    run()  # warm-up: JIT compilation, caches, lazy imports
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return round(1000 * statistics.median(times), 2)
 
 
 def onnx_runners(image: np.ndarray) -> dict:
@@ -68,16 +58,16 @@ def main() -> None:
     op_ms = {}
     for name in available_methods():
         repeats = 1 if name in ("exact-ring", "reference") else args.repeats
-        op_ms[name] = median_ms(lambda n=name: METHODS[n](image, KITTI), repeats)
+        op_ms[name] = round(median_ms(lambda n=name: METHODS[n](image, KITTI), repeats), 2)
         print(f"{name:>40}: {op_ms[name]:9.2f} ms")
     for name, run in onnx_runners(image).items():
-        op_ms[name] = median_ms(run, 1 if "plugin" in name else args.repeats)
+        op_ms[name] = round(median_ms(run, 1 if "plugin" in name else args.repeats), 2)
         print(f"{name:>40}: {op_ms[name]:9.2f} ms")
 
     fast = "numba"
     end_to_end = {
-        "projection_ms": median_ms(lambda: project(frame), args.repeats),
-        f"frame_to_point_features_{fast}_ms": median_ms(lambda: rapid_features(frame, method=fast), args.repeats),
+        "projection_ms": round(median_ms(lambda: project(frame), args.repeats), 2),
+        f"frame_to_point_features_{fast}_ms": round(median_ms(lambda: rapid_features(frame, method=fast), args.repeats), 2),
     }
     xyz, reflectivity, valid = split_image(image[0])
     windowed = windowed_neighbours(xyz, reflectivity, valid, KITTI)
