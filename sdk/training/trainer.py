@@ -41,6 +41,8 @@ class TrainConfig:
     anchors: int = 2048  # the paper's cap is 4096; 2048 halves the similarity matrix's cost on a CPU
     #: stop (with a checkpoint) after this much wall time; `resume` continues the same schedule
     max_minutes: float | None = None
+    #: weight cross-entropy by inverse square-root class frequency (estimated on `balance_frames` frames)
+    balance_frames: int = 16
     augmentation: Augmentation = field(default_factory=Augmentation)
 
     def __post_init__(self) -> None:
@@ -53,7 +55,8 @@ def to_torch(batch: Batch) -> dict[str, torch.Tensor]:
             "pixel": torch.from_numpy(batch.pixel), "points": torch.from_numpy(batch.points)}
 
 
-def step_losses(model: RapidSeg, batch: Batch, config: TrainConfig, rng: np.random.Generator) -> dict[str, torch.Tensor]:
+def step_losses(model: RapidSeg, batch: Batch, config: TrainConfig, rng: np.random.Generator,
+                class_weights: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
     inputs = to_torch(batch)
     out = model.run(inputs["image"], inputs["pixel"], inputs["points"], inputs["rapid"],
                     reconstruct=model.autoencoder is not None)
@@ -62,7 +65,7 @@ def step_losses(model: RapidSeg, batch: Batch, config: TrainConfig, rng: np.rand
         terms["reconstruction"] = config.reconstruction_weight * losses.reconstruction(out.reconstruction, out.rapid, out.valid)
     if config.stage == "segmentation":
         labels = torch.from_numpy(batch.labels.astype(np.int64))
-        terms["cross_entropy"] = losses.cross_entropy(out.logits, labels)
+        terms["cross_entropy"] = losses.cross_entropy(out.logits, labels, class_weights)
         subset = torch.from_numpy(rng.permutation(len(labels))[: config.lovasz_points])
         terms["lovasz"] = losses.lovasz_softmax(out.logits[subset], labels[subset])
         if out.codes is not None:
@@ -89,6 +92,9 @@ class Trainer:
                                                             total_steps=config.steps, pct_start=0.05)
         self.step = 0
         self.history: list[dict] = []
+        self.class_weights = None
+        if config.stage == "segmentation" and config.balance_frames:
+            self.class_weights = class_weights(frames, model.config.classes, config.balance_frames, config.seed)
 
     @classmethod
     def resume(cls, run_dir: Path, frames, config: TrainConfig) -> Trainer:
@@ -127,7 +133,8 @@ class Trainer:
                 break
             started = time.perf_counter()
             batch = self.batch(self.step)
-            terms = step_losses(self.model, batch, self.config, np.random.default_rng([self.config.seed, self.step, 1]))
+            terms = step_losses(self.model, batch, self.config, np.random.default_rng([self.config.seed, self.step, 1]),
+                                self.class_weights)
             loss = sum(terms.values())
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -151,6 +158,24 @@ class Trainer:
                                               "data": self.frames.describe()})
         save_training_state(self.run_dir, self.optimizer, {"step": self.step, "history": self.history,
                                                            "schedule": self.schedule.state_dict()})
+
+
+def class_weights(frames, classes: int, count: int, seed: int) -> torch.Tensor:
+    """(frequency / median frequency) ** -0.5 over `count` frames drawn like training's, clipped to
+    [0.2, 10]; a class never seen gets the largest weight. Rare classes (cyclists, bicycles) would
+    otherwise hardly move the loss."""
+    rng = np.random.default_rng([seed, 2**31 - 1])
+    counts = np.zeros(classes, dtype=np.float64)
+    for _ in range(count):
+        labels = frames.frame(rng).labels
+        if labels is not None:
+            counts += np.bincount(labels, minlength=classes + 1)[1:]
+    frequency = counts / max(counts.sum(), 1.0)
+    seen = frequency > 0
+    weights = np.full(classes, 10.0)
+    if seen.any():
+        weights[seen] = np.clip((frequency[seen] / np.median(frequency[seen])) ** -0.5, 0.2, 10.0)
+    return torch.tensor(weights, dtype=torch.float32)
 
 
 def _jsonable(value):

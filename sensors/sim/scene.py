@@ -140,14 +140,13 @@ class TileBuilder:
                                            yaw=rng.uniform(-0.3, 0.3)))
         for x in rng.uniform(x_from, x_to, rng.poisson(1.2)):  # trees in sidewalk pits
             self.tree(x, sign * rng.uniform(inner + 0.8, outer - 0.3), curb)
-        for x in rng.uniform(x_from, x_to, rng.poisson(2.5 * self.style.pedestrians)):
+        for x in rng.uniform(x_from, x_to, rng.poisson(4.0 * self.style.pedestrians)):
             self.person(x, sign * rng.uniform(inner + 0.4, outer - 0.3), curb)
-        if rng.random() < 0.15:
-            self.add("bicycle", place("box", (rng.uniform(x_from, x_to), sign * (outer - 0.5), curb + 0.5),
-                                      (1.7, 0.08, 0.6)))
-        if rng.random() < 0.08:
-            self.add("motorcycle", place("box", (rng.uniform(x_from, x_to), sign * (inner + 1.0), curb + 0.55),
-                                         (2.0, 0.7, 0.8)))
+        for x in rng.uniform(x_from, x_to, rng.poisson(0.6)):  # parked bicycles
+            self.add("bicycle", place("box", (x, sign * (outer - 0.5), curb + 0.5), (1.7, 0.08, 0.6),
+                                      yaw=rng.uniform(-0.3, 0.3)))
+        for x in rng.uniform(x_from, x_to, rng.poisson(0.3)):  # parked motorcycles
+            self.add("motorcycle", place("box", (x, sign * (inner + 1.0), curb + 0.55), (2.0, 0.7, 0.8)))
 
     def buildings(self, sign: int, x_from: float, x_to: float, outer: float) -> None:
         rng = self.rng
@@ -230,7 +229,7 @@ class TileBuilder:
 
     def vehicle(self, x: float, y: float, yaw: float, parked: bool = False) -> None:
         rng = self.rng
-        kind = rng.choice(["car", "truck", "other-vehicle"], p=[0.86, 0.1, 0.04] if parked else [0.75, 0.17, 0.08])
+        kind = rng.choice(["car", "truck", "other-vehicle"], p=[0.8, 0.12, 0.08] if parked else [0.7, 0.15, 0.15])
         if kind == "car":
             length, width = rng.uniform(3.8, 4.9), rng.uniform(1.65, 1.95)
             self.add("car", place("box", (x, y, 0.7), (length, width, 0.8), yaw))
@@ -253,7 +252,7 @@ class TileBuilder:
         rng, half = self.rng, self.style.road_half
         for x in rng.uniform(self.x0, self.x1, rng.poisson(1.5 * self.style.traffic)):
             self.vehicle(x, half / 2 + rng.normal(0, 0.2), np.pi)
-        if rng.random() < 0.25 * self.style.traffic:
+        for _ in range(rng.poisson(0.8 * self.style.traffic)):
             sides = [1] + ([-1] if half - 0.8 - abs(ego_lane) > 1.5 else [])
             x, y = rng.uniform(self.x0, self.x1), rng.choice(sides) * (half - 0.8)
             rider = "bicyclist" if rng.random() < 0.75 else "motorcyclist"
