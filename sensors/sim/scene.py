@@ -58,6 +58,8 @@ class StreetStyle:
     green_share: float
     traffic: float
     pedestrians: float
+    #: where in the right half of the road the sensor drives, 0 (centre line) .. 1 (kerb)
+    lane_position: float = 0.5
 
     @classmethod
     def draw(cls, rng: np.random.Generator) -> StreetStyle:
@@ -65,7 +67,7 @@ class StreetStyle:
         return cls(
             road_half=rng.uniform(3.2, 6.0), curb=rng.uniform(0.08, 0.18), sidewalk=rng.uniform(1.5, 4.0),
             building_share=building, green_share=rng.uniform(0.5, 1.0) * (1 - building),
-            traffic=rng.uniform(0.2, 1.0), pedestrians=rng.uniform(0.1, 1.0),
+            traffic=rng.uniform(0.2, 1.0), pedestrians=rng.uniform(0.1, 1.0), lane_position=rng.uniform(0.3, 0.7),
         )
 
 
@@ -272,8 +274,9 @@ class TileBuilder:
 
 
 def ego_lane(style: StreetStyle) -> float:
-    """The y of the lane the sensor drives in (right-hand traffic)."""
-    return -style.road_half / 2
+    """The y the sensor drives along (right-hand traffic), kept a car's half-width from kerb and centre."""
+    margin = 1.0
+    return -(margin + style.lane_position * (style.road_half - 2 * margin))
 
 
 def build_tile(seed: int, index: int, style: StreetStyle) -> list[Part]:
