@@ -1,91 +1,184 @@
-"""One file for a GPU machine: RAPiD on the GPU (the plugin's CUDA kernels through CuPy) against numba,
-its agreement with the NumPy reference, and rapid_seg's latency in ONNX Runtime (CUDA EP) and, where
-TensorRT is installed, as an engine built from the plugin-form package. Writes
-benchmarks/results/gpu_latency.json. Runs on a synthetic scan when the shared data is absent.
+"""rapid_seg on an NVIDIA GPU, side by side in one run, on the real 124,668-point scan:
+- RAPiD through the plugin's CUDA kernels (CuPy) against numba, and its agreement with the NumPy reference;
+- the model in PyTorch on the GPU (fp32 and fp16 autocast) against the CPU reference (parity report:
+  label agreement, logit cosine, mIoU change), model call and the whole frame -> labels path with RAPiD
+  on the GPU;
+- ONNX Runtime with the CUDA EP and TensorRT engines from the plugin package, where those are installed.
+Writes benchmarks/results/gpu_latency.json. Without a GPU it says so and measures nothing.
 
-    python benchmarks/gpu_latency.py [--data ../shared/data]
+    python benchmarks/gpu_latency.py [--data ../shared/data] [--packages DIR]
+
+--packages: a folder of packages made by `rapid-edge export` (split/, portable/), for machines without
+the export tools; without it the packages are exported here.
 """
 from __future__ import annotations
 
 import argparse
+import copy
 import json
+import platform
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
 import sensors
+from export.parity import ParityCase, compare
+from export.plugins.cupy_rapid import cuda_available, rapid_features_cuda
 from runtimes.ops.rapid_numba import rapid_features_numba
 from runtimes.ops.rapid_reference import rapid_features_reference
+from runtimes.ops.rapid_spec import KITTI
+from runtimes.torch_runner import TorchRunner
+from sdk.exporting import feed_for, tensor_specs
+from sdk.models.registry import default_checkpoint
+from sdk.models.rapid_seg_config import SHIPPED_RAPID
 from sdk.range_image import project
+from sdk.training.checkpoint import load_model
 
 from timing import median_ms  # benchmarks/ is on the path: the scripts run from it
 
 REPO = Path(__file__).resolve().parent.parent
+SCAN = "semantickitti/sequences/00"
+REPEATS = 50
+
+
+def rapid_on_gpu(image: np.ndarray) -> dict:
+    import cupy
+
+    report = {}
+    on_device = cupy.asarray(image)
+    for name, config in (("per-frame statistics", KITTI), ("frozen statistics (shipped)", SHIPPED_RAPID)):
+        gpu = rapid_features_cuda(image, config).get()
+        report[name] = {
+            "max_abs_diff_vs_reference": float(np.abs(gpu - rapid_features_reference(image, config)).max()),
+            "cuda_kernels_ms": round(median_ms(lambda c=config: rapid_features_cuda(on_device, c), REPEATS,
+                                               cupy.cuda.Device().synchronize), 3),
+            "numba_cpu_ms": round(median_ms(lambda c=config: rapid_features_numba(image, c), 5), 2),
+        }
+        print("rapid", name, report[name])
+    return report
+
+
+def model_on_gpu(frame: sensors.Frame, checkpoint: Path) -> dict:
+    """PyTorch on the GPU against PyTorch on the CPU, then the frame -> labels path all on the GPU."""
+    import cupy
+    import torch
+
+    model = load_model(checkpoint)
+    feed = feed_for(frame, model, "split")
+    inputs, outputs = tensor_specs(model, "split")
+    case = [ParityCase(f"{SCAN}:{frame.index}", feed, frame.labels)]
+    report: dict = {"parity": {}, "model_ms": {}}
+    for half in (False, True):
+        candidate = TorchRunner(copy.deepcopy(model), inputs, outputs, device="cuda", half=half)
+        parity = compare(TorchRunner(model, inputs, outputs), candidate, case)
+        report["parity"][candidate.name] = {"passed": parity["passed"], **parity["frames"][0]}
+        gpu_model = copy.deepcopy(model).cuda()
+        tensors = [torch.from_numpy(np.asarray(feed[s.name])).cuda() for s in inputs]
+        with torch.no_grad(), torch.autocast("cuda", dtype=torch.float16, enabled=half):
+            report["model_ms"][candidate.name] = round(median_ms(lambda: gpu_model(*tensors), REPEATS,
+                                                                 torch.cuda.synchronize), 3)
+        print(candidate.name, report["parity"][candidate.name], report["model_ms"][candidate.name])
+
+    gpu_model = copy.deepcopy(model).cuda()
+    config = model.config.rapid
+
+    def frame_to_labels() -> np.ndarray:
+        projected = project(frame)
+        has_pixel = projected.row >= 0
+        image = torch.from_numpy(projected.image[None]).cuda()
+        rapid = torch.from_dlpack(rapid_features_cuda(cupy.from_dlpack(image), config))
+        pixel = projected.row[has_pixel].astype(np.int64) * projected.image.shape[2] + projected.column[has_pixel]
+        points = torch.from_numpy(frame.points[has_pixel]).cuda()
+        with torch.no_grad():
+            return (gpu_model(image, torch.from_numpy(pixel).cuda(), points, rapid).argmax(dim=1) + 1).cpu().numpy()
+
+    with torch.no_grad():
+        reference = model(*(torch.from_numpy(np.asarray(feed[s.name])) for s in inputs)).argmax(dim=1).numpy() + 1
+    report["frame_to_labels"] = {
+        "ms": round(median_ms(frame_to_labels, REPEATS, torch.cuda.synchronize), 2),
+        "projection_cpu_ms": round(median_ms(lambda: project(frame), REPEATS), 2),
+        "label_agreement_vs_cpu_reference": float((frame_to_labels() == reference).mean()),
+        "peak_gpu_memory_mib": round(torch.cuda.max_memory_allocated() / 2**20, 1),
+    }
+    print("frame -> labels", report["frame_to_labels"])
+    return report
+
+
+def onnxruntime_on_gpu(frame: sensors.Frame, checkpoint: Path, packages: Path | None) -> dict:
+    import onnxruntime as ort
+
+    from runtimes.onnxruntime_runner import OnnxRuntimeRunner
+
+    if "CUDAExecutionProvider" not in ort.get_available_providers():
+        return {"skipped": f"onnxruntime {ort.__version__} has no CUDAExecutionProvider "
+                           f"(providers: {', '.join(ort.get_available_providers())})"}
+    report = {}
+    model = load_model(checkpoint)
+    for form in ("split", "portable"):
+        package = _package(checkpoint, form, packages)
+        feed = feed_for(frame, model, form)
+        with OnnxRuntimeRunner(package, providers=["CUDAExecutionProvider", "CPUExecutionProvider"]) as runner:
+            report[f"{form} ({runner.name})"] = {"ms": round(median_ms(lambda r=runner: r.infer(feed), REPEATS), 2)}
+    return report
+
+
+def tensorrt_on_gpu(frame: sensors.Frame, checkpoint: Path, packages: Path | None) -> dict:
+    try:
+        import tensorrt  # noqa: F401
+    except ImportError:
+        return {"skipped": "TensorRT is not installed on this machine"}
+    from export.engine import build_engine
+    from export.plugins import library
+    from runtimes.tensorrt_runner import TensorRTRunner
+
+    report = {}
+    package = _package(checkpoint, "plugin", packages)
+    plugin = library.library_path() or library.build()
+    feed = feed_for(frame, load_model(checkpoint, rapid_form="plugin"), "plugin")
+    for precision in ("fp32", "fp16"):
+        with TensorRTRunner(build_engine(package, precision), [plugin]) as runner:
+            report[f"plugin {precision}"] = {"ms": round(median_ms(lambda r=runner: r.infer(feed), REPEATS), 2)}
+    return report
+
+
+def _package(checkpoint: Path, form: str, packages: Path | None):
+    if packages is not None:
+        return packages / form
+    from sdk.exporting import export_rapid_seg
+
+    return export_rapid_seg(checkpoint, form, Path(tempfile.mkdtemp()) / form, sim_frames=0)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--checkpoint", type=Path, default=None)
+    parser.add_argument("--packages", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "gpu_latency.json")
     args = parser.parse_args()
-    scan = args.data / "semantickitti" / "sequences" / "00"
-    source = sensors.open(scan) if scan.exists() else sensors.open("sim://hdl64e", frames=1)
-    frame = next(iter(source))
-    image = project(frame).image[None]
-    from sdk.models.rapid_seg_config import SHIPPED_RAPID
-    from runtimes.ops.rapid_spec import KITTI
-
-    report: dict = {"frame": {"points": len(frame), "source": str(scan) if scan.exists() else "sim://hdl64e"}}
+    if not cuda_available():
+        raise SystemExit("no CUDA GPU with CuPy on this machine: nothing to measure")
     import cupy
+    import torch
 
-    from export.plugins.cupy_rapid import rapid_features_cuda
-
-    device = cupy.cuda.Device()
-    report["gpu"] = cupy.cuda.runtime.getDeviceProperties(device.id)["name"].decode()
-    for name, config in (("per-frame statistics", KITTI), ("frozen statistics (shipped)", SHIPPED_RAPID)):
-        reference = rapid_features_reference(image, config)
-        gpu = rapid_features_cuda(image, config).get()
-        on_device = cupy.asarray(image)
-        report[f"rapid {name}"] = {
-            "max_abs_diff_vs_reference": float(np.abs(gpu - reference).max()),
-            "cuda_kernel_ms": round(median_ms(lambda: rapid_features_cuda(on_device, config), 20, device.synchronize), 3),
-            "numba_ms": round(median_ms(lambda: rapid_features_numba(image, config), 5), 2),
-        }
-        print(name, report[f"rapid {name}"])
-
-    from runtimes.onnxruntime_runner import OnnxRuntimeRunner
-    from sdk.exporting import export_rapid_seg, feed_for
-    from sdk.models.registry import default_checkpoint
-    from sdk.training.checkpoint import load_model
-
-    folder = Path(tempfile.mkdtemp())
-    checkpoint = default_checkpoint("rapid_seg")
-    for form in ("split", "portable"):
-        package = export_rapid_seg(checkpoint, form, folder / form, sim_frames=1)
-        feed = feed_for(frame, load_model(checkpoint), form)
-        with OnnxRuntimeRunner(package, providers=["CUDAExecutionProvider", "CPUExecutionProvider"]) as runner:
-            report[f"onnxruntime {form} ({runner.name})"] = {"ms": round(median_ms(lambda r=runner: r.infer(feed), 20), 2)}
-    try:
-        import tensorrt  # noqa: F401
-    except ImportError:
-        report["tensorrt"] = "not installed on this machine"
-    else:
-        from export.engine import build_engine
-        from export.plugins import library
-        from runtimes.tensorrt_runner import TensorRTRunner
-
-        package = export_rapid_seg(checkpoint, "plugin", folder / "plugin", sim_frames=1)
-        plugin = library.library_path() or library.build()
-        for precision in ("fp32", "fp16"):
-            engine = build_engine(package, precision)
-            feed = feed_for(frame, load_model(checkpoint, rapid_form="plugin"), "plugin")
-            with TensorRTRunner(engine, [plugin]) as runner:
-                report[f"tensorrt plugin {precision}"] = {"ms": round(median_ms(lambda r=runner: r.infer(feed), 20), 2)}
+    checkpoint = args.checkpoint or default_checkpoint("rapid_seg")
+    frame = next(iter(sensors.open(args.data / SCAN)))
+    report = {
+        "machine": {"gpu": torch.cuda.get_device_name(), "python": platform.python_version(),
+                    "torch": torch.__version__, "cupy": cupy.__version__,
+                    "cuda_runtime": cupy.cuda.runtime.runtimeGetVersion()},
+        "scan": {"points": len(frame)},
+        "rapid": rapid_on_gpu(project(frame).image[None]),
+        "pytorch": model_on_gpu(frame, checkpoint),
+        "onnxruntime": onnxruntime_on_gpu(frame, checkpoint, args.packages),
+        "tensorrt": tensorrt_on_gpu(frame, checkpoint, args.packages),
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
 
 
 if __name__ == "__main__":
+    np.seterr(all="ignore")
     main()

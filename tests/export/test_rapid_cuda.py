@@ -29,11 +29,18 @@ def tensorrt_include() -> Path | None:
     return None
 
 
+def build_launch_check(folder: Path) -> Path:
+    """The plugin's launcher linked into a small program that runs it on files (rapid_launch_check.cu)."""
+    program = folder / "rapid_launch_check"
+    sources = [Path(__file__).with_name("rapid_launch_check.cu"), PLUGINS / "rapid_features_launch.cu"]
+    subprocess.run([NVCC, "-std=c++17", "-O3", "--fmad=false", f"-I{PLUGINS}", *map(str, sources), "-o", str(program)],
+                   check=True, capture_output=True)
+    return program
+
+
 @needs_nvcc
 def test_launcher_and_kernels_compile_with_nvcc(tmp_path):
-    subprocess.run([NVCC, "-std=c++17", "-O3", "--fmad=false", "-c", str(PLUGINS / "rapid_features_launch.cu"),
-                    "-o", str(tmp_path / "launch.o")], check=True, capture_output=True)
-    assert (tmp_path / "launch.o").stat().st_size > 0
+    assert build_launch_check(tmp_path).stat().st_size > 0
     # the kernels alone, as CuPy/NVRTC compiles them: no host headers needed
     subprocess.run([NVCC, "-ptx", str(KERNELS), "-o", str(tmp_path / "kernels.ptx")], check=True, capture_output=True)
     ptx = (tmp_path / "kernels.ptx").read_text()
@@ -68,6 +75,30 @@ def test_cuda_kernel_matches_reference(scan_image, config):
     batch = np.concatenate([scan_image, scan_image[..., ::-1].copy()])
     np.testing.assert_allclose(rapid_features_cuda(batch, config).get(), rapid_features_reference(batch, config),
                                atol=1e-5, rtol=0)
+
+
+def launcher_arguments(config: RapidConfig) -> list[str]:
+    frozen = config.frozen
+    stats = (frozen.r_min, frozen.r_max, frozen.d_min, frozen.d_max, frozen.scale) if frozen else (0, 0, 0, 0, 0)
+    return [str(v) for v in (config.window, *config.k_values, *config.range_thresholds, config.delta,
+                             int(frozen is not None), *stats)]
+
+
+@needs_nvcc
+@pytest.mark.gpu
+@pytest.mark.skipif(not cuda_available(), reason="no CUDA GPU with CuPy")
+@pytest.mark.parametrize("config", [KITTI, RapidConfig(frozen=FrozenStats(0.0, 1.0, 0.01, 3.0, 12.0))])
+def test_plugin_launcher_matches_reference(tmp_path, scan_image, config):
+    """The host code the plugin's enqueue calls (workspace carving, four launches), run without TensorRT."""
+    program = build_launch_check(tmp_path)
+    batch = np.ascontiguousarray(np.concatenate([scan_image, scan_image[..., ::-1]]), dtype=np.float32)
+    batch.tofile(tmp_path / "image.bin")
+    run = subprocess.run([str(program), str(tmp_path / "image.bin"), str(tmp_path / "out.bin"),
+                          *map(str, (batch.shape[0], *batch.shape[2:])), *launcher_arguments(config)],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    out = np.fromfile(tmp_path / "out.bin", dtype=np.float32).reshape(batch.shape[0], config.k_max, *batch.shape[2:])
+    np.testing.assert_allclose(out, rapid_features_reference(batch, config), atol=1e-5, rtol=0)
 
 
 @pytest.mark.tensorrt
