@@ -148,13 +148,14 @@ class StreamExecutor:
         self._finished_at: float | None = None
 
     # -- public -------------------------------------------------------------------------------------------
-    def run(self, source: Iterable, live: bool | None = None) -> Iterator[Completed]:
-        """Completed frames in order of arrival. `live` defaults to the source's own `live` flag. Closing the
-        generator (or Ctrl-C in the loop that consumes it) stops every thread before it returns."""
+    def run(self, source: Iterable, live: bool | None = None, limit: int | None = None) -> Iterator[Completed]:
+        """Completed frames in order of arrival. `live` defaults to the source's own `live` flag; `limit`
+        stops reading after that many frames. Closing the generator (or Ctrl-C in the loop that consumes
+        it) stops every thread before it returns."""
         if any(t.is_alive() for t in self._threads):
             raise RuntimeError("this executor is already running a stream")
         self._reset(bool(getattr(source, "live", False)) if live is None else live, source)
-        self._threads = [threading.Thread(target=self._read, args=(iter(source),), name="stream-source", daemon=True)]
+        self._threads = [threading.Thread(target=self._read, args=(iter(source), limit), name="stream-source", daemon=True)]
         self._threads += [threading.Thread(target=self._work, args=(i,), name=f"stream-{s.name}", daemon=True)
                           for i, s in enumerate(self.stages)]
         for thread in self._threads:
@@ -198,10 +199,10 @@ class StreamExecutor:
                 source=stats.as_dict() if hasattr(stats, "as_dict") else None)
 
     # -- threads ------------------------------------------------------------------------------------------
-    def _read(self, frames: Iterator) -> None:
+    def _read(self, frames: Iterator, limit: int | None) -> None:
         index = 0
         try:
-            while not self._stop.is_set():
+            while not self._stop.is_set() and (limit is None or index < limit):
                 start = time.monotonic()
                 try:
                     item = next(frames)

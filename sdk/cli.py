@@ -7,13 +7,14 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from . import export_commands, sensor_commands, train_commands
+from . import export_commands, run_commands, sensor_commands, train_commands
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rapid-edge", description="RAPiD Edge SDK: LiDAR segmentation from PyTorch to the vehicle.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     commands = parser.add_subparsers(dest="command", required=True)
+    run_commands.add_parser(commands)
     sensor_commands.add_parser(commands)
     train_commands.add_parser(commands)
     export_commands.add_parser(commands)

@@ -50,6 +50,7 @@ def pointcloud2_to_frame(msg: Any, sensor: str = "pointcloud2") -> Frame:
     fields = {name: records[name] for name in dtype.names}
     frame = frame_from_fields(fields, stamp_seconds(msg.header.stamp), sensor)
     frame.meta["frame_id"] = msg.header.frame_id
+    frame.meta["stamp_ns"] = int(msg.header.stamp.sec) * 10**9 + int(msg.header.stamp.nanosec)  # exact, unlike float s
     return frame
 
 

@@ -77,6 +77,13 @@ class RapidConfig:
                 "frozen": int(self.frozen is not None), **{k: float(v) for k, v in stats.items()}}
 
     @classmethod
+    def from_dict(cls, data: dict) -> RapidConfig:
+        """The JSON form (dataclasses.asdict) back into a config: in checkpoints and package manifests."""
+        frozen = FrozenStats(**data["frozen"]) if data.get("frozen") else None
+        return cls(**{**data, "k_values": tuple(data["k_values"]),
+                      "range_thresholds": tuple(data["range_thresholds"]), "frozen": frozen})
+
+    @classmethod
     def from_attributes(cls, attributes: dict) -> RapidConfig:
         frozen = None
         if int(attributes.get("frozen", 0)):

@@ -61,9 +61,7 @@ class RapidSegConfig:
             raise ValueError(f"unknown RapidSeg config keys {sorted(unknown)}")
         rapid = data.pop("rapid", None)
         if rapid is not None:
-            frozen = FrozenStats(**rapid["frozen"]) if rapid.get("frozen") else None
-            data["rapid"] = RapidConfig(**{**rapid, "k_values": tuple(rapid["k_values"]),
-                                           "range_thresholds": tuple(rapid["range_thresholds"]), "frozen": frozen})
+            data["rapid"] = RapidConfig.from_dict(rapid)
         if "stage_channels" in data:
             data["stage_channels"] = tuple(data["stage_channels"])
         return cls(**data)

@@ -1,0 +1,93 @@
+"""rapid_seg's steps around the network, as a package's manifest fixes them: frame -> feed (range image,
+point -> pixel index, RAPiD features for the split form) and logits -> per-point labels and scores.
+
+Frames of a sensor whose native range image differs from the model's (a VLP-16 for a 64 x 2048 model)
+are projected by elevation into the model's rows; the shipped model was trained on HDL-64E geometry, so
+its labels on other sensors are unmeasured."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from runtimes.ops.rapid_numba import rapid_features_numba
+from runtimes.ops.rapid_spec import RapidConfig
+from sensors import Frame
+
+from .range_image import DEFAULT_GEOMETRY, GEOMETRY, SensorGeometry, geometry_for, project
+
+
+@dataclass
+class Prepared:
+    """A frame ready for the network: the feed, and which of its points have a pixel (NaN points do not)."""
+
+    frame: Frame
+    feed: dict[str, np.ndarray]
+    has_pixel: np.ndarray
+
+
+@dataclass
+class Segmentation:
+    """One frame's result: per point a SemanticKITTI training id (0 = ignore: a point without a pixel) and
+    the softmax probability of that label; timings per stage in milliseconds."""
+
+    frame: Frame
+    labels: np.ndarray
+    scores: np.ndarray
+    class_names: tuple[str, ...]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def index(self) -> int:
+        return self.frame.index
+
+    def counts(self) -> dict[str, int]:
+        """Points per class name, for logs and quick looks."""
+        values = np.bincount(self.labels, minlength=len(self.class_names))
+        return {name: int(n) for name, n in zip(self.class_names, values) if n}
+
+
+class RapidSegSteps:
+    """Pre- and postprocessing for one model input size; `rapid` is None when the graph computes RAPiD."""
+
+    def __init__(self, rows: int, columns: int, rapid: RapidConfig | None, class_names: tuple[str, ...]) -> None:
+        self.rows, self.columns, self.rapid, self.class_names = rows, columns, rapid, class_names
+
+    @classmethod
+    def from_manifest(cls, manifest: dict) -> RapidSegSteps:
+        preprocessing = manifest["preprocessing"]
+        size = preprocessing["range_image"]
+        rapid = preprocessing.get("rapid")
+        return cls(size["rows"], size["columns"], RapidConfig.from_dict(rapid) if rapid else None, tuple(manifest["classes"]))
+
+    def geometry(self, frame: Frame) -> tuple[Frame, SensorGeometry]:
+        native = geometry_for(frame) if frame.sensor in GEOMETRY or frame.ring is None else None
+        if native is not None and (native.rows, native.columns) == (self.rows, self.columns):
+            return frame, native
+        model = SensorGeometry(self.rows, self.columns, DEFAULT_GEOMETRY.fov_up_deg, DEFAULT_GEOMETRY.fov_down_deg)
+        return dataclasses.replace(frame, ring=None), model
+
+    def preprocess(self, frame: Frame) -> Prepared:
+        if frame.points.ndim != 2 or frame.points.shape[1] != 4 or not len(frame.points):
+            raise ValueError(f"frame {frame.index}: points must be a non-empty [N, 4] array, got {frame.points.shape}")
+        projected = project(*self.geometry(frame))
+        has_pixel = projected.row >= 0
+        if not has_pixel.any():
+            raise ValueError(f"frame {frame.index}: no point has finite coordinates")
+        pixel = projected.row[has_pixel].astype(np.int64) * self.columns + projected.column[has_pixel]
+        image = projected.image[None]
+        feed = {"image": image, "pixel": pixel, "points": np.ascontiguousarray(frame.points[has_pixel], dtype=np.float32)}
+        if self.rapid is not None:
+            feed["rapid"] = rapid_features_numba(image, self.rapid)
+        return Prepared(frame, feed, has_pixel)
+
+    def postprocess(self, prepared: Prepared, logits: np.ndarray) -> Segmentation:
+        count = len(prepared.frame.points)
+        labels = np.zeros(count, dtype=np.int32)
+        scores = np.zeros(count, dtype=np.float32)
+        best = logits.argmax(axis=1)
+        top = np.take_along_axis(logits, best[:, None], axis=1)
+        labels[prepared.has_pixel] = best + 1
+        scores[prepared.has_pixel] = 1.0 / np.exp(logits - top).sum(axis=1)
+        return Segmentation(prepared.frame, labels, scores, self.class_names)
