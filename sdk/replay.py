@@ -4,6 +4,7 @@ input is assembled into rotations, each stamped with its first packet's time and
 the ROS velodyne driver stamps its clouds)."""
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,6 @@ def replay(in_bag: Path, out_bag: Path, pipeline: Pipeline, topic: str | None = 
 
 
 def _first_frame_id(messages: BagMessages) -> str:
-    for _, message in messages:
-        return message.header.frame_id
-    return ""
+    with contextlib.closing(iter(messages)) as items:  # closes the bag here, in this thread (sqlite insists)
+        first = next(items, None)
+    return first[1].header.frame_id if first else ""

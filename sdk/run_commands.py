@@ -66,6 +66,7 @@ def run_stream(args: argparse.Namespace) -> dict[str, Any]:
 
     source = open_from_args(args)
     with pipeline_from_args(args) as pipeline, contextlib.ExitStack() as sinks:
+        described = pipeline.describe()
         print(f"{pipeline.name} on {pipeline.runner.name} ({pipeline.reason}); source {args.source}")
         outputs = [sinks.enter_context(LabelWriter(args.save, args.format))] if args.save else []
         if args.render:
@@ -86,7 +87,7 @@ def run_stream(args: argparse.Namespace) -> dict[str, Any]:
     print(summary.table())
     if interrupted:
         raise KeyboardInterrupt
-    return {**pipeline.describe(), "source": args.source, **summary.as_dict()}
+    return {**described, "source": args.source, **summary.as_dict()}
 
 
 def run_replay(args: argparse.Namespace) -> dict[str, Any]:

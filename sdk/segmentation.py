@@ -15,7 +15,7 @@ from runtimes.ops.rapid_numba import rapid_features_numba
 from runtimes.ops.rapid_spec import RapidConfig
 from sensors import Frame
 
-from .range_image import DEFAULT_GEOMETRY, GEOMETRY, SensorGeometry, geometry_for, project
+from .range_image import DEFAULT_GEOMETRY, GEOMETRY, SensorGeometry, project
 
 
 @dataclass
@@ -62,11 +62,14 @@ class RapidSegSteps:
         return cls(size["rows"], size["columns"], RapidConfig.from_dict(rapid) if rapid else None, tuple(manifest["classes"]))
 
     def geometry(self, frame: Frame) -> tuple[Frame, SensorGeometry]:
-        native = geometry_for(frame) if frame.sensor in GEOMETRY or frame.ring is None else None
-        if native is not None and (native.rows, native.columns) == (self.rows, self.columns):
+        """How to project this frame into the model's rows x columns: the sensor's own table and rings when
+        they fit, else elevation bins over the model's field of view (the frame's rings would misplace rows)."""
+        rings = int(frame.ring.max()) + 1 if frame.ring is not None and len(frame.ring) else None
+        native = GEOMETRY.get(frame.sensor, DEFAULT_GEOMETRY)
+        if rings in (None, self.rows) and (native.rows, native.columns) == (self.rows, self.columns):
             return frame, native
         model = SensorGeometry(self.rows, self.columns, DEFAULT_GEOMETRY.fov_up_deg, DEFAULT_GEOMETRY.fov_down_deg)
-        return dataclasses.replace(frame, ring=None), model
+        return (frame if rings == self.rows else dataclasses.replace(frame, ring=None)), model
 
     def preprocess(self, frame: Frame) -> Prepared:
         if frame.points.ndim != 2 or frame.points.shape[1] != 4 or not len(frame.points):

@@ -39,8 +39,14 @@ class VelodynePacketSource(Source):
         self.options = options
         self.live = live
         self._open_packets = open_packets
-        self._packets: Iterator[Packet] | None = iter(open_packets(self.stats))
-        self._head = self._read_head()
+        # identification reads ahead. A file is then closed and read again from the start when iterated, so
+        # the frames may be read on another thread (sqlite, under a bag, refuses to cross threads); a socket
+        # cannot be read twice, so a live source keeps its read-ahead packets and goes on from them.
+        packets = iter(open_packets(self.stats if live else SourceStats()))
+        self._head = self._read_head(packets)
+        self._packets: Iterator[Packet] | None = packets if live else None
+        if not live and hasattr(packets, "close"):
+            packets.close()
         self.model, self.identified_by = self._choose_model(model)
         self.sensor = self.model.name
         observed = fingerprint([p for _, p in self._head if check_packet(p) is None])
@@ -49,10 +55,10 @@ class VelodynePacketSource(Source):
         self.decoder_config = self._configure(embedded_calibration)
         log.info("%s: %s (%s)", origin, self.model.name, self.identified_by)
 
-    def _read_head(self) -> list[Packet]:
+    def _read_head(self, packets: Iterator[Packet]) -> list[Packet]:
         head: list[Packet] = []
         good = 0
-        for stamp, data in self._packets:
+        for stamp, data in packets:
             head.append((stamp, data))
             good += check_packet(data) is None
             if good >= IDENTIFY_PACKETS:
@@ -92,12 +98,13 @@ class VelodynePacketSource(Source):
         yield from assembler.finish()
 
     def _all_packets(self) -> Iterator[Packet]:
-        """The packets read ahead for identification, then the rest; a second pass starts over."""
-        packets, head = self._packets, self._head
-        self._packets, self._head = None, []
+        """A live source's first pass: the packets read ahead, then the rest. Otherwise from the start."""
+        packets = self._packets
+        self._packets = None
         if packets is None:
-            packets = iter(self._open_packets(self.stats))
-        yield from head
+            yield from self._open_packets(self.stats)
+            return
+        yield from self._head
         yield from packets
 
 

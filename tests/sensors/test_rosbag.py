@@ -14,6 +14,8 @@ from sensors.point_fields import LAYOUTS
 from sensors.ros_messages import pack_pointcloud2
 from sensors.rosbag import POINTCLOUD2, bag_writer, pointcloud2_types, typestore, write_messages
 
+from conftest import layout_columns
+
 BAG = "ros2/velodyne_vlp16/1673400471837873222"
 NEBULA_PCD = "ros2/velodyne_vlp16/1673400472138016708.pcd"
 NEBULA_SETTINGS = {"min_range": 0.3, "max_range": 300.0}
@@ -43,28 +45,6 @@ def test_velodyne_scan_bag_without_calibration_still_close_to_nebula(data):
 def test_bag_can_be_opened_by_its_db3_file(data):
     db3 = data(BAG) / "1673400471837873222_0.db3"
     assert len(list(sensors.open(db3))) == 5
-
-
-def layout_columns(frame, layout: str) -> list[tuple[str, np.ndarray]]:
-    """The real scan's points in one of Autoware's field layouts, with that layout's dtypes."""
-    n = len(frame)
-    xyz = [(name, frame.points[:, i].astype(np.float32)) for i, name in enumerate("xyz")]
-    distance = np.linalg.norm(frame.xyz, axis=1).astype(np.float32)
-    azimuth = np.arctan2(frame.points[:, 1], frame.points[:, 0]).astype(np.float32)
-    elevation = np.arcsin(frame.points[:, 2] / np.maximum(distance, 1e-6)).astype(np.float32)
-    intensity_u8 = np.round(frame.intensity * 255).astype(np.uint8)
-    ring = frame.ring.astype(np.uint16)
-    returns = np.full(n, 1, dtype=np.uint8)
-    return {
-        "XYZI": xyz + [("intensity", frame.intensity.astype(np.float32))],
-        "XYZIRC": xyz + [("intensity", intensity_u8), ("return_type", returns), ("channel", ring)],
-        "XYZIRADRT": xyz + [("intensity", frame.intensity * 255), ("ring", ring), ("azimuth", azimuth),
-                            ("distance", distance), ("return_type", returns),
-                            ("time_stamp", frame.timestamp + frame.time.astype(np.float64))],
-        "XYZIRCAEDT": xyz + [("intensity", intensity_u8), ("return_type", returns), ("channel", ring),
-                             ("azimuth", azimuth), ("elevation", elevation), ("distance", distance),
-                             ("time_stamp", np.round(frame.time * 1e9).astype(np.uint32))],
-    }[layout]
 
 
 def write_pointcloud_bag(path: Path, frames, layout: str, storage: str = "sqlite3", topic="/points") -> Path:

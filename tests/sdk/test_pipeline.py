@@ -1,0 +1,177 @@
+"""sdk.Pipeline with the shipped model: file streams in order with nothing dropped, agreement with the PyTorch
+reference, failing frames skipped, live overload dropping, other sensors, bad arguments, and the CLI."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import sensors
+from conftest import data_file
+from runtimes.package import PackageError
+
+SCAN = "semantickitti/sequences/00"
+VLP16_PCAP = "velodyne/vlp16/veloview_vlp-16-test-90deg-1-50-frames.pcap"
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    """One package cache for the module: the default model is exported into it once."""
+    folder = tmp_path_factory.mktemp("cache")
+    previous = os.environ.get("RAPID_EDGE_CACHE")
+    os.environ["RAPID_EDGE_CACHE"] = str(folder)
+    yield folder
+    if previous is None:
+        del os.environ["RAPID_EDGE_CACHE"]
+    else:
+        os.environ["RAPID_EDGE_CACHE"] = previous
+
+
+@pytest.fixture(scope="module")
+def pipeline(cache):
+    from sdk import Pipeline
+
+    with Pipeline("rapid_seg", runtime="onnxruntime-cpu") as pipeline:
+        yield pipeline
+
+
+@pytest.fixture(scope="module")
+def scan():
+    return next(iter(sensors.open(data_file(SCAN))))
+
+
+def test_a_file_stream_gives_every_frame_in_order(pipeline, scan):
+    frames = [scan, *sensors.open("sim://hdl64e?seed=7&frames=2")]
+    results = list(pipeline.run(frames))
+    assert [len(r.labels) for r in results] == [len(f) for f in frames]
+    assert [r.frame for r in results] == frames
+    summary = pipeline.summary()
+    assert (summary.frames_in, summary.frames_out, summary.dropped, summary.failed) == (3, 3, 0, {})
+    for result in results:
+        assert result.labels.dtype == np.int32 and 1 <= result.labels.min() and result.labels.max() <= 19
+        assert ((result.scores > 1 / 19 - 1e-6) & (result.scores <= 1 + 1e-6)).all()
+        assert {"decode", "preprocess", "infer", "postprocess", "end_to_end"} <= set(result.timings)
+
+
+def test_one_frame_matches_the_stream_and_the_pytorch_reference(pipeline, scan):
+    from sdk import Pipeline
+
+    single = pipeline(scan)
+    streamed = next(iter(pipeline.run([scan])))
+    np.testing.assert_array_equal(single.labels, streamed.labels)
+    with Pipeline("rapid_seg", runtime="pytorch") as reference:
+        expected = reference(scan)
+    assert (single.labels == expected.labels).mean() >= 0.999
+    np.testing.assert_allclose(single.scores, expected.scores, atol=1e-3)
+
+
+def test_a_frame_that_fails_is_skipped_and_counted(pipeline, scan):
+    broken = sensors.Frame(points=np.full((10, 4), np.nan, np.float32), timestamp=0.0, sensor="HDL-64E")
+    results = list(pipeline.run([scan, broken, scan]))
+    assert len(results) == 2
+    assert pipeline.summary().failed == {"preprocess: ValueError": 1}
+
+
+class LiveRepeat:
+    """A live sensor sending the same scan at `rate_hz`, far faster than the model runs on a CPU."""
+
+    live = True
+
+    def __init__(self, frame: sensors.Frame, count: int, rate_hz: float) -> None:
+        self.frame, self.count, self.rate_hz = frame, count, rate_hz
+
+    def __iter__(self):
+        for _ in range(self.count):
+            time.sleep(1 / self.rate_hz)
+            yield self.frame
+
+
+def test_a_live_source_under_overload_drops_and_counts(pipeline, scan):
+    results = list(pipeline.run(LiveRepeat(scan, 40, 50.0)))
+    summary = pipeline.summary()
+    assert summary.dropped > 0
+    assert summary.frames_out == len(results) and summary.frames_out + summary.dropped == summary.frames_in == 40
+
+
+def test_a_vlp16_frame_is_labelled_point_for_point(pipeline):
+    frame = next(iter(sensors.open(data_file(VLP16_PCAP))))
+    result = pipeline(frame)
+    assert len(result.labels) == len(frame) and (result.labels > 0).all()
+
+
+def test_bad_arguments_fail_at_once(cache, tmp_path):
+    from sdk import Pipeline
+
+    with pytest.raises(ValueError, match="no pipeline named 'bebr'"):
+        Pipeline("bebr")
+    with pytest.raises(ValueError, match="unknown runtime 'cuda'"):
+        Pipeline(runtime="cuda")
+    with pytest.raises(PackageError, match="not a model package"):
+        Pipeline(package=tmp_path)
+
+
+def test_replay_writes_a_labelled_bag(pipeline, tmp_path):
+    from rosbags.rosbag2 import Reader
+
+    from sdk.replay import replay
+    from sensors.ros_messages import pointcloud2_to_frame
+    from sensors.rosbag import typestore
+
+    bag = data_file("ros2/velodyne_vlp16/1673400471837873222")
+    report = replay(bag, tmp_path / "out", pipeline)
+    frames = list(sensors.open(bag))
+    assert report["messages_written"] == len(frames) == 5
+    store = typestore()
+    with Reader(tmp_path / "out") as reader:
+        messages = [store.deserialize_cdr(raw, c.msgtype) for c, _, raw in reader.messages()]
+    assert [f.name for f in messages[0].fields] == ["x", "y", "z", "intensity", "label"]
+    for message, frame in zip(messages, frames):
+        decoded = pointcloud2_to_frame(message)
+        assert message.header.frame_id == "velodyne" and len(decoded) == len(frame) == message.width
+        assert abs(decoded.timestamp - frame.timestamp) < 1e-6
+        assert message.data.size == message.width * message.point_step
+    with pytest.raises(FileExistsError):
+        replay(bag, tmp_path / "out", pipeline)
+
+
+def rapid_edge(*args: str, cache: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sdk.cli", *args], capture_output=True, text=True,
+                          env={**os.environ, "RAPID_EDGE_CACHE": str(cache)}, timeout=600)
+
+
+def test_run_command_saves_labels_and_renders(cache, tmp_path):
+    done = rapid_edge("run", "--source", str(data_file(SCAN)), "--runtime", "onnxruntime-cpu", "--save",
+                      str(tmp_path / "labels"), "--format", "pcd", "--render", str(tmp_path / "render"), "--json", cache=cache)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout[done.stdout.index("{"):])
+    assert summary["frames_out"] == 1 and summary["runtime"].startswith("onnxruntime")
+    assert (tmp_path / "labels" / "000000.pcd").stat().st_size > 124668 * 4
+    assert {p.name for p in (tmp_path / "render").iterdir()} == {"bev_000000.png", "latency.png", "timings.json"}
+
+
+def test_run_command_rejects_a_missing_source(cache):
+    done = rapid_edge("run", "--source", "/no/such/scan.bin", cache=cache)
+    assert done.returncode == 2 and "no such file" in done.stderr
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_cleanly_with_a_summary(cache, tmp_path):
+    render = tmp_path / "render"
+    process = subprocess.Popen([sys.executable, "-m", "sdk.cli", "run", "--source", "sim://hdl64e?frames=1000",
+                                "--runtime", "onnxruntime-cpu", "--render", str(render)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env={**os.environ, "RAPID_EDGE_CACHE": str(cache)})
+    deadline = time.monotonic() + 300
+    while not list(render.glob("bev_*.png")) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "frames in" in out and "interrupted" in err
+    assert (render / "latency.png").is_file()  # the sink was flushed

@@ -1,0 +1,135 @@
+"""The ROS 2 node's ROS-free core on the real VLP-16 bag's rotations as Autoware-layout PointCloud2 messages
+(rosbags' message classes), its parameter validation, and the rclpy node where ROS 2 is installed."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import sensors
+from conftest import data_file, layout_columns
+from sensors.ros_messages import pack_pointcloud2, pointcloud2_to_frame
+from sensors.rosbag import pointcloud2_types, typestore
+
+BAG = "ros2/velodyne_vlp16/1673400471837873222"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "ros2_node"
+
+
+@pytest.fixture(scope="module")
+def clouds():
+    """The bag's full rotations as XYZIRC clouds (Autoware's layout), stamped as the driver would."""
+    cloud, field, header, time = pointcloud2_types(typestore())
+    frames = [f for f in sensors.open(data_file(BAG)) if len(f) > 10_000]
+    stamps = [divmod(round(f.timestamp * 1e9), 10**9) for f in frames]
+    return [pack_pointcloud2(layout_columns(f, "XYZIRC"), cloud, field,
+                             header(stamp=time(sec=s, nanosec=ns), frame_id="velodyne_top")) for f, (s, ns) in zip(frames, stamps)]
+
+
+@pytest.fixture(scope="module")
+def core(tmp_path_factory):
+    from sdk import Pipeline
+    from sdk.ros2_core import MessageTypes, SegmentationCore, parameters_from_yaml
+
+    cloud, field, _, _ = pointcloud2_types(typestore())
+    parameters = parameters_from_yaml(EXAMPLE / "config" / "rapid_seg.param.yaml")
+    pipeline = Pipeline("rapid_seg", runtime="pytorch")  # the reference backend: no export needed here
+    yield SegmentationCore(pipeline, parameters, MessageTypes(cloud, field))
+    pipeline.close()
+
+
+def test_each_output_is_built_from_the_cloud(core, clouds):
+    from sdk.ros2_core import OUTPUTS
+
+    for message in clouds:
+        out = core.process(message, set(OUTPUTS))
+        segmentation, visualization, filtered = (out.messages[name] for name in OUTPUTS)
+        assert [f.name for f in segmentation.fields] == ["x", "y", "z", "class_id"]
+        assert [f.name for f in visualization.fields] == ["x", "y", "z", "rgb"]
+        assert segmentation.width == visualization.width == message.width
+        assert segmentation.header.stamp == message.header.stamp and segmentation.header.frame_id == "velodyne_top"
+        labels = pointcloud2_to_frame(segmentation).labels
+        assert labels.min() >= 1 and labels.max() <= 19
+        # colours are the SemanticKITTI palette of each point's class
+        rgb = np.frombuffer(visualization.data.tobytes(), dtype=np.dtype([("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("rgb", "<u4")]))["rgb"]
+        palette = np.array(sensors.SEMANTIC_KITTI.palette_rgb)
+        np.testing.assert_array_equal(rgb >> 16, palette[labels, 0])
+        # filtered keeps the input layout and drops exactly the ground classes
+        assert filtered.fields == message.fields and filtered.point_step == message.point_step
+        ground = np.isin(labels, [sensors.SEMANTIC_KITTI.class_names.index(c) for c in core.parameters.filtered_classes])
+        assert filtered.width == (~ground).sum()
+        kept = pointcloud2_to_frame(filtered)
+        np.testing.assert_array_equal(kept.points, pointcloud2_to_frame(message).points[~ground])
+        assert set(out.timings) >= {"preprocess", "infer", "postprocess", "processing_time"}
+
+
+def test_only_wanted_outputs_are_built(core, clouds):
+    out = core.process(clouds[0], {"segmentation"})
+    assert out.messages["segmentation"] is not None
+    assert out.messages["visualization"] is None and out.messages["filtered"] is None
+
+
+def test_diagnostics_follow_the_budget_and_bad_clouds(core, clouds):
+    from dataclasses import replace
+
+    from sdk.ros2_core import ERROR, OK, WARN
+
+    generous, tight = replace(core.parameters, processing_time_budget_ms=1e6), replace(core.parameters, processing_time_budget_ms=1e-3)
+    core.parameters = generous
+    assert core.process(clouds[0], {"segmentation"}).diagnostic.level == OK
+    core.parameters = tight
+    assert core.process(clouds[0], {"segmentation"}).diagnostic.level == WARN
+    broken = type(clouds[0])(header=clouds[0].header, height=1, width=clouds[0].width, fields=clouds[0].fields,
+                             is_bigendian=False, point_step=clouds[0].point_step, row_step=clouds[0].row_step,
+                             data=clouds[0].data[:100], is_dense=True)
+    failed = core.process(broken, {"segmentation"})
+    assert failed.diagnostic.level == ERROR and "PointCloud2 data holds 100 B" in failed.diagnostic.message
+    assert failed.messages["segmentation"] is None and failed.diagnostic.values["failed"] == "1"
+
+
+def test_parameters_are_validated_against_the_schema(tmp_path):
+    from sdk.ros2_core import NodeParameters, load_parameters, parameters_from_yaml
+
+    assert parameters_from_yaml(EXAMPLE / "config" / "rapid_seg.param.yaml") == NodeParameters()
+    with pytest.raises(ValueError, match="processing_time_budget_ms"):
+        load_parameters({"processing_time_budget_ms": -1})
+    with pytest.raises(ValueError, match="runtime"):
+        load_parameters({"runtime": "cuda"})
+    with pytest.raises(ValueError, match="unknown class names \\['roads'\\]"):
+        load_parameters({"filtered_classes": ["roads"]})
+    with pytest.raises(ValueError, match="Additional properties"):
+        load_parameters({"budget": 3})
+
+
+@pytest.mark.ros2
+@pytest.mark.skipif(importlib.util.find_spec("rclpy") is None, reason="ROS 2 (rclpy) is not installed")
+def test_the_rclpy_node_publishes_segmentation(clouds, monkeypatch):
+    import rclpy
+    from rclpy.qos import qos_profile_sensor_data
+    from sensor_msgs.msg import PointCloud2, PointField
+    from std_msgs.msg import Header
+
+    monkeypatch.syspath_prepend(str(EXAMPLE))
+    from rapid_edge_ros2.segmentation_node import RapidSegNode
+
+    source = clouds[0]
+    message = PointCloud2(header=Header(frame_id="velodyne_top"), height=1, width=source.width,
+                          fields=[PointField(name=f.name, offset=f.offset, datatype=f.datatype, count=f.count)
+                                  for f in source.fields],
+                          is_bigendian=False, point_step=source.point_step, row_step=source.row_step,
+                          data=bytes(source.data), is_dense=True)
+    rclpy.init()
+    try:
+        node = RapidSegNode()
+        received = []
+        node.create_subscription(PointCloud2, "~/output/pointcloud/segmentation", received.append, qos_profile_sensor_data)
+        publisher = node.create_publisher(PointCloud2, "~/input/pointcloud", qos_profile_sensor_data)
+        for _ in range(50):
+            publisher.publish(message)
+            rclpy.spin_once(node, timeout_sec=0.2)
+            if received:
+                break
+        assert received and received[0].width == source.width
+    finally:
+        rclpy.try_shutdown()
