@@ -28,7 +28,7 @@ def cuda_available() -> bool:
 def _kernels():
     import cupy
 
-    module = cupy.RawModule(code=KERNELS.read_text(), options=("--std=c++14",))
+    module = cupy.RawModule(code=KERNELS.read_text(), options=("--std=c++17",))
     return {name: module.get_function(name) for name in ("rapid_init_stats", "rapid_select", "rapid_distance4", "rapid_normalise")}
 
 

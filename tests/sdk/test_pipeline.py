@@ -16,6 +16,7 @@ import pytest
 import sensors
 from conftest import data_file
 from runtimes.package import PackageError
+from sensors.pacing import PacedSource
 
 SCAN = "semantickitti/sequences/00"
 VLP16_PCAP = "velodyne/vlp16/veloview_vlp-16-test-90deg-1-50-frames.pcap"
@@ -79,24 +80,10 @@ def test_a_frame_that_fails_is_skipped_and_counted(pipeline, scan):
     assert pipeline.summary().failed == {"preprocess: ValueError": 1}
 
 
-class LiveRepeat:
-    """A live sensor sending the same scan at `rate_hz`, far faster than the model runs on a CPU."""
-
-    live = True
-
-    def __init__(self, frame: sensors.Frame, count: int, rate_hz: float) -> None:
-        self.frame, self.count, self.rate_hz = frame, count, rate_hz
-
-    def __iter__(self):
-        for _ in range(self.count):
-            time.sleep(1 / self.rate_hz)
-            yield self.frame
-
-
 def test_a_live_source_under_overload_drops_and_counts(pipeline, scan):
-    results = list(pipeline.run(LiveRepeat(scan, 40, 50.0)))
+    results = list(pipeline.run(PacedSource([scan], rate_hz=50.0, repeat=40)))
     summary = pipeline.summary()
-    assert summary.dropped > 0
+    assert summary.dropped > 0 and summary.latency_from == "sensor timestamp"
     assert summary.frames_out == len(results) and summary.frames_out + summary.dropped == summary.frames_in == 40
 
 

@@ -1,0 +1,46 @@
+"""What a benchmark ran on, recorded with every result: published edge latencies are often not reproducible
+for want of exactly this (CPU model and threads, GPU, Jetson power mode and clocks, library versions)."""
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import subprocess
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+LIBRARIES = ("numpy", "numba", "onnxruntime", "torch", "tensorrt", "cupy-cuda12x", "cupy-cuda13x")
+
+
+def _command(*args: str) -> str | None:
+    if shutil.which(args[0]) is None:
+        return None
+    try:
+        return subprocess.run(args, capture_output=True, text=True, timeout=10).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
+        if line.startswith(("model name", "Model")):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def describe_machine() -> dict:
+    libraries = {}
+    for name in LIBRARIES:
+        try:
+            libraries[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    jetson = Path("/etc/nv_tegra_release")
+    return {
+        "cpu": cpu_model(), "threads_available": len(os.sched_getaffinity(0)),
+        "python": platform.python_version(), "os": platform.platform(),
+        "gpu": _command("nvidia-smi", "--query-gpu=name,driver_version,clocks.sm", "--format=csv,noheader"),
+        "jetson": {"release": jetson.read_text().splitlines()[0], "power_mode": _command("nvpmodel", "-q"),
+                   "clocks": _command("jetson_clocks", "--show")} if jetson.exists() else None,
+        "libraries": libraries,
+    }

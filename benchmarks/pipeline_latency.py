@@ -1,0 +1,133 @@
+"""The rapid_seg pipeline end to end, side by side in one run, on the best local runtime:
+- latency per stage (p50/p95/p99) on the real 124,668-point scan and on the simulated HDL-64E drive;
+- throughput with stage overlap (the streaming runtime) against the same stages one frame at a time;
+- a live sensor at twice the throughput the pipeline sustains: frames dropped, p99 end-to-end latency
+  against two frame periods;
+- resident memory over a long run: the executor alone over 10,000 frames, and the whole pipeline.
+Writes benchmarks/results/pipeline_latency.json and pipeline_latency.png.
+
+    python benchmarks/pipeline_latency.py [--frames 30] [--long-frames 1000] [--runtime auto]
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+import sensors
+from runtimes.streaming import Stage, StreamExecutor
+from sdk import Pipeline
+from sensors.pacing import PacedSource
+
+from machine import describe_machine  # benchmarks/ is on the path: the scripts run from it
+
+REPO = Path(__file__).resolve().parent.parent
+SCAN = "semantickitti/sequences/00"
+RSS_EVERY = 50
+
+
+def rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def overlapped(pipeline: Pipeline, frames: list[sensors.Frame]) -> dict:
+    start = time.perf_counter()
+    count = sum(1 for _ in pipeline.run(frames))
+    summary = pipeline.summary()
+    return {"fps": round(count / (time.perf_counter() - start), 2), "stages_ms": summary.stages_ms}
+
+
+def one_at_a_time(pipeline: Pipeline, frames: list[sensors.Frame]) -> dict:
+    start = time.perf_counter()
+    totals = [sum(pipeline(frame).timings.values()) for frame in frames]
+    return {"fps": round(len(frames) / (time.perf_counter() - start), 2),
+            "frame_ms_p50": round(float(np.median(totals)), 1)}
+
+
+def live_overload(pipeline: Pipeline, frames: list[sensors.Frame], sustained_fps: float, count: int) -> dict:
+    rate = 2 * sustained_fps
+    list(pipeline.run(PacedSource(frames, rate_hz=rate, repeat=max(1, count // len(frames)))))
+    summary = pipeline.summary()
+    period_ms = 1000 / rate
+    p99 = summary.stages_ms["end_to_end"]["p99"]
+    return {"rate_hz": round(rate, 2), "frames_in": summary.frames_in, "frames_out": summary.frames_out,
+            "dropped": summary.dropped, "end_to_end_ms": summary.stages_ms["end_to_end"],
+            "frame_period_ms": round(period_ms, 1), "p99_in_frame_periods": round(p99 / period_ms, 2),
+            "goal_p99_within_2_periods": p99 <= 2 * period_ms}
+
+
+def memory_over(run, frames: int) -> dict:
+    """RSS every RSS_EVERY frames; growth counted from the 10 % mark (after caches and pools warm up)."""
+    samples = []
+    for i, _ in enumerate(run):
+        if i % RSS_EVERY == 0:
+            samples.append((i, round(rss_mib(), 1)))
+    settled = next(mib for i, mib in samples if i >= frames // 10)
+    return {"frames": frames, "rss_mib": samples, "growth_after_warmup_mib": round(samples[-1][1] - settled, 1)}
+
+
+def plot(report: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    figure, (stages, memory) = plt.subplots(1, 2, figsize=(12, 4))
+    names = ["decode", "preprocess", "infer", "postprocess", "end_to_end"]
+    for offset, (label, data) in enumerate((("real scan", report["real_scan"]["overlapped"]),
+                                            ("simulated drive", report["simulated_drive"]["overlapped"]))):
+        values = [data["stages_ms"].get(n, {}).get("p50", 0) for n in names]
+        stages.bar(np.arange(len(names)) + 0.4 * offset, values, width=0.4, label=label)
+    stages.set_xticks(np.arange(len(names)) + 0.2, names, fontsize=8)
+    stages.set(ylabel="p50 ms", title="rapid_seg latency per stage")
+    stages.legend()
+    for key, label in (("executor_only", "executor alone"), ("pipeline", "whole pipeline")):
+        frames, mib = zip(*report["memory"][key]["rss_mib"])
+        memory.plot(frames, mib, label=label)
+    memory.set(xlabel="frame", ylabel="RSS MiB", title="resident memory over a long run")
+    memory.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--runtime", default="auto")
+    parser.add_argument("--frames", type=int, default=30, help="frames per latency measurement")
+    parser.add_argument("--long-frames", type=int, default=1000, help="frames of the whole-pipeline memory run")
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "pipeline_latency.json")
+    args = parser.parse_args()
+    scan = next(iter(sensors.open(args.data / SCAN)))
+    drive = list(sensors.open(f"sim://hdl64e?seed=5000&frames={args.frames}"))
+    with Pipeline("rapid_seg", runtime=args.runtime) as pipeline:
+        report = {"machine": describe_machine(), **pipeline.describe(), "precision": "fp32",
+                  "points": {"real_scan": len(scan), "simulated_mean": int(np.mean([len(f) for f in drive]))}}
+        for name, frames in (("real_scan", [scan] * args.frames), ("simulated_drive", drive)):
+            report[name] = {"overlapped": overlapped(pipeline, frames), "one_at_a_time": one_at_a_time(pipeline, frames)}
+            print(name, json.dumps(report[name]))
+        report["live_2x_overload"] = live_overload(pipeline, drive, report["simulated_drive"]["overlapped"]["fps"],
+                                                   4 * args.frames)
+        print("live 2x overload", report["live_2x_overload"])
+        executor = StreamExecutor([Stage("copy", np.copy)])
+        report["memory"] = {
+            "executor_only": memory_over(executor.run(itertools.islice(itertools.cycle(f.points for f in drive), 10_000)), 10_000),
+            "pipeline": memory_over(pipeline.run(itertools.islice(itertools.cycle(drive), args.long_frames)), args.long_frames),
+        }
+        print("memory", {k: v["growth_after_warmup_mib"] for k, v in report["memory"].items()})
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    plot(report, args.out.with_suffix(".png"))
+    print(f"wrote {args.out} and {args.out.with_suffix('.png')}")
+
+
+if __name__ == "__main__":
+    main()
