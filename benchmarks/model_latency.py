@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import tempfile
 from pathlib import Path
 
@@ -25,7 +23,8 @@ from sdk.models.registry import default_checkpoint
 from sdk.range_image import project
 from sdk.training.checkpoint import load_model
 
-from timing import median_ms  # benchmarks/ is on the path: the scripts run from it
+from machine import describe_machine  # benchmarks/ is on the path: the scripts run from it
+from timing import median_ms
 
 REPO = Path(__file__).resolve().parent.parent
 SCAN = "semantickitti/sequences/00"
@@ -61,8 +60,7 @@ def main() -> None:
     projection_ms = round(median_ms(lambda: project(frame), args.repeats), 2)
     pytorch = results["pytorch split"]["total_ms"]
     report = {
-        "machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine(),
-                    "cores": len(os.sched_getaffinity(0))},
+        "machine": describe_machine(), "precision": "fp32",
         "scan": {"points": len(frame)}, "projection_ms": projection_ms, "forms": results,
         "speedup_vs_pytorch_eager": {k: round(pytorch / v["total_ms"], 2) for k, v in results.items()},
         "end_to_end_ms_fastest": round(projection_ms + min(v["total_ms"] for v in results.values()), 1),

@@ -29,6 +29,8 @@ POLL_S = 0.05
 TIMING_WINDOW = 100_000
 #: a live frame's timestamp is taken as wall-clock time when it lies this close to the host clock
 CLOCK_TOLERANCE_S = 60.0
+#: default queue sizes: live streams keep only the freshest frame waiting, files keep every stage busy
+LIVE_QUEUE, FILE_QUEUE = 1, 2
 DECODE = "decode"
 END_TO_END = "end_to_end"
 
@@ -113,16 +115,17 @@ class StreamSummary:
 class StreamExecutor:
     """Runs `stages` over a source's frames. One executor runs one stream at a time."""
 
-    def __init__(self, stages: Sequence[Stage], queue_size: int = 2, drop_when_behind: bool | None = None,
+    def __init__(self, stages: Sequence[Stage], queue_size: int | None = None, drop_when_behind: bool | None = None,
                  idle_timeout: float | None = 10.0, timestamp_of: Callable[[Any], float | None] | None = None,
                  join_timeout: float = 10.0) -> None:
-        """drop_when_behind: None follows the source (live sources drop, files never); idle_timeout: seconds
+        """queue_size: frames waiting before each stage (None: 1 for live sources, the freshest frame; 2 for
+        files, to keep every stage busy); drop_when_behind: None follows the source (live sources drop, files never); idle_timeout: seconds
         without a frame from the source before the run ends (None: wait for ever); timestamp_of: a frame's
         sensor timestamp (seconds since the epoch) for end-to-end latency on live sources; join_timeout: how
         long stopping waits for a source blocked inside its own read (a live socket has its own timeout)."""
         if not stages:
             raise ValueError("a stream needs at least one stage")
-        if queue_size < 1:
+        if queue_size is not None and queue_size < 1:
             raise ValueError(f"queue_size must be >= 1, got {queue_size}")
         if idle_timeout is not None and idle_timeout <= 0:
             raise ValueError(f"idle_timeout must be > 0 seconds (or None), got {idle_timeout}")
@@ -137,7 +140,8 @@ class StreamExecutor:
         self._drop = live if self.drop_when_behind is None else self.drop_when_behind
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._queues = [queue.Queue(self.queue_size) for _ in range(len(self.stages) + 1)]
+        size = self.queue_size or (LIVE_QUEUE if live else FILE_QUEUE)
+        self._queues = [queue.Queue(size) for _ in range(len(self.stages) + 1)]
         self._frames_in = self._frames_out = self._dropped = 0
         self._failed: Counter[str] = Counter()
         self._timings: dict[str, deque[float]] = {name: deque(maxlen=TIMING_WINDOW)

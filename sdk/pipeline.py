@@ -34,13 +34,13 @@ class Pipeline:
     tensorrt, onnxruntime, onnxruntime-cpu or pytorch (eager, from the checkpoint). `package`: a folder made
     by `rapid-edge export`; without it the shipped model is used (exported once, cached).
 
-    Streaming options: queue_size (frames waiting between stages), drop_when_behind (None: live sources
+    Streaming options: queue_size (frames waiting between stages; default 1 live, 2 files), drop_when_behind (None: live sources
     drop the oldest waiting frame, files never do), idle_timeout (seconds without a frame before a run
     ends), threads (CPU threads of the runtime), precision and form for the engine/package it builds."""
 
     def __init__(self, name: str = "rapid_seg", runtime: str = "auto", package: str | Path | None = None, *,
                  checkpoint: str | Path | None = None, form: str = "split", precision: str = "fp16",
-                 threads: int | None = None, queue_size: int = 2, drop_when_behind: bool | None = None,
+                 threads: int | None = None, queue_size: int | None = None, drop_when_behind: bool | None = None,
                  idle_timeout: float | None = 10.0) -> None:
         if name not in PIPELINES:
             raise ValueError(f"no pipeline named {name!r}; available: {', '.join(PIPELINES)}")

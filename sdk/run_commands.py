@@ -47,7 +47,7 @@ def _pipeline_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--package", type=Path, default=None, help="a package from `rapid-edge export`")
     parser.add_argument("--checkpoint", type=Path, default=None, help="weights (default: the shipped model)")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads of the runtime")
-    parser.add_argument("--queue-size", type=int, default=2, help="frames waiting between stages")
+    parser.add_argument("--queue-size", type=int, default=None, help="frames waiting between stages (default: 1 live, 2 files)")
     parser.add_argument("--drop", choices=("auto", "always", "never"), default="auto",
                         help="when inference falls behind: auto drops the oldest frame for live sources only")
     parser.add_argument("--idle-timeout", type=float, default=10.0, help="seconds without a frame before stopping")
