@@ -1,8 +1,8 @@
 """The rapid_seg pipeline end to end, side by side in one run, on the best local runtime:
 - latency per stage (p50/p95/p99) on the real 124,668-point scan and on the simulated HDL-64E drive;
 - throughput with stage overlap (the streaming runtime) against the same stages one frame at a time;
-- a live sensor at twice the throughput the pipeline sustains: frames dropped, p99 end-to-end latency
-  against two frame periods;
+- a live sensor at twice the throughput the pipeline sustains, stages overlapped and one after another:
+  frames dropped, p99 end-to-end latency against two frame periods;
 - resident memory over a long run: the executor alone over 10,000 frames, and the whole pipeline.
 Writes benchmarks/results/pipeline_latency.json and pipeline_latency.png.
 
@@ -124,8 +124,11 @@ def main() -> None:
             report[name] = {"overlapped": overlapped(pipeline, frames), "one_at_a_time": one_at_a_time(pipeline, frames)}
             print(name, json.dumps(report[name]))
         drive_report = report["simulated_drive"]
-        report["live_2x_overload"] = live_overload(pipeline, drive, drive_report["overlapped"]["fps"],
-                                                   drive_report["one_at_a_time"]["frame_ms_p50"], 4 * args.frames)
+        rate, frame_ms = drive_report["overlapped"]["fps"], drive_report["one_at_a_time"]["frame_ms_p50"]
+        with Pipeline("rapid_seg", runtime=args.runtime, overlap=False) as serial:
+            report["live_2x_overload"] = {
+                "stages_overlapped": live_overload(pipeline, drive, rate, frame_ms, 4 * args.frames),
+                "stages_one_after_another": live_overload(serial, drive, rate, frame_ms, 4 * args.frames)}
         print("live 2x overload", report["live_2x_overload"])
         executor = StreamExecutor([Stage("copy", np.copy)])
         report["memory"] = {

@@ -117,12 +117,14 @@ class StreamExecutor:
 
     def __init__(self, stages: Sequence[Stage], queue_size: int | None = None, drop_when_behind: bool | None = None,
                  idle_timeout: float | None = 10.0, timestamp_of: Callable[[Any], float | None] | None = None,
-                 join_timeout: float = 10.0) -> None:
+                 join_timeout: float = 10.0, overlap: bool = True) -> None:
         """queue_size: frames waiting before each stage (None: 1 for live sources, the freshest frame; 2 for
-        files, to keep every stage busy); drop_when_behind: None follows the source (live sources drop, files never); idle_timeout: seconds
-        without a frame from the source before the run ends (None: wait for ever); timestamp_of: a frame's
-        sensor timestamp (seconds since the epoch) for end-to-end latency on live sources; join_timeout: how
-        long stopping waits for a source blocked inside its own read (a live socket has its own timeout)."""
+        files, to keep every stage busy); drop_when_behind: None follows the source (live sources drop, files
+        never); idle_timeout: seconds without a frame from the source before the run ends (None: wait for
+        ever); timestamp_of: a frame's sensor timestamp (seconds since the epoch) for end-to-end latency on
+        live sources; join_timeout: how long stopping waits for a source blocked inside its own read (a live
+        socket has its own timeout); overlap: False runs the stages one after another on one thread (still
+        beside the source), for the lowest latency where the stages share too few cores to overlap."""
         if not stages:
             raise ValueError("a stream needs at least one stage")
         if queue_size is not None and queue_size < 1:
@@ -132,6 +134,7 @@ class StreamExecutor:
         self.stages = list(stages)
         self.queue_size, self.drop_when_behind, self.idle_timeout = queue_size, drop_when_behind, idle_timeout
         self.timestamp_of, self.join_timeout = timestamp_of, join_timeout
+        self.workers = [[stage] for stage in self.stages] if overlap else [self.stages]
         self._threads: list[threading.Thread] = []
         self._reset(live=False, source=None)
 
@@ -141,7 +144,7 @@ class StreamExecutor:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         size = self.queue_size or (LIVE_QUEUE if live else FILE_QUEUE)
-        self._queues = [queue.Queue(size) for _ in range(len(self.stages) + 1)]
+        self._queues = [queue.Queue(size) for _ in range(len(self.workers) + 1)]
         self._frames_in = self._frames_out = self._dropped = 0
         self._failed: Counter[str] = Counter()
         self._timings: dict[str, deque[float]] = {name: deque(maxlen=TIMING_WINDOW)
@@ -160,8 +163,9 @@ class StreamExecutor:
             raise RuntimeError("this executor is already running a stream")
         self._reset(bool(getattr(source, "live", False)) if live is None else live, source)
         self._threads = [threading.Thread(target=self._read, args=(iter(source), limit), name="stream-source", daemon=True)]
-        self._threads += [threading.Thread(target=self._work, args=(i,), name=f"stream-{s.name}", daemon=True)
-                          for i, s in enumerate(self.stages)]
+        self._threads += [threading.Thread(target=self._work, args=(i,), daemon=True,
+                                           name=f"stream-{'+'.join(s.name for s in stages)}")
+                          for i, stages in enumerate(self.workers)]
         for thread in self._threads:
             thread.start()
         try:
@@ -225,7 +229,6 @@ class StreamExecutor:
             self._put(0, _END, final=True)
 
     def _work(self, position: int) -> None:
-        stage = self.stages[position]
         while True:
             envelope = self._get(position)
             if envelope is None:
@@ -233,17 +236,22 @@ class StreamExecutor:
             if envelope is _END:
                 self._put(position + 1, _END, final=True)
                 return
+            if self._run_stages(self.workers[position], envelope):
+                self._put(position + 1, envelope)
+
+    def _run_stages(self, stages: list[Stage], envelope: _Envelope) -> bool:
+        for stage in stages:
             start = time.monotonic()
             try:
                 envelope.value = stage.run(envelope.value)
             except Exception as err:
                 self._fail(f"{stage.name}: {type(err).__name__}", err, envelope.index)
-                continue
+                return False
             envelope.timings[stage.name] = 1000 * (time.monotonic() - start)
-            self._put(position + 1, envelope)
+        return True
 
     def _collect(self) -> Iterator[Completed]:
-        last = len(self.stages)
+        last = len(self.workers)
         while True:
             try:
                 envelope = self._queues[last].get(timeout=POLL_S)

@@ -36,12 +36,14 @@ class Pipeline:
 
     Streaming options: queue_size (frames waiting between stages; default 1 live, 2 files), drop_when_behind (None: live sources
     drop the oldest waiting frame, files never do), idle_timeout (seconds without a frame before a run
-    ends), threads (CPU threads of the runtime), precision and form for the engine/package it builds."""
+    ends), overlap (False: the stages run one after another beside the source, the lowest latency on a
+    small CPU where overlapped stages only compete for cores), threads (CPU threads of the runtime),
+    precision and form for the engine/package it builds."""
 
     def __init__(self, name: str = "rapid_seg", runtime: str = "auto", package: str | Path | None = None, *,
                  checkpoint: str | Path | None = None, form: str = "split", precision: str = "fp16",
                  threads: int | None = None, queue_size: int | None = None, drop_when_behind: bool | None = None,
-                 idle_timeout: float | None = 10.0) -> None:
+                 idle_timeout: float | None = 10.0, overlap: bool = True) -> None:
         if name not in PIPELINES:
             raise ValueError(f"no pipeline named {name!r}; available: {', '.join(PIPELINES)}")
         if runtime not in RUNTIMES:
@@ -50,7 +52,7 @@ class Pipeline:
             raise ValueError("runtime 'pytorch' runs a checkpoint, not a package: pass checkpoint= instead")
         self.name, self.runtime = name, runtime
         self.stream_options = {"queue_size": queue_size, "drop_when_behind": drop_when_behind,
-                               "idle_timeout": idle_timeout}
+                               "idle_timeout": idle_timeout, "overlap": overlap}
         self._executor: StreamExecutor | None = None
         self.package: Package | None = None
         if runtime == "pytorch":

@@ -28,8 +28,10 @@ def double(x):
     return 2 * x
 
 
-def test_a_file_source_gives_every_frame_in_order_with_timings():
-    executor = StreamExecutor([Stage("double", double), Stage("plus_one", lambda x: x + 1)], queue_size=1)
+@pytest.mark.parametrize("overlap", [True, False])
+def test_a_file_source_gives_every_frame_in_order_with_timings(overlap):
+    executor = StreamExecutor([Stage("double", double), Stage("plus_one", lambda x: x + 1)], queue_size=1,
+                              overlap=overlap)
     results = list(executor.run(Frames(200)))
     assert [r.item for r in results] == list(range(200))
     assert [r.value for r in results] == [2 * i + 1 for i in range(200)]
@@ -49,7 +51,8 @@ def test_a_slow_consumer_of_a_file_source_loses_nothing():
     assert seen == [2 * i for i in range(30)] and executor.summary().dropped == 0
 
 
-def test_stages_overlap_across_frames():
+@pytest.mark.parametrize("overlap", [True, False])
+def test_stages_overlap_across_frames_unless_asked_not_to(overlap):
     spans: dict[str, list[tuple[float, float]]] = {"a": [], "b": []}
 
     def timed(name):
@@ -60,10 +63,10 @@ def test_stages_overlap_across_frames():
             return x
         return run
 
-    list(StreamExecutor([Stage("a", timed("a")), Stage("b", timed("b"))]).run(Frames(10)))
-    # stage a worked on frame t+1 while stage b worked on frame t
+    list(StreamExecutor([Stage("a", timed("a")), Stage("b", timed("b"))], overlap=overlap).run(Frames(10)))
+    # with overlap, stage a worked on frame t+1 while stage b worked on frame t; without, never
     overlaps = sum(a0 < b1 and b0 < a1 for (a0, a1), (b0, b1) in zip(spans["a"][1:], spans["b"][:-1]))
-    assert overlaps >= 5
+    assert overlaps >= 5 if overlap else overlaps == 0
 
 
 def test_an_overloaded_live_source_drops_the_oldest_and_counts_it():
