@@ -60,7 +60,7 @@ class Pipeline:
         else:
             self.package = load_package(package) if package is not None else _default_package(name, form, checkpoint)
             self.runner, self.reason = open_runner(self.package, runtime, engine=lambda: _engine(self.package, precision),
-                                                   threads=threads)
+                                                   plugin_libraries=_plugin_libraries(self.package), threads=threads)
             self.steps = RapidSegSteps.from_manifest(self.package.manifest)
         self.runner.__enter__()  # a model that cannot load fails here, not at the first frame
         log.info("%s on %s: %s", name, self.runner.name, self.reason)
@@ -148,6 +148,16 @@ def _torch_runner(name: str, checkpoint: str | Path | None, threads: int | None)
     c = model.config
     steps = RapidSegSteps(c.height, c.width, c.rapid, sensors.SEMANTIC_KITTI.class_names)
     return TorchRunner(model, inputs, outputs, threads=threads), steps, "pytorch requested"
+
+
+def _plugin_libraries(package: Package) -> tuple[Path, ...]:
+    """The RAPiD plugin library for a plugin-form package, where one is built (`rapid-edge build` makes it)."""
+    if not package.custom_ops:
+        return ()
+    from export.plugins.library import library_path
+
+    path = library_path()
+    return (path,) if path else ()
 
 
 def _engine(package: Package, precision: str) -> Path:

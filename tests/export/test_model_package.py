@@ -46,6 +46,22 @@ def test_each_form_matches_pytorch_on_the_real_scan(packages, form):
 
 
 @pytest.mark.slow
+def test_every_form_gives_the_same_labels_in_the_pipeline(packages):
+    """The manifest alone tells sdk.Pipeline how to feed each form (RAPiD before or inside the graph)."""
+    import sensors
+    from conftest import data_file
+    from sdk import Pipeline
+
+    frame = next(iter(sensors.open(data_file(SCAN))))
+    labels = {}
+    for form, package in packages.items():
+        with Pipeline(package=package.folder, runtime="onnxruntime-cpu") as pipeline:
+            labels[form] = pipeline(frame).labels
+    assert (labels["portable"] == labels["split"]).mean() >= 0.999
+    assert (labels["plugin"] == labels["split"]).mean() >= 0.999
+
+
+@pytest.mark.slow
 def test_a_package_runs_in_the_runner_with_clear_errors_for_bad_feeds(packages):
     package = packages["split"]
     with OnnxRuntimeRunner(package) as runner:
