@@ -14,7 +14,7 @@ import logging
 import queue
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,13 +65,29 @@ class _Envelope:
 _END = object()
 
 
-def percentiles(values: Iterable[float]) -> dict[str, float]:
-    data = np.fromiter(values, dtype=np.float64)
+def percentiles(values: np.ndarray) -> dict[str, float]:
+    data = np.asarray(values, dtype=np.float64)
     if not len(data):
         return {}
     p50, p95, p99 = np.percentile(data, [50, 95, 99])
     return {"p50": round(float(p50), 2), "p95": round(float(p95), 2), "p99": round(float(p99), 2),
             "max": round(float(data.max()), 2)}
+
+
+class TimingWindow:
+    """The last TIMING_WINDOW per-frame timings in one preallocated array: memory stays flat however long
+    the stream (a deque of Python floats grows by 32 bytes a sample up to its bound)."""
+
+    def __init__(self, size: int = TIMING_WINDOW) -> None:
+        self._values = np.full(size, np.nan)  # written now: the pages are resident from the start
+        self.count = 0
+
+    def append(self, value: float) -> None:
+        self._values[self.count % len(self._values)] = value
+        self.count += 1
+
+    def values(self) -> np.ndarray:
+        return self._values[: min(self.count, len(self._values))]
 
 
 @dataclass
@@ -147,8 +163,7 @@ class StreamExecutor:
         self._queues = [queue.Queue(size) for _ in range(len(self.workers) + 1)]
         self._frames_in = self._frames_out = self._dropped = 0
         self._failed: Counter[str] = Counter()
-        self._timings: dict[str, deque[float]] = {name: deque(maxlen=TIMING_WINDOW)
-                                                   for name in (DECODE, *(s.name for s in self.stages), END_TO_END)}
+        self._timings = {name: TimingWindow() for name in (DECODE, *(s.name for s in self.stages), END_TO_END)}
         self._last_frame_at = self._started = time.monotonic()
         self._source_error: BaseException | None = None
         self._stopped_because: str | None = None
@@ -197,7 +212,7 @@ class StreamExecutor:
 
     def summary(self) -> StreamSummary:
         with self._lock:
-            timings = {name: percentiles(values) for name, values in self._timings.items() if values}
+            timings = {name: percentiles(window.values()) for name, window in self._timings.items() if window.count}
             stats = getattr(self._source, "stats", None)
             return StreamSummary(
                 frames_in=self._frames_in, frames_out=self._frames_out, dropped=self._dropped,

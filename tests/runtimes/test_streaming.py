@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from runtimes.streaming import Stage, StreamExecutor
+from runtimes.streaming import Stage, StreamExecutor, TimingWindow
 
 
 class Frames:
@@ -161,3 +161,11 @@ def test_bad_options_fail_at_once():
         StreamExecutor([Stage("x", double)], idle_timeout=0)
     with pytest.raises(ValueError, match="at least one stage"):
         StreamExecutor([])
+
+
+def test_the_timing_window_keeps_the_latest_samples_in_fixed_memory():
+    window = TimingWindow(size=3)
+    for value in range(5):
+        window.append(float(value))
+    assert window.count == 5 and sorted(window.values()) == [2.0, 3.0, 4.0]
+    assert window.values().base is not None  # a view of the one preallocated array, no copy
