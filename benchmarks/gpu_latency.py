@@ -33,6 +33,7 @@ from sdk.exporting import feed_for, tensor_specs
 from sdk.models.registry import default_checkpoint
 from sdk.models.rapid_seg_config import SHIPPED_RAPID
 from sdk.range_image import project
+from sdk.segmentation import RapidSegSteps
 from sdk.training.checkpoint import load_model
 
 from timing import median_ms  # benchmarks/ is on the path: the scripts run from it
@@ -81,17 +82,14 @@ def model_on_gpu(frame: sensors.Frame, checkpoint: Path) -> dict:
         print(candidate.name, report["parity"][candidate.name], report["model_ms"][candidate.name])
 
     gpu_model = copy.deepcopy(model).cuda()
-    config = model.config.rapid
+    steps = RapidSegSteps.for_model(model.config, rapid_in_graph=True)  # RAPiD runs on the GPU below
 
     def frame_to_labels() -> np.ndarray:
-        projected = project(frame)
-        has_pixel = projected.row >= 0
-        image = torch.from_numpy(projected.image[None]).cuda()
-        rapid = torch.from_dlpack(rapid_features_cuda(cupy.from_dlpack(image), config))
-        pixel = projected.row[has_pixel].astype(np.int64) * projected.image.shape[2] + projected.column[has_pixel]
-        points = torch.from_numpy(frame.points[has_pixel]).cuda()
+        feed = steps.preprocess(frame).feed
+        image, pixel, points = (torch.from_numpy(feed[name]).cuda() for name in ("image", "pixel", "points"))
+        rapid = torch.from_dlpack(rapid_features_cuda(cupy.from_dlpack(image), model.config.rapid))
         with torch.no_grad():
-            return (gpu_model(image, torch.from_numpy(pixel).cuda(), points, rapid).argmax(dim=1) + 1).cpu().numpy()
+            return (gpu_model(image, pixel, points, rapid).argmax(dim=1) + 1).cpu().numpy()
 
     with torch.no_grad():
         reference = model(*(torch.from_numpy(np.asarray(feed[s.name])) for s in inputs)).argmax(dim=1).numpy() + 1

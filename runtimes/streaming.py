@@ -321,11 +321,13 @@ class StreamExecutor:
 
     def _put(self, position: int, envelope, final: bool = False) -> None:
         """Into queue `position`; a live stream makes room by dropping the oldest frame waiting there. The
-        end marker (`final`) always goes in, so the stage after it finishes."""
+        end marker (`final`) waits for room instead, so the last frames are not dropped for it, and always
+        goes in, so the stage after it finishes."""
         target = self._queues[position]
+        drop = self._drop and not final
         while True:
             try:
-                if self._drop:
+                if drop:
                     target.put_nowait(envelope)
                 else:
                     target.put(envelope, timeout=POLL_S)
@@ -335,7 +337,7 @@ class StreamExecutor:
                     if not final:
                         return
                     self._drain_one(target)
-                elif self._drop:
+                elif drop:
                     self._drain_one(target, count_drop=True)
 
     def _drain_one(self, target: queue.Queue, count_drop: bool = False) -> None:
@@ -343,7 +345,7 @@ class StreamExecutor:
             oldest = target.get_nowait()
         except queue.Empty:
             return
-        if count_drop and oldest is not _END:
+        if count_drop:
             with self._lock:
                 self._dropped += 1
 

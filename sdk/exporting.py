@@ -21,8 +21,8 @@ from runtimes.torch_runner import TorchRunner
 
 from .models.rapid_seg import RapidSeg
 from .range_image import GEOMETRY
+from .segmentation import RapidSegSteps
 from .training.checkpoint import load_model
-from .training.data import make_sample
 from .training.evaluate import held_out_sim
 
 log = logging.getLogger("export")
@@ -51,20 +51,21 @@ def tensor_specs(model: RapidSeg, form: str) -> tuple[list[TensorSpec], list[Ten
 
 
 def feed_for(frame: sensors.Frame, model: RapidSeg, form: str) -> dict[str, np.ndarray]:
-    sample = make_sample(frame, model.config.rapid)
-    feed = {"image": sample.image[None], "pixel": sample.pixel, "points": sample.points}
-    if form == "split":
-        feed["rapid"] = sample.rapid[None]
-    return feed
+    """The feed the deployed pipeline gives the package: the same preprocessing, so parity covers it."""
+    return RapidSegSteps.for_model(model.config, rapid_in_graph=form != "split").preprocess(frame).feed
 
 
 def parity_cases(model: RapidSeg, form: str, real_scan: Path | None, sim_frames: int) -> list[ParityCase]:
-    cases = []
+    steps = RapidSegSteps.for_model(model.config, rapid_in_graph=form != "split")
+    frames = []
     if real_scan is not None and Path(real_scan).exists():
-        for frame in sensors.open(real_scan):
-            cases.append(ParityCase(f"{Path(real_scan).name}:{frame.index}", feed_for(frame, model, form), frame.labels))
-    for i, frame in zip(range(sim_frames), held_out_sim()):
-        cases.append(ParityCase(f"sim held-out {i}", feed_for(frame, model, form), frame.labels))
+        frames += [(f"{Path(real_scan).name}:{frame.index}", frame) for frame in sensors.open(real_scan)]
+    frames += [(f"sim held-out {i}", frame) for i, frame in zip(range(sim_frames), held_out_sim())]
+    cases = []
+    for name, frame in frames:
+        prepared = steps.preprocess(frame)  # labels follow the points that reach the network (NaN ones do not)
+        labels = frame.labels[prepared.has_pixel] if frame.labels is not None else None
+        cases.append(ParityCase(name, prepared.feed, labels))
     return cases
 
 

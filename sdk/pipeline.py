@@ -145,8 +145,7 @@ def _torch_runner(name: str, checkpoint: str | Path | None, threads: int | None)
 
     model = load_model(Path(checkpoint) if checkpoint else default_checkpoint(name))
     inputs, outputs = tensor_specs(model, "split")
-    c = model.config
-    steps = RapidSegSteps(c.height, c.width, c.rapid, sensors.SEMANTIC_KITTI.class_names)
+    steps = RapidSegSteps.for_model(model.config, rapid_in_graph=False)
     return TorchRunner(model, inputs, outputs, threads=threads), steps, "pytorch requested"
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 import sensors
-from sensors.ros_messages import pack_pointcloud2, pointcloud2_dtype, pointcloud2_to_frame
+from sensors.ros_messages import pack_pointcloud2, pointcloud2_points, pointcloud2_to_frame
 
 from .pipeline import Pipeline
 
@@ -120,9 +120,7 @@ class SegmentationCore:
                 "runtime": self.pipeline.runner.name}
 
     def _pack(self, columns: list[tuple[str, np.ndarray]], header: Any) -> Any:
-        message = pack_pointcloud2(columns, self.types.cloud, self.types.field, header)
-        message.data = self.types.data(bytes(message.data))
-        return message
+        return pack_pointcloud2(columns, self.types.cloud, self.types.field, header, self.types.data)
 
     def _segmentation(self, cloud: Any, result) -> Any:
         points = result.frame.points
@@ -138,14 +136,8 @@ class SegmentationCore:
 
     def _filtered(self, cloud: Any, result) -> Any:
         """The input's own layout and bytes, minus the points of the filtered classes."""
-        dtype = pointcloud2_dtype(cloud)
-        row_bytes = cloud.width * cloud.point_step
-        raw = np.asarray(cloud.data, dtype=np.uint8)[: cloud.row_step * cloud.height]
-        records = np.ascontiguousarray(raw.reshape(cloud.height, cloud.row_step)[:, :row_bytes]).view(np.uint8)
-        records = records.reshape(-1, cloud.point_step)
-        kept = records[~self.excluded[result.labels]]
-        message = self.types.cloud(header=cloud.header, height=1, width=len(kept), fields=cloud.fields,
-                                   is_bigendian=cloud.is_bigendian, point_step=dtype.itemsize,
-                                   row_step=dtype.itemsize * len(kept), data=self.types.data(kept.tobytes()),
-                                   is_dense=cloud.is_dense)
-        return message
+        kept = pointcloud2_points(cloud)[~self.excluded[result.labels]]
+        return self.types.cloud(header=cloud.header, height=1, width=len(kept), fields=cloud.fields,
+                                is_bigendian=cloud.is_bigendian, point_step=cloud.point_step,
+                                row_step=cloud.point_step * len(kept), data=self.types.data(kept.tobytes()),
+                                is_dense=cloud.is_dense)

@@ -14,8 +14,9 @@ from numba import njit, prange
 
 from runtimes.ops.rapid_numba import rapid_features_numba
 from runtimes.ops.rapid_spec import RapidConfig
-from sensors import Frame
+from sensors import SEMANTIC_KITTI, Frame
 
+from .models.rapid_seg_config import RapidSegConfig
 from .range_image import DEFAULT_GEOMETRY, GEOMETRY, SensorGeometry, project
 
 
@@ -56,6 +57,11 @@ class RapidSegSteps:
         self.rows, self.columns, self.rapid, self.class_names = rows, columns, rapid, class_names
 
     @classmethod
+    def for_model(cls, config: RapidSegConfig, rapid_in_graph: bool) -> RapidSegSteps:
+        """The steps of a model in PyTorch or being exported: RAPiD before the graph unless it is inside."""
+        return cls(config.height, config.width, None if rapid_in_graph else config.rapid, SEMANTIC_KITTI.class_names)
+
+    @classmethod
     def from_manifest(cls, manifest: dict) -> RapidSegSteps:
         preprocessing = manifest["preprocessing"]
         size = preprocessing["range_image"]
@@ -73,8 +79,8 @@ class RapidSegSteps:
         return (frame if rings == self.rows else dataclasses.replace(frame, ring=None)), model
 
     def preprocess(self, frame: Frame) -> Prepared:
-        if frame.points.ndim != 2 or frame.points.shape[1] != 4 or not len(frame.points):
-            raise ValueError(f"frame {frame.index}: points must be a non-empty [N, 4] array, got {frame.points.shape}")
+        if not len(frame.points):
+            raise ValueError(f"frame {frame.index}: no points")
         projected = project(*self.geometry(frame))
         has_pixel = projected.row >= 0
         if not has_pixel.any():

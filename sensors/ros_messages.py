@@ -2,7 +2,7 @@
 on rclpy's alike, since both expose the same attribute names)."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -39,19 +39,23 @@ def pointcloud2_dtype(msg: Any) -> np.dtype:
 def pointcloud2_to_frame(msg: Any, sensor: str = "pointcloud2") -> Frame:
     """A Frame from a PointCloud2 message, the field layout detected from its fields."""
     dtype = pointcloud2_dtype(msg)
-    count = msg.width * msg.height
+    records = pointcloud2_points(msg).reshape(-1).view(dtype)
+    fields = {name: records[name] for name in dtype.names}
+    frame = frame_from_fields(fields, stamp_seconds(msg.header.stamp), sensor)
+    frame.meta["frame_id"] = msg.header.frame_id
+    frame.meta["stamp_ns"] = int(msg.header.stamp.sec) * 10**9 + int(msg.header.stamp.nanosec)  # exact, unlike float s
+    return frame
+
+
+def pointcloud2_points(msg: Any) -> np.ndarray:
+    """The message's points as uint8 [N, point_step], row padding removed; checks the data's size."""
     data = np.asarray(msg.data, dtype=np.uint8)
     row_bytes = msg.width * msg.point_step
     if msg.row_step < row_bytes or len(data) < msg.row_step * msg.height:
         raise ValueError(f"PointCloud2 data holds {len(data)} B, its header promises "
                          f"{msg.height} rows of {msg.row_step} B ({row_bytes} B of points each)")
     rows = data[: msg.row_step * msg.height].reshape(msg.height, msg.row_step)[:, :row_bytes]
-    records = np.frombuffer(np.ascontiguousarray(rows).tobytes(), dtype=dtype, count=count)
-    fields = {name: records[name] for name in dtype.names}
-    frame = frame_from_fields(fields, stamp_seconds(msg.header.stamp), sensor)
-    frame.meta["frame_id"] = msg.header.frame_id
-    frame.meta["stamp_ns"] = int(msg.header.stamp.sec) * 10**9 + int(msg.header.stamp.nanosec)  # exact, unlike float s
-    return frame
+    return np.ascontiguousarray(rows).reshape(-1, msg.point_step)
 
 
 def frame_to_pointcloud2(frame: Frame, message_type: type, field_type: type, header: Any,
@@ -66,7 +70,9 @@ def frame_to_pointcloud2(frame: Frame, message_type: type, field_type: type, hea
 
 
 def pack_pointcloud2(columns: Sequence[tuple[str, np.ndarray]], message_type: type, field_type: type,
-                     header: Any) -> Any:
+                     header: Any, data: Callable[[bytes], Any] = lambda raw: np.frombuffer(raw, dtype=np.uint8)) -> Any:
+    """A dense PointCloud2 of the columns; `data` turns the packed bytes into what the message class's
+    `data` field takes (rosbags: a uint8 array; rclpy: array('B'))."""
     dtype = np.dtype([(name, np.asarray(values).dtype.newbyteorder("<")) for name, values in columns])
     count = len(columns[0][1])
     records = np.empty(count, dtype=dtype)
@@ -78,4 +84,4 @@ def pack_pointcloud2(columns: Sequence[tuple[str, np.ndarray]], message_type: ty
     ]
     return message_type(header=header, height=1, width=count, fields=fields, is_bigendian=False,
                         point_step=dtype.itemsize, row_step=dtype.itemsize * count,
-                        data=np.frombuffer(records.tobytes(), dtype=np.uint8), is_dense=True)
+                        data=data(records.tobytes()), is_dense=True)
