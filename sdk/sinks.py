@@ -61,9 +61,9 @@ class Renderer:
     def __call__(self, result: Segmentation) -> None:
         import matplotlib.image
 
+        self.timings.append({"frame": result.index, **result.timings})  # first: a Ctrl-C while writing keeps it
         matplotlib.image.imsave(self.folder / f"bev_{result.index:06d}.png",
                                 bird_eye_view(result.frame.points, result.labels, self.palette))
-        self.timings.append({"frame": result.index, **result.timings})
 
     def __enter__(self) -> Renderer:
         return self

@@ -155,7 +155,8 @@ def test_ctrl_c_stops_cleanly_with_a_summary(cache, tmp_path):
                                 "--runtime", "onnxruntime-cpu", "--render", str(render)], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, env={**os.environ, "RAPID_EDGE_CACHE": str(cache)})
     deadline = time.monotonic() + 300
-    while not list(render.glob("bev_*.png")) and time.monotonic() < deadline and process.poll() is None:
+    # two pictures: the first is then complete (a Ctrl-C may land in the middle of writing one)
+    while len(list(render.glob("bev_*.png"))) < 2 and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.2)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=120)
