@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from sensors import Frame
 
@@ -81,7 +81,7 @@ def project(frame: Frame, geometry: SensorGeometry | None = None) -> RangeImage:
     return RangeImage(image, row.astype(np.int32), column, source)
 
 
-@njit(cache=True)
+@njit(parallel=True, cache=True)
 def _columns(points, width):
     """Per point: its column (-1 when a value is not finite), range and azimuth. Column 0 looks backwards
     and columns run clockwise seen from above, as the sensors spin."""
@@ -89,7 +89,7 @@ def _columns(points, width):
     column = np.empty(n, dtype=np.int32)
     distance = np.empty(n, dtype=np.float64)
     azimuth = np.empty(n, dtype=np.float64)
-    for i in range(n):
+    for i in prange(n):
         x, y, z, r = points[i, 0], points[i, 1], points[i, 2], points[i, 3]
         if not (np.isfinite(x) and np.isfinite(y) and np.isfinite(z) and np.isfinite(r)):
             column[i], distance[i], azimuth[i] = -1, np.inf, np.nan
@@ -146,7 +146,9 @@ def _firing_order_rings(azimuth, finite, minimum):
             continue
         if start < 0:
             start = i
-        relative = (azimuth[i] - azimuth[start]) % (2 * np.pi)
+        relative = azimuth[i] - azimuth[start]  # in (-2 pi, 2 pi): one wrap is enough, and cheaper than %
+        if relative < 0:
+            relative += 2 * np.pi
         if since > 0 and relative - previous < -np.pi and since >= minimum:
             ring += 1
             since = 0

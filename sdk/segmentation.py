@@ -100,21 +100,41 @@ class RapidSegSteps:
         return Segmentation(prepared.frame, labels, scores, self.class_names)
 
 
-@njit(parallel=True, cache=True, fastmath=True)
 def labels_and_scores(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per row: argmax + 1 and the softmax probability of that class, in one pass over the logits
-    (8 ms for a 124,668 x 19 frame on 2 cores; NumPy's argmax, subtract, exp and sum take 17)."""
+    """Per row: argmax + 1 and the softmax probability of that class. numba finds the maxima, NumPy's SIMD
+    exp takes the exponentials (numba's exp is scalar here: 9 ms of a 124,668 x 19 frame on its own),
+    numba sums them: 5 ms on 2 cores, against 12 in one numba pass and 33 in plain NumPy."""
+    shifted = np.empty_like(logits)
+    labels = _argmax_and_shift(logits, shifted)
+    np.exp(shifted, out=shifted)
+    return labels, _top_probability(shifted)
+
+
+@njit(parallel=True, cache=True, fastmath=True)
+def _argmax_and_shift(logits: np.ndarray, shifted: np.ndarray) -> np.ndarray:
+    """Labels (argmax + 1); `shifted` receives each row minus its maximum."""
     rows, classes = logits.shape
     labels = np.empty(rows, dtype=np.int32)
-    scores = np.empty(rows, dtype=np.float32)
     for i in prange(rows):
         best = 0
+        top = logits[i, 0]
         for c in range(1, classes):
-            if logits[i, c] > logits[i, best]:
-                best = c
+            if logits[i, c] > top:
+                top, best = logits[i, c], c
+        for c in range(classes):
+            shifted[i, c] = logits[i, c] - top
+        labels[i] = best + 1
+    return labels
+
+
+@njit(parallel=True, cache=True, fastmath=True)
+def _top_probability(exponentials: np.ndarray) -> np.ndarray:
+    """1 / row sum: the top class's exponential is exp(0) = 1."""
+    rows, classes = exponentials.shape
+    scores = np.empty(rows, dtype=np.float32)
+    for i in prange(rows):
         total = np.float32(0.0)
         for c in range(classes):
-            total += np.exp(logits[i, c] - logits[i, best])
-        labels[i] = best + 1
-        scores[i] = 1.0 / total
-    return labels, scores
+            total += exponentials[i, c]
+        scores[i] = np.float32(1.0) / total
+    return scores

@@ -1,0 +1,30 @@
+"""rapid_seg's postprocessing against torch's softmax: labels are argmax + 1 (first of equals), scores the
+probability of that label; points without a pixel keep label 0."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from sdk.segmentation import labels_and_scores
+
+
+def test_labels_and_scores_match_softmax():
+    rng = np.random.default_rng(3)
+    logits = (rng.normal(size=(5000, 19)) * 4).astype(np.float32)
+    logits[0] = 7.0  # all equal: the first class wins, probability 1/19
+    logits[1, [4, 11]] = 50.0  # a tie between two large values
+    labels, scores = labels_and_scores(logits)
+    probabilities = torch.softmax(torch.from_numpy(logits), dim=1)
+    expected_labels = probabilities.argmax(dim=1).numpy() + 1
+    np.testing.assert_array_equal(labels, expected_labels)
+    assert labels[0] == 1 and labels[1] == 5
+    np.testing.assert_allclose(scores, probabilities.max(dim=1).values.numpy(), rtol=1e-5)
+    assert abs(scores[0] - 1 / 19) < 1e-7
+    assert labels.dtype == np.int32 and scores.dtype == np.float32
+
+
+def test_extreme_logits_stay_finite():
+    logits = np.array([[1e30, -1e30, 0.0], [-80.0, -85.0, -90.0]], dtype=np.float32)
+    labels, scores = labels_and_scores(logits)
+    np.testing.assert_array_equal(labels, [1, 1])
+    assert np.isfinite(scores).all() and scores[0] == 1.0
