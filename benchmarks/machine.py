@@ -44,3 +44,20 @@ def describe_machine() -> dict:
                    "clocks": _command("jetson_clocks", "--show")} if jetson.exists() else None,
         "libraries": libraries,
     }
+
+
+def cpu_jiffies() -> tuple[int, int]:
+    """(steal, total) CPU time since boot from /proc/stat; (0, 0) where there is none."""
+    stat = Path("/proc/stat")
+    if not stat.exists():
+        return 0, 0
+    values = [int(v) for v in stat.read_text().splitlines()[0].split()[1:]]
+    return (values[7] if len(values) > 7 else 0), sum(values[:8])
+
+
+def steal_share(start: tuple[int, int]) -> float | None:
+    """Share of CPU time the hypervisor took from this virtual machine since `start`: on a shared cloud VM
+    it moves latencies by tens of percent, so a result that omits it cannot be compared."""
+    steal, total = cpu_jiffies()
+    elapsed = total - start[1]
+    return round((steal - start[0]) / elapsed, 3) if elapsed > 0 else None
