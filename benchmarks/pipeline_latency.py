@@ -2,16 +2,15 @@
 - latency per stage (p50/p95/p99) on the real 124,668-point scan and on the simulated HDL-64E drive;
 - throughput with stage overlap (the streaming runtime) against the same stages one frame at a time;
 - a live sensor at twice the throughput the pipeline sustains, stages overlapped and one after another:
-  frames dropped, p99 end-to-end latency against two frame periods;
-- resident memory over a long run: the executor alone over 10,000 frames, and the whole pipeline.
+  frames dropped, p99 end-to-end latency against two frame periods.
+Memory over a long run is benchmarks/pipeline_memory.py (it can run beside other work; this cannot).
 Writes benchmarks/results/pipeline_latency.json and pipeline_latency.png.
 
-    python benchmarks/pipeline_latency.py [--frames 30] [--long-frames 1000] [--runtime auto]
+    python benchmarks/pipeline_latency.py [--frames 30] [--runtime auto]
 """
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import time
 from pathlib import Path
@@ -19,16 +18,13 @@ from pathlib import Path
 import numpy as np
 
 import sensors
-from runtimes.streaming import Stage, StreamExecutor
 from sdk import Pipeline
 from sensors.pacing import PacedSource
 
 from machine import cpu_jiffies, describe_machine, steal_share  # benchmarks/ is on the path: the scripts run from it
-from memory import sample
 
 REPO = Path(__file__).resolve().parent.parent
 SCAN = "semantickitti/sequences/00"
-RSS_EVERY = 50
 
 
 def overlapped(pipeline: Pipeline, frames: list[sensors.Frame]) -> dict:
@@ -40,9 +36,10 @@ def overlapped(pipeline: Pipeline, frames: list[sensors.Frame]) -> dict:
 
 def one_at_a_time(pipeline: Pipeline, frames: list[sensors.Frame]) -> dict:
     start = time.perf_counter()
-    totals = [sum(pipeline(frame).timings.values()) for frame in frames]
+    timings = [pipeline(frame).timings for frame in frames]
     return {"fps": round(len(frames) / (time.perf_counter() - start), 2),
-            "frame_ms_p50": round(float(np.median(totals)), 1)}
+            "frame_ms_p50": round(float(np.median([sum(t.values()) for t in timings])), 1),
+            "stages_ms_p50": {name: round(float(np.median([t[name] for t in timings])), 1) for name in timings[0]}}
 
 
 def live_overload(pipeline: Pipeline, frames: list[sensors.Frame], sustained_fps: float, frame_ms: float,
@@ -69,29 +66,13 @@ def live_overload(pipeline: Pipeline, frames: list[sensors.Frame], sustained_fps
             "drop_oldest_bound_in_frame_periods": round((frame_ms + period_ms) / period_ms, 2)}
 
 
-def memory_over(run, frames: int) -> dict:
-    """RSS and the C heap (in use / held free) every RSS_EVERY frames; growth counted from the 10 % mark
-    (after caches and pools warm up). Growth in `heap_free` is fragmentation, in `heap_in_use` a leak."""
-    samples = []
-    for i, _ in enumerate(run):
-        if i % RSS_EVERY == 0:
-            samples.append((i, sample()))
-    settled = next(memory for i, memory in samples if i >= frames // 10)
-    last = samples[-1][1]
-    growth = {name: None if getattr(last, name) is None else round(getattr(last, name) - getattr(settled, name), 1)
-              for name in ("rss_mib", "heap_in_use_mib", "heap_free_mib")}
-    return {"frames": frames, "rss_mib": [(i, m.rss_mib) for i, m in samples],
-            "heap_mib": [(i, m.heap_in_use_mib, m.heap_free_mib) for i, m in samples],
-            "growth_after_warmup_mib": growth["rss_mib"], "heap_growth_after_warmup_mib": growth}
-
-
 def plot(report: dict, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-    figure, (stages, memory, heap) = plt.subplots(1, 3, figsize=(17, 4))
+    figure, stages = plt.subplots(figsize=(7, 4))
     names = ["decode", "preprocess", "infer", "postprocess", "end_to_end"]
     for offset, (label, data) in enumerate((("real scan", report["real_scan"]["overlapped"]),
                                             ("simulated drive", report["simulated_drive"]["overlapped"]))):
@@ -100,17 +81,6 @@ def plot(report: dict, path: Path) -> None:
     stages.set_xticks(np.arange(len(names)) + 0.2, names, fontsize=8)
     stages.set(ylabel="p50 ms", title="rapid_seg latency per stage")
     stages.legend()
-    for key, label in (("executor_only", "executor alone"), ("pipeline", "whole pipeline")):
-        frames, mib = zip(*report["memory"][key]["rss_mib"])
-        memory.plot(frames, mib, label=label)
-    memory.set(xlabel="frame", ylabel="RSS MiB", title="resident memory over a long run")
-    memory.legend()
-    frames, in_use, held_free = zip(*report["memory"]["pipeline"]["heap_mib"])
-    if None not in in_use:
-        heap.plot(frames, in_use, label="in use")
-        heap.plot(frames, held_free, label="freed, held by the allocator")
-    heap.set(xlabel="frame", ylabel="MiB", title="whole pipeline: C heap (glibc)")
-    heap.legend()
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
@@ -121,7 +91,6 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--runtime", default="auto")
     parser.add_argument("--frames", type=int, default=30, help="frames per latency measurement")
-    parser.add_argument("--long-frames", type=int, default=1000, help="frames of the whole-pipeline memory run")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "pipeline_latency.json")
     args = parser.parse_args()
     cpu_start = cpu_jiffies()
@@ -140,12 +109,6 @@ def main() -> None:
                 "stages_overlapped": live_overload(pipeline, drive, rate, frame_ms, 4 * args.frames),
                 "stages_one_after_another": live_overload(serial, drive, rate, frame_ms, 4 * args.frames)}
         print("live 2x overload", report["live_2x_overload"])
-        executor = StreamExecutor([Stage("copy", np.copy)])
-        report["memory"] = {
-            "executor_only": memory_over(executor.run(itertools.islice(itertools.cycle(f.points for f in drive), 10_000)), 10_000),
-            "pipeline": memory_over(pipeline.run(itertools.islice(itertools.cycle(drive), args.long_frames)), args.long_frames),
-        }
-        print("memory", {k: v["heap_growth_after_warmup_mib"] for k, v in report["memory"].items()})
         report["machine"]["cpu_steal_share"] = steal_share(cpu_start)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
