@@ -22,6 +22,7 @@ from sdk import Pipeline
 from sensors.pacing import PacedSource
 
 from machine import cpu_jiffies, describe_machine, steal_share  # benchmarks/ is on the path: the scripts run from it
+from report import write_report
 
 REPO = Path(__file__).resolve().parent.parent
 SCAN = "semantickitti/sequences/00"
@@ -66,12 +67,7 @@ def live_overload(pipeline: Pipeline, frames: list[sensors.Frame], sustained_fps
             "drop_oldest_bound_in_frame_periods": round((frame_ms + period_ms) / period_ms, 2)}
 
 
-def plot(report: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
+def draw(report: dict, plt):
     figure, stages = plt.subplots(figsize=(7, 4))
     names = ["decode", "preprocess", "infer", "postprocess", "end_to_end"]
     for offset, (label, data) in enumerate((("real scan", report["real_scan"]["overlapped"]),
@@ -81,9 +77,7 @@ def plot(report: dict, path: Path) -> None:
     stages.set_xticks(np.arange(len(names)) + 0.2, names, fontsize=8)
     stages.set(ylabel="p50 ms", title="rapid_seg latency per stage")
     stages.legend()
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    return figure
 
 
 def main() -> None:
@@ -110,10 +104,7 @@ def main() -> None:
                 "stages_one_after_another": live_overload(serial, drive, rate, frame_ms, 4 * args.frames)}
         print("live 2x overload", report["live_2x_overload"])
         report["machine"]["cpu_steal_share"] = steal_share(cpu_start)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    plot(report, args.out.with_suffix(".png"))
-    print(f"wrote {args.out} and {args.out.with_suffix('.png')}")
+    write_report(report, args.out, draw)
 
 
 if __name__ == "__main__":

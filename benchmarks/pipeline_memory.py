@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ from sdk import Pipeline
 
 from machine import describe_machine  # benchmarks/ is on the path: the scripts run from it
 from memory import sample
+from report import write_report
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_EVERY = 50
@@ -39,12 +39,7 @@ def memory_over(run, frames: int) -> dict:
             "heap_mib": [(i, m.heap_in_use_mib, m.heap_free_mib) for i, m in samples], "growth_after_warmup_mib": growth}
 
 
-def plot(report: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
+def draw(report: dict, plt):
     figure, (resident, heap) = plt.subplots(1, 2, figsize=(12, 4))
     for key, label in (("executor_only", "executor alone"), ("pipeline", "whole pipeline")):
         frames, mib = zip(*report[key]["rss_mib"])
@@ -57,9 +52,7 @@ def plot(report: dict, path: Path) -> None:
         heap.plot(frames, held_free, label="freed, held by the allocator")
     heap.set(xlabel="frame", ylabel="MiB", title="whole pipeline: C heap (glibc mallinfo2)")
     heap.legend()
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    return figure
 
 
 def main() -> None:
@@ -78,10 +71,7 @@ def main() -> None:
         report.update(pipeline.describe())
         report["pipeline"] = memory_over(pipeline.run(itertools.islice(itertools.cycle(drive), args.frames)), args.frames)
     print("whole pipeline", report["pipeline"]["growth_after_warmup_mib"])
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    plot(report, args.out.with_suffix(".png"))
-    print(f"wrote {args.out} and {args.out.with_suffix('.png')}")
+    write_report(report, args.out, draw)
 
 
 if __name__ == "__main__":
