@@ -28,3 +28,17 @@ def test_extreme_logits_stay_finite():
     labels, scores = labels_and_scores(logits)
     np.testing.assert_array_equal(labels, [1, 1])
     assert np.isfinite(scores).all() and scores[0] == 1.0
+
+
+def test_points_without_a_pixel_keep_the_ignore_label():
+    from sdk.segmentation import Prepared, RapidSegSteps
+    from sensors import SEMANTIC_KITTI, Frame
+
+    points = np.array([[5, 0, 0, 0.1], [np.nan, 0, 0, 0.1], [0, 5, 0, 0.2]], dtype=np.float32)
+    frame = Frame(points=points, timestamp=0.0, sensor="test")
+    has_pixel = np.array([True, False, True])
+    logits = np.array([[0.0, 3.0, 1.0], [2.0, 0.0, 0.0]], dtype=np.float32)  # one row per point with a pixel
+    steps = RapidSegSteps(64, 2048, None, SEMANTIC_KITTI.class_names)
+    result = steps.postprocess(Prepared(frame, {}, has_pixel), logits)
+    np.testing.assert_array_equal(result.labels, [2, 0, 1])
+    assert result.scores[1] == 0.0 and (result.scores[[0, 2]] > 1 / 3).all()
