@@ -1,10 +1,10 @@
 """rapid::RapidFeatures on the CPU with numba: the fast path of the CPU pipeline.
 
-Rows run in parallel. Within a row the data is laid out slot-major ([k_max, W]) so every inner loop
-runs over columns and vectorises: the 3-D distance to the pixel `o` columns away is computed once per
-pair (d(c, c+o) serves both c and c+o); candidates, nearest column first, sink into each column's
-sorted list by branch-free compare-exchange (ties keep the earlier candidate, as the reference's
-stable sort does); the 4-D distances are sorted by an odd-even network across all columns at once.
+Rows run in parallel. Within a row the data is laid out candidate- or slot-major ([2 window or k_max, W])
+so every inner loop runs over columns and vectorises: each candidate's rank among the 2 * window
+candidates of its column is counted by comparisons (ties rank the earlier candidate first, as the
+reference's stable sort does), and the k_max best are placed by rank; the 4-D distances are sorted by an
+odd-even network across all columns at once.
 Arithmetic is float32 in the reference's order, so results match it exactly."""
 from __future__ import annotations
 
@@ -56,6 +56,7 @@ def _select(frame, window, k_near, k_mid, k_far, near, far, k_max):
     valid = np.zeros((height, width), dtype=np.bool_)
     row_extremes = np.empty((height, 4), dtype=np.float32)
     span = width + 2 * window
+    count = 2 * window
     for row in prange(height):
         # the row wrapped by `window` columns on both sides, one array per channel
         px = np.empty(span, dtype=np.float32)
@@ -63,41 +64,45 @@ def _select(frame, window, k_near, k_mid, k_far, near, far, k_max):
         pz = np.empty(span, dtype=np.float32)
         pr = np.empty(span, dtype=np.float32)
         ok = np.empty(span, dtype=np.bool_)
+        missing = np.empty(span, dtype=np.float32)
+        candidate_d = np.empty((count, width), dtype=np.float32)
+        candidate_r = np.empty((count, width), dtype=np.float32)
         for i in range(span):
             col = (i - window) % width
             px[i], py[i], pz[i], pr[i] = frame[0, row, col], frame[1, row, col], frame[2, row, col], frame[3, row, col]
             ok[i] = _is_valid(px[i], py[i], pz[i], pr[i])
-        # band[o - 1, i]: distance between padded pixels i and i + o (inf unless both are returns)
-        band = np.empty((window, span), dtype=np.float32)
-        for o in range(1, window + 1):
-            for i in range(span - o):
-                dx = px[i + o] - px[i]
-                dy = py[i + o] - py[i]
-                dz = pz[i + o] - pz[i]
-                d = np.float32(np.sqrt(dx * dx + dy * dy + dz * dz))
-                band[o - 1, i] = d if ok[i] and ok[i + o] else INF
-        best_d = np.full((k_max, width), INF, dtype=np.float32)  # ascending per column; inf where empty
-        best_r = np.zeros((k_max, width), dtype=np.float32)
-        carry_d = np.empty(width, dtype=np.float32)
-        carry_r = np.empty(width, dtype=np.float32)
-        for step in range(1, window + 1):
-            for side in range(2):  # nearest column first: -step, then +step
+            missing[i] = np.float32(0) if ok[i] else INF  # added to a distance, masks it without a branch
+            if not ok[i]:
+                px[i] = py[i] = pz[i] = np.float32(0)  # a NaN would survive the mask
+        # candidate j of every column, nearest column first: offset j // 2 + 1, left then right
+        for offset in range(1, window + 1):
+            for j, sign in ((2 * offset - 2, -1), (2 * offset - 1, 1)):
                 for col in range(width):
                     centre = col + window
-                    carry_d[col] = band[step - 1, centre - step] if side == 0 else band[step - 1, centre]
-                    carry_r[col] = pr[centre - step] if side == 0 else pr[centre + step]
-                # branch-free insertion: the candidate sinks below every value <= it (ties keep the earlier);
-                # the j-th candidate can reach no deeper than slot j, where an empty (inf) slot takes it
-                candidate = 2 * (step - 1) + side
-                for slot in range(min(candidate + 1, k_max)):
+                    other = centre + sign * offset
+                    dx = px[other] - px[centre]
+                    dy = py[other] - py[centre]
+                    dz = pz[other] - pz[centre]
+                    candidate_d[j, col] = np.float32(np.sqrt(dx * dx + dy * dy + dz * dz)) + (missing[other] + missing[centre])
+                    candidate_r[j, col] = pr[other]
+        # stable rank of each candidate (ties: the earlier one first); the ranks below k_max place it
+        rank = np.zeros((count, width), dtype=np.int32)
+        for j in range(count):
+            for i in range(count):
+                if i < j:
                     for col in range(width):
-                        new_d, new_r = carry_d[col], carry_r[col]
-                        old_d, old_r = best_d[slot, col], best_r[slot, col]
-                        take = new_d < old_d
-                        best_d[slot, col] = new_d if take else old_d
-                        best_r[slot, col] = new_r if take else old_r
-                        carry_d[col] = old_d if take else new_d
-                        carry_r[col] = old_r if take else new_r
+                        rank[j, col] += np.int32(candidate_d[i, col] <= candidate_d[j, col])
+                elif i > j:
+                    for col in range(width):
+                        rank[j, col] += np.int32(candidate_d[i, col] < candidate_d[j, col])
+        best_d = np.full((k_max, width), INF, dtype=np.float32)  # ascending per column; inf where empty
+        best_r = np.zeros((k_max, width), dtype=np.float32)
+        for j in range(count):
+            for col in range(width):
+                slot = rank[j, col]
+                if slot < k_max and candidate_d[j, col] < INF:
+                    best_d[slot, col] = candidate_d[j, col]
+                    best_r[slot, col] = candidate_r[j, col]
         r_min, r_max, d_min, d_max = INF, -INF, INF, -INF
         for col in range(width):
             centre = col + window

@@ -110,6 +110,17 @@ def test_constant_reflectivity_gives_pure_geometry():
     assert np.isfinite(out).all() and (out < 1).any()
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_equal_distances_keep_the_earlier_candidate(seed):
+    """Whole-metre coordinates make many neighbours equally far; with distinct reflectivities the order
+    among them shows in the 4-D distances, so numba must break every tie as the reference's stable sort."""
+    rng = np.random.default_rng(seed)
+    image = np.round(rng.normal(0, 3, (1, 4, 8, 64))).astype(np.float32)
+    image[0, :, rng.random((8, 64)) < 0.2] = 0.0
+    distances = features(image, RapidConfig())
+    assert (distances < 1).any()
+
+
 def test_nan_and_inf_returns_are_empty_pixels():
     rng = np.random.default_rng(4)
     image = rng.uniform(1, 10, (1, 4, 2, 32)).astype(np.float32)
