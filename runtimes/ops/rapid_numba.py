@@ -74,27 +74,32 @@ def _select(frame, window, k_near, k_mid, k_far, near, far, k_max):
             missing[i] = np.float32(0) if ok[i] else INF  # added to a distance, masks it without a branch
             if not ok[i]:
                 px[i] = py[i] = pz[i] = np.float32(0)  # a NaN would survive the mask
-        # candidate j of every column, nearest column first: offset j // 2 + 1, left then right
-        for offset in range(1, window + 1):
-            for j, sign in ((2 * offset - 2, -1), (2 * offset - 1, 1)):
-                for col in range(width):
-                    centre = col + window
-                    other = centre + sign * offset
-                    dx = px[other] - px[centre]
-                    dy = py[other] - py[centre]
-                    dz = pz[other] - pz[centre]
-                    candidate_d[j, col] = np.float32(np.sqrt(dx * dx + dy * dy + dz * dz)) + (missing[other] + missing[centre])
-                    candidate_r[j, col] = pr[other]
+        # candidate j of every column, nearest column first: offset j // 2 + 1, left then right. Loops run
+        # over equal-length 1-D views (no per-element index arithmetic), which LLVM vectorises
+        centre = slice(window, window + width)
+        cx, cy, cz, cm = px[centre], py[centre], pz[centre], missing[centre]
+        for j in range(count):
+            start = window + (j // 2 + 1) * (1 if j % 2 else -1)
+            ox, oy, oz = px[start:start + width], py[start:start + width], pz[start:start + width]
+            om, distance_j = missing[start:start + width], candidate_d[j]
+            for col in range(width):
+                dx = ox[col] - cx[col]
+                dy = oy[col] - cy[col]
+                dz = oz[col] - cz[col]
+                distance_j[col] = np.float32(np.sqrt(dx * dx + dy * dy + dz * dz)) + (om[col] + cm[col])
+            candidate_r[j] = pr[start:start + width]
         # stable rank of each candidate (ties: the earlier one first); the ranks below k_max place it
         rank = np.zeros((count, width), dtype=np.int32)
         for j in range(count):
+            rank_j, distance_j = rank[j], candidate_d[j]
             for i in range(count):
+                distance_i = candidate_d[i]
                 if i < j:
                     for col in range(width):
-                        rank[j, col] += np.int32(candidate_d[i, col] <= candidate_d[j, col])
+                        rank_j[col] += np.int32(distance_i[col] <= distance_j[col])
                 elif i > j:
                     for col in range(width):
-                        rank[j, col] += np.int32(candidate_d[i, col] < candidate_d[j, col])
+                        rank_j[col] += np.int32(distance_i[col] < distance_j[col])
         best_d = np.full((k_max, width), INF, dtype=np.float32)  # ascending per column; inf where empty
         best_r = np.zeros((k_max, width), dtype=np.float32)
         for j in range(count):
@@ -141,19 +146,20 @@ def _distance4_sorted(frame, distance3, reflectivity, r_min, r_max, d_min, d_max
         for col in range(width):
             g_centre[col] = d_min + (frame[3, row, col] - r_min) * ratio
         for slot in range(k_max):
+            distances, reflectivities = distance3[row, slot], reflectivity[row, slot]
             for col in range(width):
-                a = distance3[row, slot, col]
-                gap = g_centre[col] - (d_min + (reflectivity[row, slot, col] - r_min) * ratio)
+                a = distances[col]
+                gap = g_centre[col] - (d_min + (reflectivities[col] - r_min) * ratio)
                 d = np.float32(np.sqrt(a * a + gap * gap))
-                distance3[row, slot, col] = d if a < INF else INF
+                distances[col] = d if a < INF else INF
         # odd-even transposition network: k_max rounds of compare-exchange, branch-free across columns
         for sweep in range(k_max):
             for slot in range(sweep % 2, k_max - 1, 2):
+                upper, lower = distance3[row, slot], distance3[row, slot + 1]
                 for col in range(width):
-                    a = distance3[row, slot, col]
-                    b = distance3[row, slot + 1, col]
-                    distance3[row, slot, col] = min(a, b)
-                    distance3[row, slot + 1, col] = max(a, b)
+                    a, b = upper[col], lower[col]
+                    upper[col] = min(a, b)
+                    lower[col] = max(a, b)
         largest = np.float32(0)
         for slot in range(k_max):
             for col in range(width):
