@@ -9,7 +9,7 @@ Arithmetic is float32 in the reference's order, so results match it exactly."""
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import get_num_threads, njit, prange
 
 from .rapid_spec import NOTHING_NEAR, RapidConfig, check_image
 
@@ -19,14 +19,16 @@ INF = np.float32(np.inf)
 def rapid_features_numba(image: np.ndarray, config: RapidConfig) -> np.ndarray:
     """[B, 4, H, W] -> [B, k_max, H, W]."""
     check_image(image)
-    return np.stack([_one_frame(np.ascontiguousarray(frame, dtype=np.float32), config) for frame in image])
+    features = [_one_frame(np.ascontiguousarray(frame, dtype=np.float32), config) for frame in image]
+    return features[0][None] if len(features) == 1 else np.stack(features)  # one frame: no 5 MB copy
 
 
 def _one_frame(frame: np.ndarray, config: RapidConfig) -> np.ndarray:
     k_near, k_mid, k_far = config.k_values
     near, far = config.range_thresholds
     distance3, reflectivity, valid, row_extremes = _select(
-        frame, config.window, k_near, k_mid, k_far, np.float32(near), np.float32(far), config.k_max)
+        frame, config.window, k_near, k_mid, k_far, np.float32(near), np.float32(far), config.k_max,
+        min(frame.shape[1], get_num_threads()))
     if config.frozen:
         stats = config.frozen
         extremes = (stats.r_min, stats.r_max, stats.d_min, stats.d_max)
@@ -47,91 +49,96 @@ def _is_valid(x, y, z, r):
 
 
 @njit(parallel=True, cache=True)
-def _select(frame, window, k_near, k_mid, k_far, near, far, k_max):
+def _select(frame, window, k_near, k_mid, k_far, near, far, k_max, chunks):
     """Per row: the k_max nearest candidates of each pixel, slot-major [H, k_max, W]; slots past the
-    pixel's k (or past the candidates it has) hold inf. Also per-row extremes (r_min, r_max, d_min, d_max)."""
+    pixel's k (or past the candidates it has) hold inf. Also per-row extremes (r_min, r_max, d_min, d_max).
+    Rows are dealt out in one chunk per thread, each with its own scratch: allocated per row, the
+    hundreds of kilobytes of scratch were fresh pages every time, and the page faults serialised the threads."""
     height, width = frame.shape[1], frame.shape[2]
     distance3 = np.empty((height, k_max, width), dtype=np.float32)
     reflectivity = np.empty((height, k_max, width), dtype=np.float32)
     valid = np.zeros((height, width), dtype=np.bool_)
     row_extremes = np.empty((height, 4), dtype=np.float32)
-    span = width + 2 * window
-    count = 2 * window
-    for row in prange(height):
-        # the row wrapped by `window` columns on both sides, one array per channel
-        px = np.empty(span, dtype=np.float32)
-        py = np.empty(span, dtype=np.float32)
-        pz = np.empty(span, dtype=np.float32)
-        pr = np.empty(span, dtype=np.float32)
-        ok = np.empty(span, dtype=np.bool_)
-        missing = np.empty(span, dtype=np.float32)
-        candidate_d = np.empty((count, width), dtype=np.float32)
-        candidate_r = np.empty((count, width), dtype=np.float32)
-        for i in range(span):
-            col = (i - window) % width
-            px[i], py[i], pz[i], pr[i] = frame[0, row, col], frame[1, row, col], frame[2, row, col], frame[3, row, col]
-            ok[i] = _is_valid(px[i], py[i], pz[i], pr[i])
-            missing[i] = np.float32(0) if ok[i] else INF  # added to a distance, masks it without a branch
-            if not ok[i]:
-                px[i] = py[i] = pz[i] = np.float32(0)  # a NaN would survive the mask
-        # candidate j of every column, nearest column first: offset j // 2 + 1, left then right. Loops run
-        # over equal-length 1-D views (no per-element index arithmetic), which LLVM vectorises
-        centre = slice(window, window + width)
-        cx, cy, cz, cm = px[centre], py[centre], pz[centre], missing[centre]
-        for j in range(count):
-            start = window + (j // 2 + 1) * (1 if j % 2 else -1)
-            ox, oy, oz = px[start:start + width], py[start:start + width], pz[start:start + width]
-            om, distance_j = missing[start:start + width], candidate_d[j]
-            for col in range(width):
-                dx = ox[col] - cx[col]
-                dy = oy[col] - cy[col]
-                dz = oz[col] - cz[col]
-                distance_j[col] = np.float32(np.sqrt(dx * dx + dy * dy + dz * dz)) + (om[col] + cm[col])
-            candidate_r[j] = pr[start:start + width]
-        # stable rank of each candidate (ties: the earlier one first); the ranks below k_max place it
-        rank = np.zeros((count, width), dtype=np.int32)
-        for j in range(count):
-            rank_j, distance_j = rank[j], candidate_d[j]
-            for i in range(count):
-                distance_i = candidate_d[i]
-                if i < j:
-                    for col in range(width):
-                        rank_j[col] += np.int32(distance_i[col] <= distance_j[col])
-                elif i > j:
-                    for col in range(width):
-                        rank_j[col] += np.int32(distance_i[col] < distance_j[col])
-        best_d = np.full((k_max, width), INF, dtype=np.float32)  # ascending per column; inf where empty
-        best_r = np.zeros((k_max, width), dtype=np.float32)
-        for j in range(count):
-            for col in range(width):
-                slot = rank[j, col]
-                if slot < k_max and candidate_d[j, col] < INF:
-                    best_d[slot, col] = candidate_d[j, col]
-                    best_r[slot, col] = candidate_r[j, col]
-        r_min, r_max, d_min, d_max = INF, -INF, INF, -INF
-        for col in range(width):
-            centre = col + window
-            if not ok[centre]:
-                continue
-            valid[row, col] = True
-            r_min = min(r_min, pr[centre])
-            r_max = max(r_max, pr[centre])
-            x, y, z = px[centre], py[centre], pz[centre]
-            distance = np.float32(np.sqrt(x * x + y * y + z * z))
-            k = k_near if distance < near else (k_mid if distance < far else k_far)
-            chosen = 0
-            while chosen < k and best_d[chosen, col] < INF:
-                chosen += 1
-            for slot in range(chosen, k_max):
-                best_d[slot, col] = INF
-            if chosen:
-                d_min = min(d_min, best_d[0, col])
-                d_max = max(d_max, best_d[chosen - 1, col])
-        distance3[row] = best_d
-        reflectivity[row] = best_r
-        row_extremes[row, 0], row_extremes[row, 1] = r_min, r_max
-        row_extremes[row, 2], row_extremes[row, 3] = d_min, d_max
+    for chunk in prange(chunks):
+        padded = np.empty((5, width + 2 * window), dtype=np.float32)  # x, y, z, r, missing
+        ok = np.empty(width + 2 * window, dtype=np.bool_)
+        candidate_d = np.empty((2 * window, width), dtype=np.float32)
+        candidate_r = np.empty((2 * window, width), dtype=np.float32)
+        rank = np.empty((2 * window, width), dtype=np.int32)
+        for row in range(chunk * height // chunks, (chunk + 1) * height // chunks):
+            _select_row(frame[:, row], window, k_near, k_mid, k_far, near, far, padded, ok, candidate_d,
+                        candidate_r, rank, distance3[row], reflectivity[row], valid[row], row_extremes[row])
     return distance3, reflectivity, valid, row_extremes
+
+
+@njit(cache=True)
+def _select_row(line, window, k_near, k_mid, k_far, near, far, padded, ok, candidate_d, candidate_r, rank,
+                best_d, best_r, valid, extremes):
+    """One row of _select: `line` [4, W] in, `best_d`/`best_r` [k_max, W], `valid` [W] and `extremes` out."""
+    width, count, k_max = line.shape[1], 2 * window, best_d.shape[0]
+    # the row wrapped by `window` columns on both sides
+    px, py, pz, pr, missing = padded[0], padded[1], padded[2], padded[3], padded[4]
+    for i in range(width + 2 * window):
+        col = (i - window) % width
+        px[i], py[i], pz[i], pr[i] = line[0, col], line[1, col], line[2, col], line[3, col]
+        ok[i] = _is_valid(px[i], py[i], pz[i], pr[i])
+        missing[i] = np.float32(0) if ok[i] else INF  # added to a distance, masks it without a branch
+        if not ok[i]:
+            px[i] = py[i] = pz[i] = np.float32(0)  # a NaN would survive the mask
+    # candidate j of every column, nearest column first: offset j // 2 + 1, left then right. Loops run
+    # over equal-length 1-D views (no per-element index arithmetic), which LLVM vectorises
+    centre = slice(window, window + width)
+    cx, cy, cz, cm = px[centre], py[centre], pz[centre], missing[centre]
+    for j in range(count):
+        start = window + (j // 2 + 1) * (1 if j % 2 else -1)
+        ox, oy, oz = px[start:start + width], py[start:start + width], pz[start:start + width]
+        om, distance_j = missing[start:start + width], candidate_d[j]
+        for col in range(width):
+            dx = ox[col] - cx[col]
+            dy = oy[col] - cy[col]
+            dz = oz[col] - cz[col]
+            distance_j[col] = np.float32(np.sqrt(dx * dx + dy * dy + dz * dz)) + (om[col] + cm[col])
+        candidate_r[j] = pr[start:start + width]
+    # stable rank of each candidate (ties: the earlier one first); the ranks below k_max place it
+    rank[:] = 0
+    for j in range(count):
+        rank_j, distance_j = rank[j], candidate_d[j]
+        for i in range(count):
+            distance_i = candidate_d[i]
+            if i < j:
+                for col in range(width):
+                    rank_j[col] += np.int32(distance_i[col] <= distance_j[col])
+            elif i > j:
+                for col in range(width):
+                    rank_j[col] += np.int32(distance_i[col] < distance_j[col])
+    best_d[:] = INF  # ascending per column; inf where empty
+    best_r[:] = 0
+    for j in range(count):
+        for col in range(width):
+            slot = rank[j, col]
+            if slot < k_max and candidate_d[j, col] < INF:
+                best_d[slot, col] = candidate_d[j, col]
+                best_r[slot, col] = candidate_r[j, col]
+    r_min, r_max, d_min, d_max = INF, -INF, INF, -INF
+    for col in range(width):
+        here = col + window
+        valid[col] = ok[here]
+        if not ok[here]:
+            continue
+        r_min = min(r_min, pr[here])
+        r_max = max(r_max, pr[here])
+        x, y, z = px[here], py[here], pz[here]
+        distance = np.float32(np.sqrt(x * x + y * y + z * z))
+        k = k_near if distance < near else (k_mid if distance < far else k_far)
+        chosen = 0
+        while chosen < k and best_d[chosen, col] < INF:
+            chosen += 1
+        for slot in range(chosen, k_max):
+            best_d[slot, col] = INF
+        if chosen:
+            d_min = min(d_min, best_d[0, col])
+            d_max = max(d_max, best_d[chosen - 1, col])
+    extremes[0], extremes[1], extremes[2], extremes[3] = r_min, r_max, d_min, d_max
 
 
 @njit(parallel=True, cache=True)
