@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import time
 from pathlib import Path
@@ -19,6 +18,8 @@ from pathlib import Path
 import numpy as np
 
 import sensors
+
+from machine import describe_machine  # benchmarks/ is on the path: the scripts run from it
 
 REPO = Path(__file__).resolve().parent.parent
 CAPTURES = {
@@ -102,8 +103,7 @@ def main() -> None:
     parser.add_argument("--sim-frames", type=int, default=50)
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "decode_throughput.json")
     args = parser.parse_args()
-    report: dict = {"machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine(),
-                                "cores": os.cpu_count()},
+    report: dict = {"machine": describe_machine(),
                     "captures": {}, "velodyne_splitting": {}, "simulator": {}}
     # the simulator casts rays on every core, as it does in use; the decoders are measured on one core
     for sensor in ("hdl64e", "vlp16", "os128"):

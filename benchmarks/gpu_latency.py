@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import platform
 import tempfile
 from pathlib import Path
 
@@ -36,7 +35,8 @@ from sdk.range_image import project
 from sdk.segmentation import RapidSegSteps
 from sdk.training.checkpoint import load_model
 
-from timing import median_ms  # benchmarks/ is on the path: the scripts run from it
+from machine import describe_machine  # benchmarks/ is on the path: the scripts run from it
+from timing import median_ms
 
 REPO = Path(__file__).resolve().parent.parent
 SCAN = "semantickitti/sequences/00"
@@ -163,9 +163,8 @@ def main() -> None:
     checkpoint = args.checkpoint or default_checkpoint("rapid_seg")
     frame = next(iter(sensors.open(args.data / SCAN)))
     report = {
-        "machine": {"gpu": torch.cuda.get_device_name(), "python": platform.python_version(),
-                    "torch": torch.__version__, "cupy": cupy.__version__,
-                    "cuda_runtime": cupy.cuda.runtime.runtimeGetVersion()},
+        "machine": describe_machine() | {"gpu_name": torch.cuda.get_device_name(),
+                                         "cuda_runtime": cupy.cuda.runtime.runtimeGetVersion()},
         "scan": {"points": len(frame)},
         "rapid": rapid_on_gpu(project(frame).image[None]),
         "pytorch": model_on_gpu(frame, checkpoint),

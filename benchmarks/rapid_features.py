@@ -2,14 +2,12 @@
 by side with the authors' method (exact per-ring cdist + topk in a loop), plus the windowed search's
 fidelity to it. Writes benchmarks/results/rapid_features.json.
 
-    python benchmarks/rapid_features.py [--data ../shared/data] [--repeats 7]
+    python benchmarks/rapid_features.py [--data ../shared/data] [--repeats 25]
 """
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import tempfile
 from pathlib import Path
 
@@ -22,7 +20,8 @@ from runtimes.ops.rapid_spec import KITTI
 from sdk.features import METHODS, available_methods, rapid_features
 from sdk.range_image import project
 
-from timing import median_ms  # benchmarks/ is on the path: the scripts run from it
+from machine import cpu_jiffies, describe_machine, steal_share  # benchmarks/ is on the path: the scripts run from it
+from timing import median_ms
 
 REPO = Path(__file__).resolve().parent.parent
 SCAN = "semantickitti/sequences/00/velodyne/000000.bin"
@@ -48,10 +47,11 @@ def onnx_runners(image: np.ndarray) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=25, help="runs per fast implementation (median)")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "rapid_features.json")
     args = parser.parse_args()
 
+    cpu_start = cpu_jiffies()
     frame = next(iter(sensors.open(args.data / SCAN)))
     range_image = project(frame)
     image = range_image.image[None]
@@ -75,8 +75,7 @@ def main() -> None:
     difference = np.abs(features_from_neighbours(windowed, xyz, reflectivity, valid, KITTI)
                         - features_from_neighbours(exact, xyz, reflectivity, valid, KITTI))[:, valid]
     report = {
-        "machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine(),
-                    "cores": len(os.sched_getaffinity(0))},
+        "machine": describe_machine() | {"cpu_steal_share": steal_share(cpu_start)},
         "scan": {"points": len(frame), "range_image": list(range_image.shape), "row_source": range_image.row_source,
                  "valid_pixels": int(valid.sum())},
         "config": {"window": KITTI.window, "k_values": KITTI.k_values, "delta": KITTI.delta},
