@@ -24,21 +24,8 @@ MOUNT_HEIGHT_SPREAD = 0.05  # metres, one sigma over vehicles: the same sensor s
 #: body roll and pitch against the road, degrees, one sigma (suspension, load, mounting): the labelled
 #: SemanticKITTI scan's road plane is rolled 1.5 degrees and pitched 0.6 degrees in the sensor frame
 BODY_ROLL_DEG, BODY_PITCH_DEG = 1.0, 0.7
-#: per-laser gain: log-normal spread over lasers, and the share of lasers that read far dimmer
-LASER_GAIN_SPREAD, DIM_LASER_SHARE = 0.15, 0.06
-#: remission falls to half at this range (KITTI: buildings read 0.43 at 8-20 m, 0.17 at 40-80 m)
-INTENSITY_FALLOFF_RANGE = 70.0
 #: the weakest remission reported (at close range) and the range at which that floor has doubled
-WEAK_RETURN_FLOOR, WEAK_RETURN_RANGE = 0.07, 45.0
-
-
-def laser_gains(rng: np.random.Generator, rings: int) -> np.ndarray:
-    """Per-laser intensity gain of one sensor unit: each laser's calibration is a little off, a few are
-    far dimmer (in the labelled KITTI scan the road's median remission runs from 0.04 to 0.34 by laser)."""
-    gain = np.exp(rng.normal(0.0, LASER_GAIN_SPREAD, rings))
-    dim = rng.random(rings) < DIM_LASER_SHARE
-    gain[dim] *= rng.uniform(0.15, 0.6, int(dim.sum()))
-    return gain.astype(np.float32)
+WEAK_RETURN_FLOOR, WEAK_RETURN_RANGE = 0.07, 27.0
 
 
 def _rotation(roll: float, pitch: float) -> np.ndarray:
@@ -124,9 +111,8 @@ class SimulatedLidar(Source):
         self.rate_hz = self.beams.rate_hz
         self.live = options.realtime
         self.style = StreetStyle.draw(np.random.default_rng([options.seed, 1]))
-        unit = np.random.default_rng([options.seed, 2])  # this sensor unit and its mounting
-        self.mount_height = self.beams.mount_height + float(unit.normal(0.0, MOUNT_HEIGHT_SPREAD))
-        self.laser_gain = laser_gains(unit, self.beams.rings)
+        self.mount_height = self.beams.mount_height + float(
+            np.random.default_rng([options.seed, 2]).normal(0.0, MOUNT_HEIGHT_SPREAD))
         self._directions, self._column_time = self._ray_fan()
 
     def _ray_fan(self) -> tuple[np.ndarray, np.ndarray]:
@@ -196,9 +182,7 @@ class SimulatedLidar(Source):
         # KITTI's remission is nearly calibrated: a mild incidence term and range falloff; surface texture
         # scatters each return about its material, and the sensor reports 8 bits
         texture = 1.0 + TEXTURE_BY_CLASS[classes] * rng.laplace(0.0, 1.0, len(idx)).astype(np.float32)
-        gain = self.laser_gain[idx % rings]
-        intensity = (reflectivity * texture * gain * (0.6 + 0.4 * cos_incidence[idx])
-                     / (1.0 + (distance / INTENSITY_FALLOFF_RANGE) ** 2))
+        intensity = reflectivity * texture * (0.6 + 0.4 * cos_incidence[idx]) / (1.0 + (distance / 200.0) ** 2)
         # a return too weak for the remission estimate still gives a range but reads zero, as in KITTI
         # (8 % of the labelled scan: half of the returns beyond 40 m and of dark car paint)
         intensity[intensity < WEAK_RETURN_FLOOR * (1.0 + (distance / WEAK_RETURN_RANGE) ** 2)] = 0.0

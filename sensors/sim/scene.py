@@ -16,7 +16,6 @@ from .meshes import Mesh, place, slab
 TILE_LENGTH = 40.0
 TILE_INDEX_OFFSET = 1_000_000  # seeds must be non-negative
 MAX_GRADE = 0.06  # steepest street grade (6 %)
-JUNCTION_SHARE = 0.25  # tiles with a side street crossing
 SCENE_HALF_WIDTH = 70.0
 CLASS = {name: i for i, name in enumerate(SEMANTIC_KITTI.class_names)}
 
@@ -24,9 +23,9 @@ CLASS = {name: i for i, name in enumerate(SEMANTIC_KITTI.class_names)}
 #: simulated returns' medians meet the labelled SemanticKITTI scan's, where cars are dark and buildings
 #: bright; ground classes sit higher since grazing incidence dims them)
 REFLECTIVITY = {
-    "road": (0.36, 0.06), "parking": (0.48, 0.06), "sidewalk": (0.45, 0.07), "other-ground": (0.42, 0.07),
-    "building": (0.52, 0.12), "fence": (0.32, 0.10), "vegetation": (0.47, 0.10), "trunk": (0.37, 0.06),
-    "terrain": (0.56, 0.07), "pole": (0.20, 0.08), "traffic-sign": (0.48, 0.20), "car": (0.18, 0.10),
+    "road": (0.36, 0.06), "parking": (0.48, 0.06), "sidewalk": (0.43, 0.07), "other-ground": (0.42, 0.07),
+    "building": (0.48, 0.12), "fence": (0.32, 0.10), "vegetation": (0.42, 0.10), "trunk": (0.34, 0.06),
+    "terrain": (0.52, 0.07), "pole": (0.20, 0.08), "traffic-sign": (0.37, 0.20), "car": (0.16, 0.10),
     "truck": (0.20, 0.10), "other-vehicle": (0.20, 0.10), "person": (0.22, 0.08), "bicyclist": (0.22, 0.08),
     "bicycle": (0.25, 0.10), "motorcycle": (0.20, 0.10), "motorcyclist": (0.22, 0.08),
 }
@@ -298,14 +297,14 @@ class TileBuilder:
             self.add(rider, place("box", (x, y, 0.35 + frame_size[2] / 2), frame_size))
             self.person(x, y, 0.75, class_name=rider)
 
-    def crossing(self, centre: float, half: float) -> None:
-        """A side street `2 * half` wide crossing the road: road surface out to the scene edge, sidewalks
-        along it; the junction is an open expanse of road, as at most city corners."""
+    def crossing(self, centre: float) -> None:
+        """A side street crossing the road: road surface out to the scene edge, sidewalks along it."""
+        half = self.style.road_half
         self.add("road", slab(centre - half, centre + half, -SCENE_HALF_WIDTH, SCENE_HALF_WIDTH, 0.0))
         for sign in (-1, 1):
             near, far = sorted((centre + sign * half, centre + sign * (half + self.style.sidewalk)))
             for side in (-1, 1):
-                y0, y1 = sorted((side * self.style.road_half, side * SCENE_HALF_WIDTH))
+                y0, y1 = sorted((side * half, side * SCENE_HALF_WIDTH))
                 self.add("sidewalk", slab(near, far, y0, y1, self.style.curb))
 
 
@@ -320,11 +319,10 @@ def build_tile(seed: int, index: int, style: StreetStyle) -> list[Part]:
     builder = TileBuilder(np.random.default_rng([seed, index + TILE_INDEX_OFFSET, 7]), style, index * TILE_LENGTH)
     builder.ground()
     spans = [(builder.x0, builder.x1)]
-    if builder.rng.random() < JUNCTION_SHARE:
+    if index > 1 and builder.rng.random() < 0.12:
         centre = builder.x0 + TILE_LENGTH / 2
-        half = builder.rng.uniform(3.2, 8.0)
-        gap = half + style.sidewalk
-        builder.crossing(centre, half)
+        gap = style.road_half + style.sidewalk
+        builder.crossing(centre)
         spans = [(builder.x0, centre - gap), (centre + gap, builder.x1)]
     for sign in (-1, 1):
         for x_from, x_to in spans:
