@@ -56,7 +56,7 @@ def beam_table(name: str) -> BeamTable:
     key = name.lower().replace("-", "").replace("_", "")
     if key == "hdl64e":
         return BeamTable("hdl64e", "HDL-64E", _velodyne_decoder_elevations("HDL-64E_S2.1-sztaki.yml"),
-                         2048, 10.0, 120.0, 0.9, 0.01, 1.73)
+                         2048, 10.0, 120.0, 0.9, 0.02, 1.73)
     if key == "vlp16":
         return BeamTable("vlp16", "VLP-16", _velodyne_decoder_elevations("VLP-16.yml"),
                          1800, 10.0, 100.0, 0.4, 0.03, 1.8)

@@ -16,24 +16,9 @@ from ..frame import Frame
 from ..labels import SEMANTIC_KITTI
 from ..source import Source
 from .beams import BeamTable, beam_table
-from .scene import (CLASS, DEFAULT_TEXTURE, PENETRATION, TEXTURE, TILE_LENGTH, Part, StreetStyle, build_tile,
-                    ego_lane, ground_grade, ground_height)
+from .scene import CLASS, DEFAULT_TEXTURE, EXTRA_RANGE_NOISE, TEXTURE, TILE_LENGTH, Part, StreetStyle, build_tile, ego_lane
 
 INTENSITY_LEVELS = 255  # an 8-bit intensity, as every Velodyne reports it
-MOUNT_HEIGHT_SPREAD = 0.05  # metres, one sigma over vehicles: the same sensor sits higher or lower
-#: body roll and pitch against the road, degrees, one sigma (suspension, load, mounting): the labelled
-#: SemanticKITTI scan's road plane is rolled 1.5 degrees and pitched 0.6 degrees in the sensor frame
-BODY_ROLL_DEG, BODY_PITCH_DEG = 1.0, 0.7
-#: the weakest remission reported (at close range) and the range at which that floor has doubled
-WEAK_RETURN_FLOOR, WEAK_RETURN_RANGE = 0.07, 27.0
-
-
-def _rotation(roll: float, pitch: float) -> np.ndarray:
-    """Sensor-to-world rotation for a roll about x then a pitch about y (positive pitch: nose down)."""
-    cr, sr, cp, sp = np.cos(roll), np.sin(roll), np.cos(pitch), np.sin(pitch)
-    about_x = np.array([[1, 0, 0], [0, cr, -sr], [0, sr, cr]])
-    about_y = np.array([[cp, 0, sp], [0, 1, 0], [-sp, 0, cp]])
-    return (about_y @ about_x).astype(np.float32)
 
 
 def _per_class(values: dict[str, float], default: float) -> np.ndarray:
@@ -43,9 +28,7 @@ def _per_class(values: dict[str, float], default: float) -> np.ndarray:
     return table
 
 
-SHALLOW_DEPTH_BY_CLASS = _per_class({name: shallow for name, (shallow, _, _) in PENETRATION.items()}, 0.0)
-DEEP_DEPTH_BY_CLASS = _per_class({name: deep for name, (_, deep, _) in PENETRATION.items()}, 0.0)
-DEEP_SHARE_BY_CLASS = _per_class({name: share for name, (_, _, share) in PENETRATION.items()}, 0.0)
+EXTRA_NOISE_BY_CLASS = _per_class(EXTRA_RANGE_NOISE, 0.0)
 TEXTURE_BY_CLASS = _per_class(TEXTURE, DEFAULT_TEXTURE)
 
 
@@ -111,8 +94,6 @@ class SimulatedLidar(Source):
         self.rate_hz = self.beams.rate_hz
         self.live = options.realtime
         self.style = StreetStyle.draw(np.random.default_rng([options.seed, 1]))
-        self.mount_height = self.beams.mount_height + float(
-            np.random.default_rng([options.seed, 2]).normal(0.0, MOUNT_HEIGHT_SPREAD))
         self._directions, self._column_time = self._ray_fan()
 
     def _ray_fan(self) -> tuple[np.ndarray, np.ndarray]:
@@ -151,41 +132,31 @@ class SimulatedLidar(Source):
         origin_x = x0 + options.speed * self._column_time  # per column
         scene = window.scene_for(float(origin_x[0]), float(origin_x[-1]))
         columns, rings = beams.columns, beams.rings
-        # the vehicle stands on the street's relief, pitched with its grade, and its body rolls and
-        # pitches a little against the road on top of that
-        roll = np.radians(rng.normal(0.0, BODY_ROLL_DEG))
-        pitch = np.radians(rng.normal(0.0, BODY_PITCH_DEG)) - np.arctan(ground_grade(self.style, x0))
         origins = np.zeros((columns, rings, 3), dtype=np.float32)
         origins[..., 0] = origin_x[:, None]
         origins[..., 1] = lane
-        origins[..., 2] = (self.mount_height + ground_height(self.style, origin_x, np.full_like(origin_x, lane)))[:, None]
-        directions = self._directions.reshape(-1, 3)
-        world_directions = directions @ _rotation(roll, pitch).T
-        rays = np.concatenate([origins.reshape(-1, 3), world_directions], axis=-1)
+        origins[..., 2] = beams.mount_height
+        rays = np.concatenate([origins, self._directions], axis=-1).reshape(-1, 6)
         hits = scene.cast_rays(o3d.core.Tensor(rays))
         distance = hits["t_hit"].numpy()
         geometry = hits["geometry_ids"].numpy()
         primitive = hits["primitive_ids"].numpy()
         normals = hits["primitive_normals"].numpy()
+        directions = self._directions.reshape(-1, 3)
 
         keep = np.isfinite(distance) & (distance >= beams.min_range) & (distance <= beams.max_range)
-        cos_incidence = np.abs(np.einsum("ij,ij->i", normals, world_directions))
+        cos_incidence = np.abs(np.einsum("ij,ij->i", normals, directions))
         keep &= rng.random(len(distance)) >= options.dropout + 0.3 * (1.0 - cos_incidence) ** 4
         idx = np.flatnonzero(keep)
         hit_geometry = geometry[idx]
         classes = window.geometry_class[hit_geometry]
-        deep = rng.random(len(idx)) < DEEP_SHARE_BY_CLASS[classes]
-        depth = np.where(deep, DEEP_DEPTH_BY_CLASS[classes], SHALLOW_DEPTH_BY_CLASS[classes]) * rng.exponential(1.0, len(idx))
-        noise = rng.normal(0.0, beams.range_noise, len(idx))
-        distance = distance[idx] + (noise + depth).astype(np.float32)
+        noise = beams.range_noise + EXTRA_NOISE_BY_CLASS[classes]
+        distance = distance[idx] + (rng.normal(0.0, 1.0, len(idx)) * noise).astype(np.float32)
         reflectivity = window.reflectivity[window.first_triangle[hit_geometry] + primitive[idx]]
         # KITTI's remission is nearly calibrated: a mild incidence term and range falloff; surface texture
         # scatters each return about its material, and the sensor reports 8 bits
         texture = 1.0 + TEXTURE_BY_CLASS[classes] * rng.laplace(0.0, 1.0, len(idx)).astype(np.float32)
         intensity = reflectivity * texture * (0.6 + 0.4 * cos_incidence[idx]) / (1.0 + (distance / 200.0) ** 2)
-        # a return too weak for the remission estimate still gives a range but reads zero, as in KITTI
-        # (8 % of the labelled scan: half of the returns beyond 40 m and of dark car paint)
-        intensity[intensity < WEAK_RETURN_FLOOR * (1.0 + (distance / WEAK_RETURN_RANGE) ** 2)] = 0.0
         intensity = np.round(np.clip(intensity, 0.0, 1.0) * INTENSITY_LEVELS) / INTENSITY_LEVELS
         points = np.empty((len(idx), 4), dtype=np.float32)
         points[:, :3] = directions[idx] * distance[:, None]
@@ -194,6 +165,5 @@ class SimulatedLidar(Source):
         return Frame(
             points=points, timestamp=epoch + t0, sensor=self.sensor, ring=ring.astype(np.int16),
             time=self._column_time[column], labels=classes, label_set=SEMANTIC_KITTI.name,
-            meta={"pose": (x0, lane, float(origins[0, 0, 2]), 0.0), "roll_pitch": (float(roll), float(pitch)),
-                  "seed": options.seed},
+            meta={"pose": (x0, lane, beams.mount_height, 0.0), "seed": options.seed},
         )

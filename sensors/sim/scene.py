@@ -15,7 +15,6 @@ from .meshes import Mesh, place, slab
 
 TILE_LENGTH = 40.0
 TILE_INDEX_OFFSET = 1_000_000  # seeds must be non-negative
-MAX_GRADE = 0.06  # steepest street grade (6 %)
 SCENE_HALF_WIDTH = 70.0
 CLASS = {name: i for i, name in enumerate(SEMANTIC_KITTI.class_names)}
 
@@ -23,17 +22,14 @@ CLASS = {name: i for i, name in enumerate(SEMANTIC_KITTI.class_names)}
 #: simulated returns' medians meet the labelled SemanticKITTI scan's, where cars are dark and buildings
 #: bright; ground classes sit higher since grazing incidence dims them)
 REFLECTIVITY = {
-    "road": (0.36, 0.06), "parking": (0.48, 0.06), "sidewalk": (0.43, 0.07), "other-ground": (0.42, 0.07),
-    "building": (0.48, 0.12), "fence": (0.32, 0.10), "vegetation": (0.42, 0.10), "trunk": (0.34, 0.06),
-    "terrain": (0.52, 0.07), "pole": (0.20, 0.08), "traffic-sign": (0.37, 0.20), "car": (0.16, 0.10),
+    "road": (0.36, 0.06), "parking": (0.40, 0.06), "sidewalk": (0.42, 0.07), "other-ground": (0.40, 0.07),
+    "building": (0.40, 0.12), "fence": (0.30, 0.10), "vegetation": (0.34, 0.10), "trunk": (0.31, 0.06),
+    "terrain": (0.42, 0.07), "pole": (0.22, 0.08), "traffic-sign": (0.60, 0.20), "car": (0.12, 0.10),
     "truck": (0.20, 0.10), "other-vehicle": (0.20, 0.10), "person": (0.22, 0.08), "bicyclist": (0.22, 0.08),
     "bicycle": (0.25, 0.10), "motorcycle": (0.20, 0.10), "motorcyclist": (0.22, 0.08),
 }
-#: surfaces a laser partly passes through (foliage, grass, wire fences): each return lands an exponential
-#: depth behind the surface; (mean depth of most returns m, mean depth of the deep ones m, share of deep
-#: ones). Set so neighbouring returns differ as in the labelled SemanticKITTI scan (median / 90th
-#: percentile |dr|: vegetation 0.05 / 0.40 m, terrain 0.06 / 0.25 m, fence 0.10 / 0.29 m).
-PENETRATION = {"vegetation": (0.015, 0.22, 0.3), "terrain": (0.05, 0.2, 0.15), "fence": (0.06, 0.2, 0.3)}
+#: extra range noise (metres, one sigma) of surfaces a laser partly passes through, like foliage
+EXTRA_RANGE_NOISE = {"vegetation": 0.05, "terrain": 0.01}
 #: surface texture: the spread of a return's intensity about its material's reflectivity (Laplace scale,
 #: relative). Set so neighbouring returns differ as in the labelled SemanticKITTI scan (median |dI| road
 #: 0.03, building 0.04, vegetation 0.08; dark car paint often returns nothing at all).
@@ -64,10 +60,6 @@ class StreetStyle:
     pedestrians: float
     #: where in the right half of the road the sensor drives, 0 (centre line) .. 1 (kerb)
     lane_position: float = 0.5
-    #: the street's relief: (peak grade, wavelength m, phase) of each rolling hill along x, and the
-    #: cross-fall (rise per metre of y) the whole street leans by
-    hills: tuple[tuple[float, float, float], ...] = ()
-    crossfall: float = 0.0
 
     @classmethod
     def draw(cls, rng: np.random.Generator) -> StreetStyle:
@@ -76,34 +68,7 @@ class StreetStyle:
             road_half=rng.uniform(3.2, 6.0), curb=rng.uniform(0.08, 0.18), sidewalk=rng.uniform(1.5, 4.0),
             building_share=building, green_share=rng.uniform(0.5, 1.0) * (1 - building),
             traffic=rng.uniform(0.2, 1.0), pedestrians=rng.uniform(0.1, 1.0), lane_position=rng.uniform(0.3, 0.7),
-            hills=tuple((rng.uniform(0.0, MAX_GRADE / 2), rng.uniform(120.0, 600.0), rng.uniform(0, 2 * np.pi))
-                        for _ in range(2)),
-            crossfall=float(np.clip(rng.normal(0.0, 0.012), -0.03, 0.03)),
         )
-
-
-def ground_height(style: StreetStyle, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Height of the ground under (x, y): rolling hills sampled at the tile ends and joined linearly.
-
-    Linear within a tile, so every flat slab of a tile tilts exactly onto it (and walls stay vertical
-    under the shear); the grade changes only at tile ends, as it does at a real road's grade breaks.
-    """
-    def knot(index: np.ndarray) -> np.ndarray:
-        along = index * TILE_LENGTH
-        return sum(grade * wavelength / (2 * np.pi) * np.sin(2 * np.pi * along / wavelength + phase)
-                   for grade, wavelength, phase in style.hills) if style.hills else np.zeros_like(along)
-
-    x = np.asarray(x, dtype=np.float64)
-    tile = np.floor(x / TILE_LENGTH)
-    share = x / TILE_LENGTH - tile
-    return (1 - share) * knot(tile) + share * knot(tile + 1) + style.crossfall * np.asarray(y, dtype=np.float64)
-
-
-def ground_grade(style: StreetStyle, x: float) -> float:
-    """The rise per metre of x of the ground at x (the pitch a vehicle standing there takes)."""
-    tile = np.floor(x / TILE_LENGTH) * TILE_LENGTH
-    ends = ground_height(style, np.array([tile, tile + TILE_LENGTH]), np.zeros(2))
-    return float(ends[1] - ends[0]) / TILE_LENGTH
 
 
 @dataclass
@@ -328,7 +293,4 @@ def build_tile(seed: int, index: int, style: StreetStyle) -> list[Part]:
         for x_from, x_to in spans:
             builder.side(sign, x_from, x_to)
     builder.traffic(ego_lane(style))
-    for part in builder.parts:  # lay the flat-built tile onto the street's relief
-        vertices = part.mesh.vertices
-        vertices[:, 2] += ground_height(style, vertices[:, 0], vertices[:, 1]).astype(np.float32)
     return builder.parts

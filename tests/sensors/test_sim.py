@@ -7,8 +7,7 @@ import pytest
 import sensors
 from sensors.labels import SEMANTIC_KITTI
 from sensors.sim import SimOptions, SimulatedLidar, beam_table
-from sensors.sim.lidar import SceneWindow, _rotation
-from sensors.sim.scene import MAX_GRADE, ground_height
+from sensors.sim.lidar import SceneWindow
 
 
 def first_frames(url: str, count: int = 3):
@@ -37,36 +36,8 @@ def test_each_sensor_renders_plausible_frames(sensor, rings, low, high):
         assert 0.0 <= frame.intensity.min() and frame.intensity.max() <= 1.0
         assert np.isfinite(frame.points).all()
     road = frames[0].points[frames[0].labels == SEMANTIC_KITTI.class_names.index("road")]
-    near = road[np.hypot(road[:, 0], road[:, 1]) < 10.0]
     height = beam_table(sensor).mount_height
-    # the road lies about a mount height below (vehicles differ by centimetres, bodies roll and pitch)
-    assert np.median(near[:, 2]) == pytest.approx(-height, abs=0.2)
-
-
-def test_street_relief_is_continuous_and_never_steeper_than_a_real_street():
-    style = SimulatedLidar(SimOptions(seed=11)).style
-    x = np.linspace(-400.0, 400.0, 80_001)
-    z = ground_height(style, x, np.zeros_like(x))
-    assert np.abs(np.diff(z) / np.diff(x)).max() <= MAX_GRADE + 1e-9
-    assert np.ptp(z) > 0.0 and np.abs(np.diff(z)).max() < 0.01  # no step anywhere, tile ends included
-    across = ground_height(style, np.zeros(2), np.array([0.0, 10.0]))
-    assert across[1] - across[0] == pytest.approx(10.0 * style.crossfall)
-
-
-@pytest.mark.parametrize("seed", [1, 4])
-def test_returns_lie_on_the_relief_seen_from_the_recorded_pose(seed):
-    """Points go back to the world through the frame's roll, pitch and height and land on the ground."""
-    lidar = SimulatedLidar(SimOptions(seed=seed, frames=1, speed=0.0))
-    frame = next(iter(lidar))
-    x0, lane, z0, _ = frame.meta["pose"]
-    roll, pitch = frame.meta["roll_pitch"]
-    road = frame.points[frame.labels == SEMANTIC_KITTI.class_names.index("road"), :3]
-    world = road @ _rotation(roll, pitch).T + np.array([x0, lane, z0], dtype=np.float32)
-    surface = ground_height(lidar.style, world[:, 0], world[:, 1])
-    on_marking = 0.004  # the centre line's paint is 4 mm proud
-    assert np.median(np.abs(world[:, 2] - surface)) < 0.01 + on_marking
-    level = road[np.hypot(road[:, 0], road[:, 1]) < 30.0]
-    assert np.abs(np.median(level[:, 2]) + z0 - surface.mean()) < 1.0  # the street is not simply level-shifted
+    assert np.median(road[:, 2]) == pytest.approx(-height, abs=0.05)  # the road lies a mount height below
 
 
 def test_same_seed_same_frames_other_seed_other_street():
@@ -106,20 +77,17 @@ def test_ego_motion_moves_the_scene_and_distorts_the_sweep():
     assert frames[1].timestamp - frames[0].timestamp == pytest.approx(0.1)
 
 
-#: median remission per class in the labelled SemanticKITTI scan (sequence 00, scan 0)
-KITTI_MEDIAN_INTENSITY = {"road": 0.25, "sidewalk": 0.31, "building": 0.42, "vegetation": 0.34, "car": 0.09}
-
-
-def test_intensity_follows_material_like_the_labelled_scan():
-    frames = [first_frames(f"sim://hdl64e?seed={seed}", 1)[0] for seed in (3, 6)]
-    intensity = np.concatenate([frame.intensity for frame in frames])
-    labels = np.concatenate([frame.labels for frame in frames])
+def test_intensity_follows_material_and_incidence():
+    frame = first_frames("sim://hdl64e?seed=3", 1)[0]
     names = SEMANTIC_KITTI.class_names
-    for name, median in KITTI_MEDIAN_INTENSITY.items():
-        assert np.median(intensity[labels == names.index(name)]) == pytest.approx(median, abs=0.06), name
-    car = intensity[labels == names.index("car")]
-    assert 0.2 < np.mean(car == 0.0) < 0.7  # dark paint is often too weak to read (46 % in the scan)
-    levels = np.unique(np.round(intensity * 255, 3))
+    sign = frame.intensity[frame.labels == names.index("traffic-sign")]
+    road = frame.intensity[frame.labels == names.index("road")]
+    assert 0.15 < np.median(road) < 0.35  # the labelled KITTI scan's road: 0.25
+    car = frame.intensity[frame.labels == names.index("car")]
+    assert np.median(car) < np.median(road)  # dark paint
+    if len(sign):
+        assert np.median(sign) > 1.8 * np.median(road)  # retro-reflective signs shine
+    levels = np.unique(np.round(frame.intensity * 255, 3))
     assert np.allclose(levels, np.round(levels))  # 8-bit intensities
 
 
