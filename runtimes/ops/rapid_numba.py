@@ -19,11 +19,15 @@ INF = np.float32(np.inf)
 def rapid_features_numba(image: np.ndarray, config: RapidConfig) -> np.ndarray:
     """[B, 4, H, W] -> [B, k_max, H, W]."""
     check_image(image)
-    features = [_one_frame(np.ascontiguousarray(frame, dtype=np.float32), config) for frame in image]
-    return features[0][None] if len(features) == 1 else np.stack(features)  # one frame: no 5 MB copy
+    batch, _, height, width = image.shape
+    features = np.empty((batch, config.k_max, height, width), dtype=np.float32)
+    for frame, out in zip(image, features):
+        _one_frame(np.ascontiguousarray(frame, dtype=np.float32), config, out)
+    return features
 
 
-def _one_frame(frame: np.ndarray, config: RapidConfig) -> np.ndarray:
+def _one_frame(frame: np.ndarray, config: RapidConfig, out: np.ndarray) -> None:
+    """Writes one frame's [k_max, H, W] features into `out` (no per-frame array to stack afterwards)."""
     k_near, k_mid, k_far = config.k_values
     near, far = config.range_thresholds
     distance3, reflectivity, valid, row_extremes = _select(
@@ -34,11 +38,12 @@ def _one_frame(frame: np.ndarray, config: RapidConfig) -> np.ndarray:
         extremes = (stats.r_min, stats.r_max, stats.d_min, stats.d_max)
     else:
         if not np.isfinite(row_extremes[:, 2]).any():  # no pixel has a neighbour
-            return np.full((config.k_max,) + valid.shape, NOTHING_NEAR, dtype=np.float32)
+            out[:] = NOTHING_NEAR
+            return
         extremes = (row_extremes[:, 0].min(), row_extremes[:, 1].max(), row_extremes[:, 2].min(), row_extremes[:, 3].max())
     largest = _distance4_sorted(frame, distance3, reflectivity, *(np.float32(v) for v in extremes))
     scale = np.float32(config.frozen.scale if config.frozen else largest)
-    return _normalise(distance3, valid, scale, np.float32(config.delta))
+    _normalise(distance3, valid, scale, np.float32(config.delta), out)
 
 
 @njit(cache=True)
@@ -57,7 +62,7 @@ def _select(frame, window, k_near, k_mid, k_far, near, far, k_max, chunks):
     height, width = frame.shape[1], frame.shape[2]
     distance3 = np.empty((height, k_max, width), dtype=np.float32)
     reflectivity = np.empty((height, k_max, width), dtype=np.float32)
-    valid = np.zeros((height, width), dtype=np.bool_)
+    valid = np.empty((height, width), dtype=np.bool_)  # every element written by _select_row
     row_extremes = np.empty((height, 4), dtype=np.float32)
     for chunk in prange(chunks):
         padded = np.empty((5, width + 2 * window), dtype=np.float32)  # x, y, z, r, missing
@@ -178,9 +183,9 @@ def _distance4_sorted(frame, distance3, reflectivity, r_min, r_max, d_min, d_max
 
 
 @njit(parallel=True, cache=True)
-def _normalise(distance4, valid, scale, delta):
+def _normalise(distance4, valid, scale, delta, out):
+    """Into `out` [k_max, H, W]: distances over `scale`, those past `delta` clamped to the largest within it."""
     height, k_max, width = distance4.shape
-    out = np.empty((k_max, height, width), dtype=np.float32)
     for row in prange(height):
         largest_in_range = np.full(width, -INF, dtype=np.float32)
         for slot in range(k_max):
@@ -193,4 +198,3 @@ def _normalise(distance4, valid, scale, delta):
                 value = distance4[row, slot, col] / scale
                 nothing = not valid[row, col] or largest_in_range[col] == -INF
                 out[slot, row, col] = 1.0 if nothing else (value if value <= delta else largest_in_range[col])
-    return out
