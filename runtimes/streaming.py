@@ -11,6 +11,7 @@ stage is counted by cause, logged once per cause and skipped. A source that deli
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
@@ -103,6 +104,7 @@ class StreamSummary:
     stages_ms: dict[str, dict[str, float]]
     stopped_because: str | None = None
     source: dict | None = None
+    overlapped: bool = True  # whether the stages ran on threads of their own
 
     @property
     def fps(self) -> float:
@@ -112,11 +114,12 @@ class StreamSummary:
         return {"frames_in": self.frames_in, "frames_out": self.frames_out, "dropped": self.dropped,
                 "failed": self.failed, "wall_s": round(self.wall_s, 3), "fps": round(self.fps, 2),
                 "latency_from": self.latency_from, "stages_ms": self.stages_ms,
-                "stopped_because": self.stopped_because, "source": self.source}
+                "stopped_because": self.stopped_because, "source": self.source, "overlapped": self.overlapped}
 
     def table(self) -> str:
         lines = [f"frames in {self.frames_in}, out {self.frames_out}, dropped {self.dropped}, "
-                 f"failed {sum(self.failed.values())}; {self.fps:.1f} fps over {self.wall_s:.1f} s"]
+                 f"failed {sum(self.failed.values())}; {self.fps:.1f} fps over {self.wall_s:.1f} s; stages "
+                 + ("overlapped" if self.overlapped else "one after another")]
         lines += [f"  failed: {cause} x{count}" for cause, count in self.failed.items()]
         if self.stopped_because:
             lines.append(f"  stopped: {self.stopped_because}")
@@ -128,19 +131,32 @@ class StreamSummary:
         return "\n".join(lines)
 
 
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity, which a container or taskset narrows)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def overlap_by_default(live: bool, stages: int) -> bool:
+    """Files overlap the stages (throughput first). A live source overlaps them only when every thread (the
+    source and each stage) has a core of its own: on fewer cores the overlapped stages slow each other down
+    and a frame waits at every queue, so running them one after another gives the lower latency, and on 2
+    cores as many frames per second (benchmarks/pipeline_latency.py)."""
+    return not live or usable_cores() >= stages + 1
+
+
 class StreamExecutor:
     """Runs `stages` over a source's frames. One executor runs one stream at a time."""
 
     def __init__(self, stages: Sequence[Stage], queue_size: int | None = None, drop_when_behind: bool | None = None,
                  idle_timeout: float | None = 10.0, timestamp_of: Callable[[Any], float | None] | None = None,
-                 join_timeout: float = 10.0, overlap: bool = True) -> None:
+                 join_timeout: float = 10.0, overlap: bool | None = None) -> None:
         """queue_size: frames waiting before each stage (None: 1 for live sources, the freshest frame; 2 for
         files, to keep every stage busy); drop_when_behind: None follows the source (live sources drop, files
         never); idle_timeout: seconds without a frame from the source before the run ends (None: wait for
         ever); timestamp_of: a frame's sensor timestamp (seconds since the epoch) for end-to-end latency on
         live sources; join_timeout: how long stopping waits for a source blocked inside its own read (a live
-        socket has its own timeout); overlap: False runs the stages one after another on one thread (still
-        beside the source), for the lowest latency where the stages share too few cores to overlap."""
+        socket has its own timeout); overlap: True runs each stage on its own thread, False runs them one after
+        another on one thread (still beside the source), None decides per stream (`overlap_by_default`)."""
         if not stages:
             raise ValueError("a stream needs at least one stage")
         if queue_size is not None and queue_size < 1:
@@ -149,14 +165,15 @@ class StreamExecutor:
             raise ValueError(f"idle_timeout must be > 0 seconds (or None), got {idle_timeout}")
         self.stages = list(stages)
         self.queue_size, self.drop_when_behind, self.idle_timeout = queue_size, drop_when_behind, idle_timeout
-        self.timestamp_of, self.join_timeout = timestamp_of, join_timeout
-        self.workers = [[stage] for stage in self.stages] if overlap else [self.stages]
+        self.timestamp_of, self.join_timeout, self.overlap = timestamp_of, join_timeout, overlap
         self._threads: list[threading.Thread] = []
         self._reset(live=False, source=None)
 
     def _reset(self, live: bool, source: Any) -> None:
         self._live, self._source = live, source
         self._drop = live if self.drop_when_behind is None else self.drop_when_behind
+        overlap = overlap_by_default(live, len(self.stages)) if self.overlap is None else self.overlap
+        self.workers = [[stage] for stage in self.stages] if overlap else [self.stages]
         self._stop = threading.Event()
         self._lock = threading.Lock()
         size = self.queue_size or (LIVE_QUEUE if live else FILE_QUEUE)
@@ -219,7 +236,7 @@ class StreamExecutor:
                 failed=dict(self._failed), wall_s=(self._finished_at or time.monotonic()) - self._started,
                 latency_from="sensor timestamp" if self._live and self.timestamp_of else "moment the source gave the frame",
                 stages_ms=timings, stopped_because=self._stopped_because,
-                source=stats.as_dict() if hasattr(stats, "as_dict") else None)
+                source=stats.as_dict() if hasattr(stats, "as_dict") else None, overlapped=len(self.workers) > 1)
 
     # -- threads ------------------------------------------------------------------------------------------
     def _read(self, frames: Iterator, limit: int | None) -> None:

@@ -36,14 +36,15 @@ class Pipeline:
 
     Streaming options: queue_size (frames waiting between stages; default 1 live, 2 files), drop_when_behind (None: live sources
     drop the oldest waiting frame, files never do), idle_timeout (seconds without a frame before a run
-    ends), overlap (False: the stages run one after another beside the source, the lowest latency on a
-    small CPU where overlapped stages only compete for cores), threads (CPU threads of the runtime),
+    ends), overlap (True: each stage on its own thread; False: one after another beside the source; None:
+    files overlap, live sources only where every stage has a core of its own, since on fewer cores the
+    overlapped stages compete and latency grows), threads (CPU threads of the runtime),
     precision and form for the engine/package it builds."""
 
     def __init__(self, name: str = "rapid_seg", runtime: str = "auto", package: str | Path | None = None, *,
                  checkpoint: str | Path | None = None, form: str = "split", precision: str = "fp16",
                  threads: int | None = None, queue_size: int | None = None, drop_when_behind: bool | None = None,
-                 idle_timeout: float | None = 10.0, overlap: bool = True) -> None:
+                 idle_timeout: float | None = 10.0, overlap: bool | None = None) -> None:
         if name not in PIPELINES:
             raise ValueError(f"no pipeline named {name!r}; available: {', '.join(PIPELINES)}")
         if runtime not in RUNTIMES:

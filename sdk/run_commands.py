@@ -51,15 +51,16 @@ def _pipeline_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--drop", choices=("auto", "always", "never"), default="auto",
                         help="when inference falls behind: auto drops the oldest frame for live sources only")
     parser.add_argument("--idle-timeout", type=float, default=10.0, help="seconds without a frame before stopping")
-    parser.add_argument("--no-overlap", action="store_true",
-                        help="run the stages one after another (lowest latency on a CPU with few cores)")
+    parser.add_argument("--overlap", choices=("auto", "always", "never"), default="auto",
+                        help="run the stages on threads of their own; auto: files always, live sources only where "
+                             "every stage has a core of its own (lower latency on a CPU with few cores)")
 
 
 def pipeline_from_args(args: argparse.Namespace) -> Pipeline:
-    drop = {"auto": None, "always": True, "never": False}[args.drop]
+    drop, overlap = ({"auto": None, "always": True, "never": False}[choice] for choice in (args.drop, args.overlap))
     return Pipeline(args.pipeline, args.runtime, args.package, checkpoint=args.checkpoint, threads=args.threads,
                     queue_size=args.queue_size, drop_when_behind=drop, idle_timeout=args.idle_timeout,
-                    overlap=not args.no_overlap)
+                    overlap=overlap)
 
 
 def run_stream(args: argparse.Namespace) -> dict[str, Any]:

@@ -6,8 +6,10 @@ import contextlib
 import threading
 import time
 
+import numpy as np
 import pytest
 
+from runtimes import streaming
 from runtimes.streaming import Stage, StreamExecutor, TimingWindow
 
 
@@ -67,6 +69,37 @@ def test_stages_overlap_across_frames_unless_asked_not_to(overlap):
     # with overlap, stage a worked on frame t+1 while stage b worked on frame t; without, never
     overlaps = sum(a0 < b1 and b0 < a1 for (a0, a1), (b0, b1) in zip(spans["a"][1:], spans["b"][:-1]))
     assert overlaps >= 5 if overlap else overlaps == 0
+
+
+@pytest.mark.parametrize(("live", "cores", "overlapped"), [(False, 1, True), (True, 2, False), (True, 3, True)])
+def test_by_default_live_sources_overlap_the_stages_only_with_a_core_for_every_thread(monkeypatch, live, cores,
+                                                                                    overlapped):
+    monkeypatch.setattr(streaming, "usable_cores", lambda: cores)
+    executor = StreamExecutor([Stage("a", double), Stage("b", double)])  # two stages + the source: 3 threads
+    assert len(list(executor.run(Frames(5, live=live, rate_hz=200)))) == 5
+    assert executor.summary().overlapped is overlapped
+    assert ("overlapped" if overlapped else "one after another") in executor.summary().table()
+
+
+def test_a_live_stream_one_stage_after_another_stays_within_two_frame_periods_under_2x_overload():
+    """Two stages of 15 ms that cannot run at once (one shared core, modelled by a lock), a source at twice
+    the 33 fps they sustain: the freshest frame waits at most one sensor period (15 ms), then takes one
+    pipeline period (30 ms), so from the moment the source gives it, a frame is done within 1.5 periods
+    (the test source's own sleep, its "decode", comes before that moment)."""
+    core = threading.Lock()
+
+    def busy(x):
+        with core:
+            time.sleep(0.015)
+        return x
+
+    executor = StreamExecutor([Stage("a", busy), Stage("b", busy)], overlap=False)
+    results = list(executor.run(Frames(120, live=True, rate_hz=66)))
+    summary = executor.summary()
+    assert summary.dropped > 20 and summary.frames_out + summary.dropped == 120
+    after_the_source = np.array([r.timings["end_to_end"] - r.timings["decode"] for r in results])
+    assert np.percentile(after_the_source, 95) < 2 * 30.0, np.percentile(after_the_source, [50, 95, 99])
+    assert [r.item for r in results] == sorted(r.item for r in results)
 
 
 def test_an_overloaded_live_source_drops_the_oldest_and_counts_it():
