@@ -99,7 +99,7 @@ def main() -> None:
             report[name] = {"overlapped": overlapped(pipeline, frames), "one_at_a_time": one_at_a_time(pipeline, frames)}
             print(name, json.dumps(report[name]))
         drive_report = report["simulated_drive"]
-        report["live_2x_overload"] = {"default_for_live_sources": "stages overlapped" if overlap_by_default(
+        report["live_2x_overload"] = {"default_for_live_sources_here": "stages overlapped" if overlap_by_default(
             live=True, stages=len(STAGES)) else "stages one after another"}
         for name, overlap, fps in (("stages_overlapped", True, drive_report["overlapped"]["fps"]),
                                    ("stages_one_after_another", False, drive_report["one_at_a_time"]["fps"])):

@@ -137,10 +137,11 @@ def usable_cores() -> int:
 
 
 def overlap_by_default(live: bool, stages: int) -> bool:
-    """Files overlap the stages (throughput first). A live source overlaps them only when every thread (the
-    source and each stage) has a core of its own: on fewer cores the overlapped stages slow each other down
-    and a frame waits at every queue, so running them one after another gives the lower latency, and on 2
-    cores as many frames per second (benchmarks/pipeline_latency.py)."""
+    """Files overlap the stages (throughput). A live source overlaps them only when every thread (the source
+    and each stage) has a core of its own: on fewer cores the overlapped stages slow each other down and a
+    frame waits at every queue. On 2 cores, one after another kept latency under 2x overload at 1.5-1.9
+    frame periods against 3-4.5 overlapped, while throughput was within run-to-run noise either way
+    (benchmarks/pipeline_latency.py)."""
     return not live or usable_cores() >= stages + 1
 
 

@@ -37,8 +37,8 @@ class Pipeline:
     Streaming options: queue_size (frames waiting between stages; default 1 live, 2 files), drop_when_behind (None: live sources
     drop the oldest waiting frame, files never do), idle_timeout (seconds without a frame before a run
     ends), overlap (True: each stage on its own thread; False: one after another beside the source; None:
-    files overlap, live sources only where every stage has a core of its own, since on fewer cores the
-    overlapped stages compete and latency grows), threads (CPU threads of the runtime),
+    files overlap, live sources only where the source and every stage have a core of their own, since on
+    fewer cores the overlapped stages compete and latency under overload grows), threads (CPU threads of the runtime),
     precision and form for the engine/package it builds."""
 
     def __init__(self, name: str = "rapid_seg", runtime: str = "auto", package: str | Path | None = None, *,

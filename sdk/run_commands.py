@@ -53,7 +53,7 @@ def _pipeline_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--idle-timeout", type=float, default=10.0, help="seconds without a frame before stopping")
     parser.add_argument("--overlap", choices=("auto", "always", "never"), default="auto",
                         help="run the stages on threads of their own; auto: files always, live sources only where "
-                             "every stage has a core of its own (lower latency on a CPU with few cores)")
+                             "the source and every stage have a core of their own (lower latency on few cores)")
 
 
 def pipeline_from_args(args: argparse.Namespace) -> Pipeline:
