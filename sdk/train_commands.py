@@ -8,7 +8,7 @@ from pathlib import Path
 import sensors
 
 from .models.rapid_seg_config import RapidSegConfig
-from .training.data import KittiFrames, MixedFrames, SimFrames
+from .training.data import RANDOM_REMISSION, Augmentation, KittiFrames, MixedFrames, SimFrames
 from .training.evaluate import HELD_OUT_FRAMES, HELD_OUT_SEEDS, evaluate, held_out_sim
 from .training.trainer import TrainConfig, Trainer, has_checkpoint, new_model
 
@@ -29,6 +29,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--sim-weight", type=float, default=1.0, help="0 leaves the simulator out")
     train.add_argument("--kitti", action="append", default=[], metavar="FOLDER[:WEIGHT]",
                        help="a SemanticKITTI-format sequence folder to mix in (repeatable)")
+    train.add_argument("--randomise-remission", action="store_true",
+                       help="augment remission: a per-frame gain of 0.5-1.6, 30 %% per-point noise, up to 15 %% zero "
+                            "readings (to lean on shape more than on the simulator's materials)")
     for switch in ("rapid", "autoencoder", "fuatten"):
         train.add_argument(f"--no-{switch}", action="store_true", help=f"ablation: leave out {switch}")
     train.set_defaults(run=run_train)
@@ -56,7 +59,8 @@ def frames_from_args(args: argparse.Namespace):
 def run_train(args: argparse.Namespace) -> dict:
     config = TrainConfig(stage=args.stage, steps=args.steps, seed=args.seed, learning_rate=args.learning_rate,
                          frames_per_step=args.frames_per_step, crop_width=args.crop_width or None,
-                         max_minutes=args.max_minutes)
+                         max_minutes=args.max_minutes,
+                         augmentation=Augmentation(**(RANDOM_REMISSION if args.randomise_remission else {})))
     frames = frames_from_args(args)
     if args.resume:
         if not has_checkpoint(args.out):

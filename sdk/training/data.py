@@ -27,9 +27,17 @@ class Augmentation:
     flip: bool = True
     scale: tuple[float, float] = (0.95, 1.05)
     jitter: float = 0.01  # metres, one sigma
+    #: remission randomisation (off by default), so that the network leans on shape more than on one
+    #: simulator's materials: a per-frame gain drawn log-uniformly from `remission_gain`, per-point
+    #: log-normal noise of sigma `remission_noise`, and up to `remission_zero` of the points reading zero
+    remission_gain: tuple[float, float] = (1.0, 1.0)
+    remission_noise: float = 0.0
+    remission_zero: float = 0.0
 
     def apply(self, points: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         out = points.copy()
+        if self.remission_gain != (1.0, 1.0) or self.remission_noise or self.remission_zero:
+            self._randomise_remission(out, rng)
         if self.rotate:
             angle = rng.uniform(0, 2 * np.pi)
             c, s = np.cos(angle), np.sin(angle)
@@ -39,6 +47,16 @@ class Augmentation:
         out[:, :3] *= np.float32(rng.uniform(*self.scale))
         out[:, :3] += rng.normal(0.0, self.jitter, (len(out), 3)).astype(np.float32)
         return out
+
+    def _randomise_remission(self, points: np.ndarray, rng: np.random.Generator) -> None:
+        gain = np.exp(rng.uniform(*np.log(self.remission_gain)))
+        noise = np.exp(rng.normal(0.0, self.remission_noise, len(points)))
+        points[:, 3] = np.clip(points[:, 3] * gain * noise, 0.0, 1.0)
+        points[rng.random(len(points)) < rng.uniform(0.0, self.remission_zero), 3] = 0.0
+
+
+#: `rapid-edge train --randomise-remission`
+RANDOM_REMISSION = {"remission_gain": (0.5, 1.6), "remission_noise": 0.3, "remission_zero": 0.15}
 
 
 NO_AUGMENTATION = Augmentation(rotate=False, flip=False, scale=(1.0, 1.0), jitter=0.0)

@@ -14,7 +14,7 @@ from sdk.models.autoencoder import to_cells
 from sdk.models.rapid_seg import RapidSeg
 from sdk.models.rapid_seg_config import RapidSegConfig
 from sdk.training.checkpoint import WEIGHTS, load_model, save_model
-from sdk.training.data import collate, crop, make_sample
+from sdk.training.data import RANDOM_REMISSION, Augmentation, collate, crop, make_sample
 
 SMALL = RapidSegConfig(height=16, width=512)
 
@@ -182,3 +182,21 @@ def test_batches_are_reproducible_from_seed_and_step(tmp_path):
     np.testing.assert_array_equal(first.rapid, again.rapid)
     assert not np.array_equal(first.points[:100], other.points[:100])
     assert first.image.shape == (4, 4, 64, 256)  # two frames x two crops
+
+
+def test_remission_randomisation_touches_remission_only_and_only_when_asked(sim_frames):
+    points = sim_frames[0].points
+    plain, randomised = Augmentation(), Augmentation(**RANDOM_REMISSION)
+    # off by default: the geometric draws, and so every earlier training run, are unchanged
+    np.testing.assert_array_equal(plain.apply(points, np.random.default_rng(3))[:, 3], points[:, 3])
+    out = randomised.apply(points, np.random.default_rng(3))
+    np.testing.assert_array_equal(out, randomised.apply(points, np.random.default_rng(3)))  # seeded
+    assert 0.0 <= out[:, 3].min() and out[:, 3].max() <= 1.0
+    changed = np.abs(out[:, 3] - points[:, 3]) > 1e-6
+    assert changed.mean() > 0.5
+    zero_share = [(randomised.apply(points, np.random.default_rng(seed))[:, 3] == 0).mean() for seed in range(20)]
+    assert max(zero_share) > 0.05 and min(zero_share) < 0.05  # a share drawn per frame, up to 15 %
+    # coordinates get only the geometric augmentation: rotation and mirror keep ranges, scale is 0.95-1.05
+    far = np.linalg.norm(points[:, :3], axis=1) > 5.0
+    ratio = np.linalg.norm(out[far, :3], axis=1) / np.linalg.norm(points[far, :3], axis=1)
+    assert np.ptp(ratio) < 0.02 and 0.94 < ratio.mean() < 1.06
