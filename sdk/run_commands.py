@@ -13,6 +13,8 @@ from .sensor_commands import open_from_args
 
 DEFAULT_SOURCE = "sim://hdl64e?frames=20"
 DEFAULT_RENDER = Path("rapid-edge-render")
+#: --drop and --overlap: "auto" leaves the choice to the stream (live or file, cores)
+AUTO_ALWAYS_NEVER = {"auto": None, "always": True, "never": False}
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -48,19 +50,18 @@ def _pipeline_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", type=Path, default=None, help="weights (default: the shipped model)")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads of the runtime")
     parser.add_argument("--queue-size", type=int, default=None, help="frames waiting between stages (default: 1 live, 2 files)")
-    parser.add_argument("--drop", choices=("auto", "always", "never"), default="auto",
+    parser.add_argument("--drop", choices=tuple(AUTO_ALWAYS_NEVER), default="auto",
                         help="when inference falls behind: auto drops the oldest frame for live sources only")
     parser.add_argument("--idle-timeout", type=float, default=10.0, help="seconds without a frame before stopping")
-    parser.add_argument("--overlap", choices=("auto", "always", "never"), default="auto",
+    parser.add_argument("--overlap", choices=tuple(AUTO_ALWAYS_NEVER), default="auto",
                         help="run the stages on threads of their own; auto: files always, live sources only where "
                              "the source and every stage have a core of their own (lower latency on few cores)")
 
 
 def pipeline_from_args(args: argparse.Namespace) -> Pipeline:
-    drop, overlap = ({"auto": None, "always": True, "never": False}[choice] for choice in (args.drop, args.overlap))
     return Pipeline(args.pipeline, args.runtime, args.package, checkpoint=args.checkpoint, threads=args.threads,
-                    queue_size=args.queue_size, drop_when_behind=drop, idle_timeout=args.idle_timeout,
-                    overlap=overlap)
+                    queue_size=args.queue_size, drop_when_behind=AUTO_ALWAYS_NEVER[args.drop],
+                    idle_timeout=args.idle_timeout, overlap=AUTO_ALWAYS_NEVER[args.overlap])
 
 
 def run_stream(args: argparse.Namespace) -> dict[str, Any]:
