@@ -42,3 +42,21 @@ def test_points_without_a_pixel_keep_the_ignore_label():
     result = steps.postprocess(Prepared(frame, {}, has_pixel), logits)
     np.testing.assert_array_equal(result.labels, [2, 0, 1])
     assert result.scores[1] == 0.0 and (result.scores[[0, 2]] > 1 / 3).all()
+
+
+def test_the_feed_skips_points_without_a_pixel_and_copies_nothing_when_all_have_one():
+    from sdk.segmentation import RapidSegSteps
+    from sensors import SEMANTIC_KITTI, Frame
+
+    rng = np.random.default_rng(5)
+    points = np.concatenate([rng.uniform(-20, 20, size=(200, 3)), rng.uniform(0, 1, size=(200, 1))], axis=1).astype(np.float32)
+    steps = RapidSegSteps(64, 2048, None, SEMANTIC_KITTI.class_names)
+    whole = steps.preprocess(Frame(points=points, timestamp=0.0, sensor="test"))
+    assert whole.has_pixel.all() and np.shares_memory(whole.feed["points"], points)
+    holed = points.copy()
+    holed[[3, 50]] = np.nan
+    partial = steps.preprocess(Frame(points=holed, timestamp=0.0, sensor="test"))
+    assert partial.has_pixel.sum() == 198 and len(partial.feed["points"]) == len(partial.feed["pixel"]) == 198
+    keep = np.ones(200, dtype=bool)
+    keep[[3, 50]] = False
+    np.testing.assert_array_equal(partial.feed["pixel"], whole.feed["pixel"][keep])
