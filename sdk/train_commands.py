@@ -39,17 +39,32 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     check = commands.add_parser("evaluate", help="confusion matrix, per-class IoU and mIoU")
     check.add_argument("--checkpoint", type=Path, required=True)
     check.add_argument("--source", action="append", default=[], help="labelled frames (default: held-out simulation)")
+    check.add_argument("--sim-seeds", default=f"{HELD_OUT_SEEDS.start}:{HELD_OUT_SEEDS.stop}",
+                       help="FIRST:END seeds of the simulated scenes evaluated without --source (training uses seeds "
+                            f"below {HELD_OUT_SEEDS.start})")
     check.add_argument("--out", type=Path, default=None, help="write the report as JSON")
     check.set_defaults(run=run_evaluate)
+
+
+def seed_range(text: str) -> range:
+    """--sim-seeds FIRST:END -> range(FIRST, END); a malformed or empty range fails naming the text."""
+    first, colon, end = text.partition(":")
+    try:
+        seeds = range(int(first), int(end))
+    except ValueError:
+        seeds = range(0)
+    if not colon or not seeds:
+        raise ValueError(f"--sim-seeds {text!r}: expected FIRST:END with FIRST < END, e.g. 5000:5010")
+    return seeds
 
 
 def frames_from_args(args: argparse.Namespace):
     sources = []
     if args.sim_weight > 0:
-        first, end = (int(v) for v in args.sim_seeds.split(":"))
-        if first >= HELD_OUT_SEEDS.start and end > HELD_OUT_SEEDS.start:
+        seeds = seed_range(args.sim_seeds)
+        if seeds.stop > HELD_OUT_SEEDS.start and seeds.start < HELD_OUT_SEEDS.stop:
             raise ValueError(f"--sim-seeds {args.sim_seeds} overlaps the held-out evaluation seeds {HELD_OUT_SEEDS}")
-        sources.append((SimFrames(first, end - first), args.sim_weight))
+        sources.append((SimFrames(seeds.start, len(seeds)), args.sim_weight))
     for item in args.kitti:
         folder, _, weight = item.partition(":")
         sources.append((KittiFrames([Path(folder)]), float(weight or 1.0)))
@@ -87,8 +102,9 @@ def run_evaluate(args: argparse.Namespace) -> dict:
         frames = (frame for source in args.source for frame in sensors.open(source))
         what = ", ".join(args.source)
     else:
-        frames = held_out_sim()
-        what = f"simulated seeds {HELD_OUT_SEEDS.start}..{HELD_OUT_SEEDS.stop - 1}, frames {HELD_OUT_FRAMES}"
+        seeds = seed_range(args.sim_seeds)
+        frames = held_out_sim(seeds)
+        what = f"simulated seeds {seeds.start}..{seeds.stop - 1}, frames {HELD_OUT_FRAMES}"
     confusion = evaluate(model, frames)
     print(f"{args.checkpoint} on {what}\n{confusion.table()}")
     report = {"checkpoint": str(args.checkpoint), "data": what, **confusion.report()}

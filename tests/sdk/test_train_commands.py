@@ -1,0 +1,30 @@
+"""`rapid-edge train/evaluate` seed ranges: training seeds never reach the held-out ones, and a bad range
+fails naming what is wrong."""
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from sdk.train_commands import frames_from_args, seed_range
+from sdk.training.evaluate import HELD_OUT_SEEDS
+
+
+def test_seed_range_parses_and_rejects():
+    assert seed_range("5010:5040") == range(5010, 5040)
+    for bad in ("5010", "a:b", "7:7", "9:3"):
+        with pytest.raises(ValueError, match="--sim-seeds"):
+            seed_range(bad)
+
+
+@pytest.mark.parametrize("seeds", [f"{HELD_OUT_SEEDS.start - 10}:{HELD_OUT_SEEDS.start + 1}",
+                                   f"{HELD_OUT_SEEDS.start + 3}:{HELD_OUT_SEEDS.start + 4}",
+                                   f"{HELD_OUT_SEEDS.stop - 1}:{HELD_OUT_SEEDS.stop + 5}"])
+def test_training_refuses_seeds_that_reach_the_held_out_ones(seeds):
+    with pytest.raises(ValueError, match="overlaps the held-out"):
+        frames_from_args(argparse.Namespace(sim_weight=1.0, sim_seeds=seeds, kitti=[]))
+
+
+def test_training_takes_seeds_on_either_side_of_the_held_out_ones():
+    for seeds in (f"0:{HELD_OUT_SEEDS.start}", f"{HELD_OUT_SEEDS.stop}:{HELD_OUT_SEEDS.stop + 100}"):
+        assert seeds.split(":")[0] in frames_from_args(argparse.Namespace(sim_weight=1.0, sim_seeds=seeds, kitti=[])).describe()
