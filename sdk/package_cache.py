@@ -4,10 +4,10 @@ the source of the code that builds the graph: an SDK update that changes the gra
 exports afresh instead of serving the old one."""
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import shutil
-import hashlib
 import tempfile
 from pathlib import Path
 

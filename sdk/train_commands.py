@@ -38,10 +38,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
     check = commands.add_parser("evaluate", help="confusion matrix, per-class IoU and mIoU")
     check.add_argument("--checkpoint", type=Path, required=True)
-    check.add_argument("--source", action="append", default=[], help="labelled frames (default: held-out simulation)")
-    check.add_argument("--sim-seeds", default=f"{HELD_OUT_SEEDS.start}:{HELD_OUT_SEEDS.stop}",
-                       help="FIRST:END seeds of the simulated scenes evaluated without --source (training uses seeds "
-                            f"below {HELD_OUT_SEEDS.start})")
+    frames = check.add_mutually_exclusive_group()  # seeds of simulated scenes mean nothing beside a --source
+    frames.add_argument("--source", action="append", default=[], help="labelled frames (default: held-out simulation)")
+    frames.add_argument("--sim-seeds", default=f"{HELD_OUT_SEEDS.start}:{HELD_OUT_SEEDS.stop}",
+                        help="FIRST:END seeds of the simulated scenes evaluated without --source (training uses "
+                             f"seeds below {HELD_OUT_SEEDS.start})")
     check.add_argument("--out", type=Path, default=None, help="write the report as JSON")
     check.set_defaults(run=run_evaluate)
 

@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from sdk.train_commands import frames_from_args, seed_range
+from sdk.train_commands import add_parser, frames_from_args, seed_range
 from sdk.training.evaluate import HELD_OUT_SEEDS
 
 
@@ -28,3 +28,12 @@ def test_training_refuses_seeds_that_reach_the_held_out_ones(seeds):
 def test_training_takes_seeds_on_either_side_of_the_held_out_ones():
     for seeds in (f"0:{HELD_OUT_SEEDS.start}", f"{HELD_OUT_SEEDS.stop}:{HELD_OUT_SEEDS.stop + 100}"):
         assert seeds.split(":")[0] in frames_from_args(argparse.Namespace(sim_weight=1.0, sim_seeds=seeds, kitti=[])).describe()
+
+
+def test_evaluate_takes_simulated_seeds_or_a_source_not_both(capsys):
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    assert seed_range(parser.parse_args(["evaluate", "--checkpoint", "w"]).sim_seeds) == HELD_OUT_SEEDS
+    with pytest.raises(SystemExit):
+        parser.parse_args(["evaluate", "--checkpoint", "w", "--source", "scan", "--sim-seeds", "5010:5040"])
+    assert "not allowed with" in capsys.readouterr().err
