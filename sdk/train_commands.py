@@ -32,6 +32,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--randomise-remission", action="store_true",
                        help="augment remission: a per-frame gain of 0.5-1.6, 30 %% per-point noise, up to 15 %% zero "
                             "readings (to lean on shape more than on the simulator's materials)")
+    train.add_argument("--class-crops", type=float, default=TrainConfig.class_crops, metavar="SHARE",
+                       help="share of crops centred on a class drawn uniformly among those in the sweep, so rare "
+                            "classes are seen as often as common ones (0-1; default 0: random crops)")
     for switch in ("rapid", "autoencoder", "fuatten"):
         train.add_argument(f"--no-{switch}", action="store_true", help=f"ablation: leave out {switch}")
     train.set_defaults(run=run_train)
@@ -75,7 +78,7 @@ def frames_from_args(args: argparse.Namespace):
 def run_train(args: argparse.Namespace) -> dict:
     config = TrainConfig(stage=args.stage, steps=args.steps, seed=args.seed, learning_rate=args.learning_rate,
                          frames_per_step=args.frames_per_step, crop_width=args.crop_width or None,
-                         max_minutes=args.max_minutes,
+                         max_minutes=args.max_minutes, class_crops=args.class_crops,
                          augmentation=Augmentation(**(RANDOM_REMISSION if args.randomise_remission else {})))
     frames = frames_from_args(args)
     if args.resume:

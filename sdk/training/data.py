@@ -102,6 +102,23 @@ def crop(sample: Sample, start: int, width: int) -> Sample:
                   sample.labels[inside] if sample.labels is not None else None)
 
 
+def class_centred_start(sample: Sample, width: int, rng: np.random.Generator, minimum_points: int = 30) -> int | None:
+    """A crop start that centres the crop on a point of a class drawn uniformly among the classes with at
+    least `minimum_points` labelled points in the sweep. Random crops see a rare class seldom (a
+    motorcyclist is in 1 % of 512-column crops, a bicycle in 7 %); this shows each class present as often
+    as any other. None when the sweep has no labelled class."""
+    if sample.labels is None:
+        return None
+    counts = np.bincount(sample.labels, minlength=1)
+    classes = np.flatnonzero(counts >= minimum_points)
+    classes = classes[classes != 0]  # 0: ignore
+    if not len(classes):
+        return None
+    members = np.flatnonzero(sample.labels == rng.choice(classes))
+    column = int(sample.pixel[rng.choice(members)] % sample.image.shape[2])
+    return (column - width // 2) % sample.image.shape[2]
+
+
 @dataclass
 class Batch:
     image: np.ndarray  # [B, 4, H, W]

@@ -19,7 +19,7 @@ from ..range_image import geometry_for
 from ..models.rapid_seg_config import RapidSegConfig
 from . import losses
 from .checkpoint import STATE, load_model, load_training_state, save_model, save_training_state
-from .data import Augmentation, Batch, collate, crop, make_sample
+from .data import Augmentation, Batch, Sample, class_centred_start, collate, crop, make_sample
 
 STAGES = ("autoencoder", "segmentation")
 
@@ -43,11 +43,15 @@ class TrainConfig:
     max_minutes: float | None = None
     #: weight cross-entropy by inverse square-root class frequency (estimated on `balance_frames` frames)
     balance_frames: int = 16
+    #: share of crops centred on a class drawn uniformly among those in the sweep (0: every crop at random)
+    class_crops: float = 0.0
     augmentation: Augmentation = field(default_factory=Augmentation)
 
     def __post_init__(self) -> None:
         if self.stage not in STAGES:
             raise ValueError(f"stage must be one of {STAGES}, got {self.stage!r}")
+        if not 0.0 <= self.class_crops <= 1.0:
+            raise ValueError(f"class_crops is a share of crops, 0 to 1, got {self.class_crops}")
 
 
 def to_torch(batch: Batch) -> dict[str, torch.Tensor]:
@@ -116,10 +120,18 @@ class Trainer:
             if self.config.crop_width is None:
                 samples.append(full)
                 continue
-            width = full.image.shape[2]
-            starts = rng.integers(width, size=self.config.crops_per_frame)
-            samples.extend(crop(full, int(start), self.config.crop_width) for start in starts)
+            samples.extend(crop(full, self.crop_start(full, rng), self.config.crop_width)
+                           for _ in range(self.config.crops_per_frame))
         return collate(samples)
+
+    def crop_start(self, sample: Sample, rng: np.random.Generator) -> int:
+        """A random column, or with probability `class_crops` one that centres a drawn class (no extra
+        draw when class_crops is 0, so runs made before the option replay unchanged)."""
+        if self.config.class_crops and rng.random() < self.config.class_crops:
+            start = class_centred_start(sample, self.config.crop_width, rng)
+            if start is not None:
+                return start
+        return int(rng.integers(sample.image.shape[2]))
 
     def train(self, progress: bool = True) -> list[dict]:
         from tqdm import tqdm

@@ -2,6 +2,7 @@
 checkpoints (safetensors, no pickles), and a tiny run that learns."""
 from __future__ import annotations
 
+import dataclasses
 import math
 import pickle
 
@@ -143,6 +144,44 @@ def test_crop_keeps_points_and_pixels_consistent(sim_frames):
     np.testing.assert_array_equal(row, full_row[inside])
     np.testing.assert_array_equal(part.image[:, row, column], sample.image[:, row, (column + 500) % 512])
     np.testing.assert_array_equal(part.rapid[:, row, column], sample.rapid[:, row, (column + 500) % 512])
+
+
+def test_class_centred_crops_show_a_rare_class_as_often_as_a_common_one():
+    from sdk.training.data import Sample, class_centred_start
+
+    columns = np.concatenate([np.arange(900), np.full(40, 1500), np.full(10, 200)])  # 900 road, 40 rider, 10 stray
+    labels = np.concatenate([np.full(900, 9), np.full(40, 7), np.full(10, 2)]).astype(np.int32)
+    sample = Sample(np.zeros((4, 2, 2048), np.float32), np.zeros((3, 2, 2048), np.float32), columns,
+                    np.zeros((950, 4), np.float32), labels)
+    rng = np.random.default_rng(0)
+    starts = np.array([class_centred_start(sample, 512, rng) for _ in range(400)])
+    holds_rider = (1500 - starts) % 2048 < 512
+    assert 0.4 < holds_rider.mean() < 0.6  # two classes qualify (the 10-point one does not): half each
+    assert np.all((1500 - starts[holds_rider]) % 2048 == 256)  # centred on the rider's column
+    assert class_centred_start(dataclasses.replace(sample, labels=np.zeros(950, np.int32)), 512, rng) is None
+
+
+def test_class_crops_off_draws_random_crops_as_before(tmp_path):
+    """class_crops=0 leaves the draws of earlier runs unchanged (one integer per crop); class_crops=1
+    centres every crop on a labelled point."""
+    from sdk.training.data import SimFrames
+    from sdk.training.trainer import TrainConfig, Trainer
+
+    frames = SimFrames(0, 5, 10, "hdl64e")
+    sample = make_sample(frames.render(0, 0), RapidSegConfig().rapid)
+
+    def trainer(class_crops: float) -> Trainer:
+        config = TrainConfig(frames_per_step=1, crop_width=256, balance_frames=0, class_crops=class_crops)
+        return Trainer(RapidSeg(RapidSegConfig()), frames, config, tmp_path)
+
+    rng, same = np.random.default_rng(4), np.random.default_rng(4)
+    assert [trainer(0.0).crop_start(sample, rng) for _ in range(3)] == [int(same.integers(2048)) for _ in range(3)]
+    centred, rng = trainer(1.0), np.random.default_rng(4)
+    for _ in range(5):
+        part = crop(sample, centred.crop_start(sample, rng), 256)
+        assert (part.labels[part.pixel % 256 == 128] > 0).any()  # a labelled point in the centre column
+    with pytest.raises(ValueError, match="class_crops"):
+        TrainConfig(class_crops=1.5)
 
 
 @pytest.mark.slow
