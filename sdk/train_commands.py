@@ -35,6 +35,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--class-crops", type=float, default=TrainConfig.class_crops, metavar="SHARE",
                        help="share of crops centred on a class drawn uniformly among those in the sweep, so rare "
                             "classes are seen as often as common ones (0-1; default 0: random crops)")
+    train.add_argument("--ema", type=float, default=TrainConfig.ema, metavar="DECAY",
+                       help="keep an exponential moving average of the weights with this decay per step (e.g. "
+                            "0.999) and save it as the model (default 0: the last weights)")
     for switch in ("rapid", "autoencoder", "fuatten"):
         train.add_argument(f"--no-{switch}", action="store_true", help=f"ablation: leave out {switch}")
     train.set_defaults(run=run_train)
@@ -78,7 +81,7 @@ def frames_from_args(args: argparse.Namespace):
 def run_train(args: argparse.Namespace) -> dict:
     config = TrainConfig(stage=args.stage, steps=args.steps, seed=args.seed, learning_rate=args.learning_rate,
                          frames_per_step=args.frames_per_step, crop_width=args.crop_width or None,
-                         max_minutes=args.max_minutes, class_crops=args.class_crops,
+                         max_minutes=args.max_minutes, class_crops=args.class_crops, ema=args.ema,
                          augmentation=Augmentation(**(RANDOM_REMISSION if args.randomise_remission else {})))
     frames = frames_from_args(args)
     if args.resume:

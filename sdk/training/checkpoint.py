@@ -14,11 +14,17 @@ WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
 OPTIMIZER = "optimizer.safetensors"
 STATE = "trainer.json"
+#: the optimised (not averaged) weights of a run that keeps an EMA; model.safetensors then holds the EMA
+TRAINING_WEIGHTS = "training_weights.safetensors"
+
+
+def save_weights(model: torch.nn.Module, path: Path) -> None:
+    save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(path))
 
 
 def save_model(model: RapidSeg, folder: Path, extra: dict | None = None) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(folder / WEIGHTS))
+    save_weights(model, folder / WEIGHTS)
     (folder / CONFIG).write_text(json.dumps({"model": json.loads(model.config.to_json()), **(extra or {})}, indent=2) + "\n")
 
 

@@ -3,7 +3,9 @@ segmentation with cross-entropy + Lovasz-softmax + the autoencoder's losses (the
 on, not frozen: the class-aware embedding loss needs its codes to move).
 
 Checkpoints (safetensors + JSON) go to the run folder every `checkpoint_every` steps; `resume=True`
-continues from the last one with the same data stream, since every sample is drawn from (seed, step)."""
+continues from the last one with the same data stream, since every sample is drawn from (seed, step).
+With `ema` the run also keeps an exponential moving average of the weights (torch's AveragedModel, buffers
+included), and the checkpoint's model is that average: two frames a step make single weights noisy."""
 from __future__ import annotations
 
 import json
@@ -18,7 +20,10 @@ from ..models.rapid_seg import RapidSeg
 from ..range_image import geometry_for
 from ..models.rapid_seg_config import RapidSegConfig
 from . import losses
-from .checkpoint import STATE, load_model, load_training_state, save_model, save_training_state
+from safetensors.torch import load_file
+
+from .checkpoint import (STATE, TRAINING_WEIGHTS, load_model, load_training_state, save_model, save_training_state,
+                         save_weights)
 from .data import Augmentation, Batch, Sample, class_centred_start, collate, crop, make_sample
 
 STAGES = ("autoencoder", "segmentation")
@@ -45,6 +50,8 @@ class TrainConfig:
     balance_frames: int = 16
     #: share of crops centred on a class drawn uniformly among those in the sweep (0: every crop at random)
     class_crops: float = 0.0
+    #: decay of the exponential moving average of the weights saved as the model (0: no average)
+    ema: float = 0.0
     augmentation: Augmentation = field(default_factory=Augmentation)
 
     def __post_init__(self) -> None:
@@ -52,6 +59,8 @@ class TrainConfig:
             raise ValueError(f"stage must be one of {STAGES}, got {self.stage!r}")
         if not 0.0 <= self.class_crops <= 1.0:
             raise ValueError(f"class_crops is a share of crops, 0 to 1, got {self.class_crops}")
+        if not 0.0 <= self.ema < 1.0:
+            raise ValueError(f"ema is a decay per step, 0 (off) up to but not including 1, got {self.ema}")
 
 
 def to_torch(batch: Batch) -> dict[str, torch.Tensor]:
@@ -94,6 +103,11 @@ class Trainer:
         self.optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
         self.schedule = torch.optim.lr_scheduler.OneCycleLR(self.optimizer, max_lr=config.learning_rate,
                                                             total_steps=config.steps, pct_start=0.05)
+        self.average = None
+        if config.ema:
+            from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+            self.average = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema), use_buffers=True)
         self.step = 0
         self.history: list[dict] = []
         self.class_weights = None
@@ -102,10 +116,17 @@ class Trainer:
 
     @classmethod
     def resume(cls, run_dir: Path, frames, config: TrainConfig) -> Trainer:
+        saved_ema = json.loads((Path(run_dir) / STATE).read_text()).get("ema", 0.0)
+        if saved_ema != config.ema:
+            raise ValueError(f"{run_dir} was trained with ema {saved_ema}; resume with the same")
+        # the saved model is the average when there is one: the average restarts from it, training from its own weights
         trainer = cls(load_model(run_dir).train(), frames, config, run_dir)
         saved = load_training_state(run_dir, trainer.optimizer)
         if saved["schedule"]["total_steps"] != config.steps:
             raise ValueError(f"{run_dir} was planned for {saved['schedule']['total_steps']} steps; resume with that many")
+        if trainer.average is not None:
+            trainer.model.load_state_dict(load_file(str(Path(run_dir) / TRAINING_WEIGHTS)))
+            trainer.average.n_averaged.fill_(saved["ema_updates"])
         trainer.schedule.load_state_dict(saved["schedule"])
         trainer.step, trainer.history = saved["step"], saved["history"]
         return trainer
@@ -143,21 +164,7 @@ class Trainer:
             if deadline is not None and time.monotonic() > deadline:
                 self.save()
                 break
-            started = time.perf_counter()
-            batch = self.batch(self.step)
-            terms = step_losses(self.model, batch, self.config, np.random.default_rng([self.config.seed, self.step, 1]),
-                                self.class_weights)
-            loss = sum(terms.values())
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), 5.0)
-            self.optimizer.step()
-            self.schedule.step()
-            self.step += 1
-            seconds = time.perf_counter() - started
-            record = {"step": self.step, "loss": loss.item(), **{k: v.item() for k, v in terms.items()},
-                      "frames_per_s": self.config.frames_per_step / seconds}
-            self.history.append(record)
+            record = self.advance()
             bar.set_postfix(loss=f"{record['loss']:.3f}", fps=f"{record['frames_per_s']:.2f}")
             bar.update(1)
             if self.step % self.config.checkpoint_every == 0 or self.step == self.config.steps:
@@ -165,11 +172,37 @@ class Trainer:
         bar.close()
         return self.history
 
+    def advance(self) -> dict:
+        """One optimiser step (and average update); returns the step's record, also kept in `history`."""
+        started = time.perf_counter()
+        batch = self.batch(self.step)
+        terms = step_losses(self.model, batch, self.config, np.random.default_rng([self.config.seed, self.step, 1]),
+                            self.class_weights)
+        loss = sum(terms.values())
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 5.0)
+        self.optimizer.step()
+        self.schedule.step()
+        if self.average is not None:
+            self.average.update_parameters(self.model)
+        self.step += 1
+        seconds = time.perf_counter() - started
+        record = {"step": self.step, "loss": loss.item(), **{k: v.item() for k, v in terms.items()},
+                  "frames_per_s": self.config.frames_per_step / seconds}
+        self.history.append(record)
+        return record
+
     def save(self) -> None:
-        save_model(self.model, self.run_dir, {"train": _jsonable(asdict(self.config)), "step": self.step,
-                                              "data": self.frames.describe()})
-        save_training_state(self.run_dir, self.optimizer, {"step": self.step, "history": self.history,
-                                                           "schedule": self.schedule.state_dict()})
+        extra = {"train": _jsonable(asdict(self.config)), "step": self.step, "data": self.frames.describe()}
+        state = {"step": self.step, "history": self.history, "schedule": self.schedule.state_dict()}
+        if self.average is None:
+            save_model(self.model, self.run_dir, extra)
+        else:
+            save_model(self.average.module, self.run_dir, extra)
+            save_weights(self.model, self.run_dir / TRAINING_WEIGHTS)
+            state |= {"ema": self.config.ema, "ema_updates": int(self.average.n_averaged)}
+        save_training_state(self.run_dir, self.optimizer, state)
 
 
 def class_weights(frames, classes: int, count: int, seed: int) -> torch.Tensor:

@@ -239,3 +239,60 @@ def test_remission_randomisation_touches_remission_only_and_only_when_asked(sim_
     far = np.linalg.norm(points[:, :3], axis=1) > 5.0
     ratio = np.linalg.norm(out[far, :3], axis=1) / np.linalg.norm(points[far, :3], axis=1)
     assert np.ptp(ratio) < 0.02 and 0.94 < ratio.mean() < 1.06
+
+
+def ema_trainer(run_dir, steps: int = 4, ema: float = 0.5):
+    from sdk.training.data import SimFrames
+    from sdk.training.trainer import TrainConfig, Trainer
+
+    config = TrainConfig(steps=steps, frames_per_step=1, crops_per_frame=1, crop_width=256, balance_frames=0,
+                         checkpoint_every=2, learning_rate=1e-2, ema=ema)
+    frames = SimFrames(0, 5, 10, "hdl64e")
+    torch.manual_seed(0)  # the same initial weights for every call
+    return frames, config, Trainer(RapidSeg(RapidSegConfig()), frames, config, run_dir)
+
+
+def float_state(module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in module.state_dict().items() if v.is_floating_point()}
+
+
+def test_ema_follows_its_update_rule_and_is_saved_as_the_model(tmp_path):
+    from safetensors.torch import load_file
+    from sdk.training.checkpoint import TRAINING_WEIGHTS
+
+    _, _, trainer = ema_trainer(tmp_path)
+    trainer.advance()
+    first = float_state(trainer.model)
+    trainer.advance()
+    second = float_state(trainer.model)
+    average = float_state(trainer.average.module)
+    moved = [k for k in first if not torch.equal(first[k], second[k])]
+    assert len(moved) > 20  # the step changed the weights, so the check below discriminates
+    for key in first:  # decay 0.5: the first update copies, the second halves the difference
+        torch.testing.assert_close(average[key], 0.5 * first[key] + 0.5 * second[key])
+    trainer.save()
+    saved, raw = load_model(tmp_path).state_dict(), load_file(str(tmp_path / TRAINING_WEIGHTS))
+    for key in moved:
+        torch.testing.assert_close(saved[key], average[key], rtol=0, atol=0)
+        torch.testing.assert_close(raw[key], second[key], rtol=0, atol=0)
+
+
+def test_an_ema_run_resumes_to_the_same_weights(tmp_path):
+    from sdk.training.trainer import TrainConfig, Trainer
+
+    _, _, whole = ema_trainer(tmp_path / "whole")
+    whole.train(progress=False)
+    frames, config, part = ema_trainer(tmp_path / "part")
+    part.advance(), part.advance()
+    part.save()
+    resumed = Trainer.resume(tmp_path / "part", frames, config)
+    assert resumed.step == 2 and int(resumed.average.n_averaged) == 2
+    resumed.train(progress=False)
+    for module in ("model", "average"):
+        expected, got = float_state(getattr(whole, module)), float_state(getattr(resumed, module))
+        for key in expected:
+            torch.testing.assert_close(got[key], expected[key], rtol=0, atol=1e-4)  # steps move them ~1e-2
+    with pytest.raises(ValueError, match="ema 0.5"):
+        Trainer.resume(tmp_path / "part", frames, dataclasses.replace(config, ema=0.0))
+    with pytest.raises(ValueError, match="ema"):
+        TrainConfig(ema=1.0)
