@@ -39,12 +39,14 @@ class Pipeline:
     ends), overlap (True: each stage on its own thread; False: one after another beside the source; None:
     files overlap, live sources only where the source and every stage have a core of their own, since on
     fewer cores the overlapped stages compete and latency under overload grows), threads (CPU threads of the runtime),
-    precision and form for the engine/package it builds."""
+    precision and form for the engine/package it builds. `warmup` (default True) runs one synthetic sweep through
+    every stage when the pipeline opens: loading numba's kernels, starting thread pools and the runtime's first
+    allocations cost ~1 s, which would otherwise land on the first real frame (and, live, drop the next ones)."""
 
     def __init__(self, name: str = "rapid_seg", runtime: str = "auto", package: str | Path | None = None, *,
                  checkpoint: str | Path | None = None, form: str = "split", precision: str = "fp16",
                  threads: int | None = None, queue_size: int | None = None, drop_when_behind: bool | None = None,
-                 idle_timeout: float | None = 10.0, overlap: bool | None = None) -> None:
+                 idle_timeout: float | None = 10.0, overlap: bool | None = None, warmup: bool = True) -> None:
         if name not in PIPELINES:
             raise ValueError(f"no pipeline named {name!r}; available: {', '.join(PIPELINES)}")
         if runtime not in RUNTIMES:
@@ -65,6 +67,9 @@ class Pipeline:
             self.steps = RapidSegSteps.from_manifest(self.package.manifest)
         self.runner.__enter__()  # a model that cannot load fails here, not at the first frame
         log.info("%s on %s: %s", name, self.runner.name, self.reason)
+        self.warmup_timings = self(warmup_sweep(self.steps.rows, self.steps.columns)).timings if warmup else None
+        if self.warmup_timings:
+            log.info("warm-up sweep: %s", ", ".join(f"{k} {v:.0f} ms" for k, v in self.warmup_timings.items()))
 
     # -- one frame ------------------------------------------------------------------------------------------
     def __call__(self, frame: sensors.Frame) -> Segmentation:
@@ -131,6 +136,18 @@ class Pipeline:
         return {"pipeline": self.name, "runtime": self.runner.name, "reason": self.reason,
                 "form": self.package.form if self.package else "split (checkpoint)",
                 "inputs": [s.name for s in self.runner.inputs()]}
+
+
+def warmup_sweep(rows: int, columns: int) -> sensors.Frame:
+    """A sweep of rows x columns points on a 5-40 m shell, without rings: ringless frames take the numba
+    kernels of ring recovery as well as projection, RAPiD and labelling, so every kernel is warmed."""
+    elevation = np.radians(np.linspace(2.0, -24.8, rows))[:, None]
+    azimuth = np.linspace(np.pi, -np.pi, columns, endpoint=False)[None, :]
+    distance = 5.0 + 35.0 * (0.5 + 0.5 * np.sin(3 * azimuth) * np.cos(5 * elevation))
+    xyz = np.stack([distance * np.cos(elevation) * np.cos(azimuth), distance * np.cos(elevation) * np.sin(azimuth),
+                    distance * np.sin(elevation) * np.ones_like(azimuth)], axis=-1).reshape(-1, 3)
+    intensity = np.full((len(xyz), 1), 0.3)
+    return sensors.Frame(np.hstack([xyz, intensity]), timestamp=0.0, sensor="warm-up")
 
 
 def _default_package(name: str, form: str, checkpoint: str | Path | None) -> Package:

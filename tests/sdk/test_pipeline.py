@@ -163,3 +163,42 @@ def test_ctrl_c_stops_cleanly_with_a_summary(cache, tmp_path):
     assert process.returncode == 130, err
     assert "frames in" in out and "interrupted" in err
     assert (render / "latency.png").is_file()  # the sink was flushed
+
+
+WARMED_KERNELS = ("sdk.range_image:_columns", "sdk.range_image:_scatter_nearest", "sdk.range_image:_firing_order_rings",
+                  "runtimes.ops.rapid_numba:_select", "runtimes.ops.rapid_numba:_distance4_sorted",
+                  "runtimes.ops.rapid_numba:_normalise", "sdk.segmentation:_argmax_and_shift",
+                  "sdk.segmentation:_top_probability")
+
+
+@pytest.mark.parametrize("warmup", [True, False])
+def test_opening_warms_every_numba_kernel_before_the_first_frame(cache, warmup):
+    """In a fresh process, an opened pipeline holds a compiled (or cache-loaded) form of every numba kernel
+    a frame needs only when it warms up; the warm-up's own timings are kept for the log."""
+    script = f"""
+import importlib, json
+from sdk import Pipeline
+pipeline = Pipeline("rapid_seg", runtime="onnxruntime-cpu", warmup={warmup})
+ready = {{}}
+for name in {WARMED_KERNELS!r}:
+    module, kernel = name.split(":")
+    ready[name] = bool(getattr(importlib.import_module(module), kernel).signatures)
+print(json.dumps({{"ready": ready, "timings": pipeline.warmup_timings}}))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    if warmup:
+        assert all(report["ready"].values()), report["ready"]
+        assert set(report["timings"]) == {"preprocess", "infer", "postprocess"}
+    else:
+        assert not any(report["ready"].values()) and report["timings"] is None
+
+
+def test_the_warmup_sweep_takes_the_ringless_path():
+    from sdk.pipeline import warmup_sweep
+
+    sweep = warmup_sweep(64, 2048)
+    assert sweep.ring is None and len(sweep) == 64 * 2048 and np.isfinite(sweep.points).all()
+    distance = np.linalg.norm(sweep.xyz, axis=1)
+    assert 4.9 < distance.min() and distance.max() < 40.1
