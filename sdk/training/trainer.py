@@ -5,7 +5,8 @@ on, not frozen: the class-aware embedding loss needs its codes to move).
 Checkpoints (safetensors + JSON) go to the run folder every `checkpoint_every` steps; `resume=True`
 continues from the last one with the same data stream, since every sample is drawn from (seed, step).
 With `ema` the run also keeps an exponential moving average of the weights (torch's AveragedModel, buffers
-included), and the checkpoint's model is that average: two frames a step make single weights noisy."""
+included), and the checkpoint's model is that average (two frames a step make single weights noisy; after
+a one-cycle schedule, which anneals the rate to almost nothing, the last weights scored as high or higher)."""
 from __future__ import annotations
 
 import json
@@ -15,13 +16,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors.torch import load_file
 
 from ..models.rapid_seg import RapidSeg
 from ..range_image import geometry_for
 from ..models.rapid_seg_config import RapidSegConfig
 from . import losses
-from safetensors.torch import load_file
-
 from .checkpoint import (STATE, TRAINING_WEIGHTS, load_model, load_training_state, save_model, save_training_state,
                          save_weights)
 from .data import Augmentation, Batch, Sample, class_centred_start, collate, crop, make_sample
