@@ -116,14 +116,13 @@ class Trainer:
 
     @classmethod
     def resume(cls, run_dir: Path, frames, config: TrainConfig) -> Trainer:
-        saved_ema = json.loads((Path(run_dir) / STATE).read_text()).get("ema", 0.0)
-        if saved_ema != config.ema:
-            raise ValueError(f"{run_dir} was trained with ema {saved_ema}; resume with the same")
         # the saved model is the average when there is one: the average restarts from it, training from its own weights
         trainer = cls(load_model(run_dir).train(), frames, config, run_dir)
         saved = load_training_state(run_dir, trainer.optimizer)
         if saved["schedule"]["total_steps"] != config.steps:
             raise ValueError(f"{run_dir} was planned for {saved['schedule']['total_steps']} steps; resume with that many")
+        if saved.get("ema", 0.0) != config.ema:
+            raise ValueError(f"{run_dir} was trained with ema {saved.get('ema', 0.0)}; resume with the same")
         if trainer.average is not None:
             trainer.model.load_state_dict(load_file(str(Path(run_dir) / TRAINING_WEIGHTS)))
             trainer.average.n_averaged.fill_(saved["ema_updates"])

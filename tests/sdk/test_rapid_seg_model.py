@@ -295,7 +295,8 @@ def test_an_ema_run_resumes_to_the_same_weights(tmp_path, one_thread):
     _, _, whole = ema_trainer(tmp_path / "whole")
     whole.train(progress=False)
     frames, config, part = ema_trainer(tmp_path / "part")
-    part.advance(), part.advance()
+    for _ in range(2):
+        part.advance()
     part.save()
     resumed = Trainer.resume(tmp_path / "part", frames, config)
     assert resumed.step == 2 and int(resumed.average.n_averaged) == 2
