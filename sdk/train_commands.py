@@ -25,6 +25,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--learning-rate", type=float, default=TrainConfig.learning_rate)
     train.add_argument("--frames-per-step", type=int, default=TrainConfig.frames_per_step)
     train.add_argument("--crop-width", type=int, default=TrainConfig.crop_width, help="0 trains on full sweeps")
+    train.add_argument("--crops-per-frame", type=int, default=TrainConfig.crops_per_frame,
+                       help="crops cut from each frame's projection and RAPiD features (they are computed once)")
     train.add_argument("--sim-seeds", default="0:5000", help="FIRST:END seeds of the simulated drives")
     train.add_argument("--sim-weight", type=float, default=1.0, help="0 leaves the simulator out")
     train.add_argument("--kitti", action="append", default=[], metavar="FOLDER[:WEIGHT]",
@@ -81,6 +83,7 @@ def frames_from_args(args: argparse.Namespace):
 def run_train(args: argparse.Namespace) -> dict:
     config = TrainConfig(stage=args.stage, steps=args.steps, seed=args.seed, learning_rate=args.learning_rate,
                          frames_per_step=args.frames_per_step, crop_width=args.crop_width or None,
+                         crops_per_frame=args.crops_per_frame,
                          max_minutes=args.max_minutes, class_crops=args.class_crops, ema=args.ema,
                          augmentation=Augmentation(**(RANDOM_REMISSION if args.randomise_remission else {})))
     frames = frames_from_args(args)

@@ -57,6 +57,9 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.stage not in STAGES:
             raise ValueError(f"stage must be one of {STAGES}, got {self.stage!r}")
+        if self.frames_per_step < 1 or self.crops_per_frame < 1:
+            raise ValueError(f"frames_per_step and crops_per_frame must be at least 1, got "
+                             f"{self.frames_per_step} and {self.crops_per_frame}")
         if not 0.0 <= self.class_crops <= 1.0:
             raise ValueError(f"class_crops is a share of crops, 0 to 1, got {self.class_crops}")
         if not 0.0 <= self.ema < 1.0:
