@@ -80,12 +80,17 @@ def frames_from_args(args: argparse.Namespace):
     return MixedFrames(sources)
 
 
+def train_config(args: argparse.Namespace) -> TrainConfig:
+    """The flags as a TrainConfig, which checks them before any data is opened."""
+    return TrainConfig(stage=args.stage, steps=args.steps, seed=args.seed, learning_rate=args.learning_rate,
+                       frames_per_step=args.frames_per_step, crops_per_frame=args.crops_per_frame,
+                       crop_width=args.crop_width or None, max_minutes=args.max_minutes,
+                       class_crops=args.class_crops, ema=args.ema,
+                       augmentation=Augmentation(**(RANDOM_REMISSION if args.randomise_remission else {})))
+
+
 def run_train(args: argparse.Namespace) -> dict:
-    config = TrainConfig(stage=args.stage, steps=args.steps, seed=args.seed, learning_rate=args.learning_rate,
-                         frames_per_step=args.frames_per_step, crop_width=args.crop_width or None,
-                         crops_per_frame=args.crops_per_frame,
-                         max_minutes=args.max_minutes, class_crops=args.class_crops, ema=args.ema,
-                         augmentation=Augmentation(**(RANDOM_REMISSION if args.randomise_remission else {})))
+    config = train_config(args)
     frames = frames_from_args(args)
     if args.resume:
         if not has_checkpoint(args.out):

@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from sdk.train_commands import add_parser, frames_from_args, seed_range
+from sdk.train_commands import add_parser, frames_from_args, seed_range, train_config
 from sdk.training.evaluate import HELD_OUT_SEEDS
 
 
@@ -37,3 +37,15 @@ def test_evaluate_takes_simulated_seeds_or_a_source_not_both(capsys):
     with pytest.raises(SystemExit):
         parser.parse_args(["evaluate", "--checkpoint", "w", "--source", "scan", "--sim-seeds", "5010:5040"])
     assert "not allowed with" in capsys.readouterr().err
+
+
+def test_train_flags_reach_the_config_and_bad_counts_fail():
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    args = parser.parse_args(["train", "--out", "run", "--crops-per-frame", "3", "--frames-per-step", "1",
+                              "--class-crops", "0.5", "--crop-width", "0"])
+    config = train_config(args)
+    assert (config.crops_per_frame, config.frames_per_step, config.class_crops, config.crop_width) == (3, 1, 0.5, None)
+    for flag in ("--crops-per-frame", "--frames-per-step"):
+        with pytest.raises(ValueError, match="at least 1"):
+            train_config(parser.parse_args(["train", "--out", "run", flag, "0"]))
