@@ -40,6 +40,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--ema", type=float, default=TrainConfig.ema, metavar="DECAY",
                        help="keep an exponential moving average of the weights with this decay per step (e.g. "
                             "0.999) and save it as the model (default 0: the last weights)")
+    train.add_argument("--device", default="cpu", help="where the model trains: cpu, cuda, cuda:1 ...")
+    train.add_argument("--data-workers", type=int, default=0, metavar="N",
+                       help="make batches ahead in N processes (for a GPU fed by many cores; the batches, and so "
+                            "the run, are the same for any N)")
     for switch in ("rapid", "autoencoder", "fuatten"):
         train.add_argument(f"--no-{switch}", action="store_true", help=f"ablation: leave out {switch}")
     train.set_defaults(run=run_train)
@@ -95,13 +99,13 @@ def run_train(args: argparse.Namespace) -> dict:
     if args.resume:
         if not has_checkpoint(args.out):
             raise ValueError(f"{args.out}: nothing to resume")
-        trainer = Trainer.resume(args.out, frames, config)
+        trainer = Trainer.resume(args.out, frames, config, args.device, args.data_workers)
     else:
         if has_checkpoint(args.out):
             raise ValueError(f"{args.out} already holds a run: --resume it or choose another --out")
         model_config = RapidSegConfig(use_rapid=not args.no_rapid, use_autoencoder=not (args.no_autoencoder or args.no_rapid),
                                       use_fuatten=not args.no_fuatten)
-        trainer = Trainer(new_model(model_config, args.init), frames, config, args.out)
+        trainer = Trainer(new_model(model_config, args.init), frames, config, args.out, args.device, args.data_workers)
     print(f"training {config.stage} on {frames.describe()}: steps {trainer.step}..{config.steps}")
     history = trainer.train()
     last = history[-1] if history else {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -19,12 +19,12 @@ import torch
 from safetensors.torch import load_file
 
 from ..models.rapid_seg import RapidSeg
-from ..range_image import geometry_for
 from ..models.rapid_seg_config import RapidSegConfig
 from . import losses
+from .batches import BatchMaker
 from .checkpoint import (STATE, TRAINING_WEIGHTS, load_model, load_training_state, save_model, save_training_state,
                          save_weights)
-from .data import Augmentation, Batch, Sample, class_centred_start, collate, crop, make_sample
+from .data import Augmentation, Batch
 
 STAGES = ("autoencoder", "segmentation")
 
@@ -66,23 +66,24 @@ class TrainConfig:
             raise ValueError(f"ema is a decay per step, 0 (off) up to but not including 1, got {self.ema}")
 
 
-def to_torch(batch: Batch) -> dict[str, torch.Tensor]:
-    return {"image": torch.from_numpy(batch.image), "rapid": torch.from_numpy(batch.rapid),
-            "pixel": torch.from_numpy(batch.pixel), "points": torch.from_numpy(batch.points)}
+def to_torch(batch: Batch, device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
+    return {"image": torch.from_numpy(batch.image).to(device), "rapid": torch.from_numpy(batch.rapid).to(device),
+            "pixel": torch.from_numpy(batch.pixel).to(device), "points": torch.from_numpy(batch.points).to(device)}
 
 
 def step_losses(model: RapidSeg, batch: Batch, config: TrainConfig, rng: np.random.Generator,
                 class_weights: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-    inputs = to_torch(batch)
+    device = next(model.parameters()).device
+    inputs = to_torch(batch, device)
     out = model.run(inputs["image"], inputs["pixel"], inputs["points"], inputs["rapid"],
                     reconstruct=model.autoencoder is not None)
     terms: dict[str, torch.Tensor] = {}
     if out.reconstruction is not None:
         terms["reconstruction"] = config.reconstruction_weight * losses.reconstruction(out.reconstruction, out.rapid, out.valid)
     if config.stage == "segmentation":
-        labels = torch.from_numpy(batch.labels.astype(np.int64))
+        labels = torch.from_numpy(batch.labels.astype(np.int64)).to(device)
         terms["cross_entropy"] = losses.cross_entropy(out.logits, labels, class_weights)
-        subset = torch.from_numpy(rng.permutation(len(labels))[: config.lovasz_points])
+        subset = torch.from_numpy(rng.permutation(len(labels))[: config.lovasz_points]).to(device)
         terms["lovasz"] = losses.lovasz_softmax(out.logits[subset], labels[subset])
         if out.codes is not None:
             terms["embedding"] = config.embedding_weight * class_aware_term(model, out.codes, inputs["pixel"], labels, config, rng)
@@ -94,14 +95,22 @@ def class_aware_term(model, codes, pixel, labels, config: TrainConfig, rng) -> t
     labelled = torch.nonzero(labels != losses.IGNORE).squeeze(1)
     if len(labelled) == 0:
         return codes.sum() * 0.0
-    anchors = labelled[torch.from_numpy(rng.permutation(len(labelled))[: config.anchors])]
+    anchors = labelled[torch.from_numpy(rng.permutation(len(labelled))[: config.anchors]).to(labelled.device)]
     flat = codes.permute(0, 2, 3, 1).reshape(-1, codes.shape[1])
     return losses.class_aware_embedding(flat[pixel[anchors] // model.config.cell_width], labels[anchors])
 
 
 class Trainer:
-    def __init__(self, model: RapidSeg, frames, config: TrainConfig, run_dir: Path) -> None:
-        self.model, self.frames, self.config, self.run_dir = model, frames, config, Path(run_dir)
+    """`device` runs the model there (cuda on a GPU machine); `workers` make batches ahead in that many
+    processes. Neither changes the data a step sees."""
+
+    def __init__(self, model: RapidSeg, frames, config: TrainConfig, run_dir: Path, device: str = "cpu",
+                 workers: int = 0) -> None:
+        if workers < 0:
+            raise ValueError(f"workers must be 0 (batches made in this process) or more, got {workers}")
+        self.model, self.frames, self.config, self.run_dir = model.to(device), frames, config, Path(run_dir)
+        self.workers = workers
+        self.batches = BatchMaker(frames, config, model.config.height, model.config.width, model.config.rapid)
         torch.manual_seed(config.seed)
         self.optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
         self.schedule = torch.optim.lr_scheduler.OneCycleLR(self.optimizer, max_lr=config.learning_rate,
@@ -115,46 +124,24 @@ class Trainer:
         self.history: list[dict] = []
         self.class_weights = None
         if config.stage == "segmentation" and config.balance_frames:
-            self.class_weights = class_weights(frames, model.config.classes, config.balance_frames, config.seed)
+            self.class_weights = class_weights(frames, model.config.classes, config.balance_frames,
+                                               config.seed).to(device)
 
     @classmethod
-    def resume(cls, run_dir: Path, frames, config: TrainConfig) -> Trainer:
+    def resume(cls, run_dir: Path, frames, config: TrainConfig, device: str = "cpu", workers: int = 0) -> Trainer:
         # the saved model is the average when there is one: the average restarts from it, training from its own weights
-        trainer = cls(load_model(run_dir).train(), frames, config, run_dir)
+        trainer = cls(load_model(run_dir).train(), frames, config, run_dir, device, workers)
         saved = load_training_state(run_dir, trainer.optimizer)
         if saved["schedule"]["total_steps"] != config.steps:
             raise ValueError(f"{run_dir} was planned for {saved['schedule']['total_steps']} steps; resume with that many")
         if saved.get("ema", 0.0) != config.ema:
             raise ValueError(f"{run_dir} was trained with ema {saved.get('ema', 0.0)}; resume with the same")
         if trainer.average is not None:
-            trainer.model.load_state_dict(load_file(str(Path(run_dir) / TRAINING_WEIGHTS)))
+            trainer.model.load_state_dict(load_file(str(Path(run_dir) / TRAINING_WEIGHTS), device=str(device)))
             trainer.average.n_averaged.fill_(saved["ema_updates"])
         trainer.schedule.load_state_dict(saved["schedule"])
         trainer.step, trainer.history = saved["step"], saved["history"]
         return trainer
-
-    def batch(self, step: int) -> Batch:
-        rng = np.random.default_rng([self.config.seed, step])
-        samples = []
-        for _ in range(self.config.frames_per_step):
-            frame = self.frames.frame(rng)
-            geometry = replace(geometry_for(frame), rows=self.model.config.height, columns=self.model.config.width)
-            full = make_sample(frame, self.model.config.rapid, rng, self.config.augmentation, geometry)
-            if self.config.crop_width is None:
-                samples.append(full)
-                continue
-            samples.extend(crop(full, self.crop_start(full, rng), self.config.crop_width)
-                           for _ in range(self.config.crops_per_frame))
-        return collate(samples)
-
-    def crop_start(self, sample: Sample, rng: np.random.Generator) -> int:
-        """A random column, or with probability `class_crops` one that centres a drawn class (no extra
-        draw when class_crops is 0, so runs made before the option replay unchanged)."""
-        if self.config.class_crops and rng.random() < self.config.class_crops:
-            start = class_centred_start(sample, self.config.crop_width, rng)
-            if start is not None:
-                return start
-        return int(rng.integers(sample.image.shape[2]))
 
     def train(self, progress: bool = True) -> list[dict]:
         from tqdm import tqdm
@@ -162,11 +149,14 @@ class Trainer:
         self.model.train()
         bar = tqdm(total=self.config.steps, initial=self.step, disable=not progress, unit="step", dynamic_ncols=True)
         deadline = time.monotonic() + 60 * self.config.max_minutes if self.config.max_minutes else None
-        while self.step < self.config.steps:
+        previous = time.monotonic()
+        for batch in self.batches.stream(self.step, self.config.steps, self.workers):
             if deadline is not None and time.monotonic() > deadline:
                 self.save()
                 break
-            record = self.advance()
+            record = self.advance(batch)
+            now = time.monotonic()  # wall time per step, waiting for the batch included
+            record["frames_per_s"], previous = self.config.frames_per_step / (now - previous), now
             bar.set_postfix(loss=f"{record['loss']:.3f}", fps=f"{record['frames_per_s']:.2f}")
             bar.update(1)
             if self.step % self.config.checkpoint_every == 0 or self.step == self.config.steps:
@@ -174,10 +164,10 @@ class Trainer:
         bar.close()
         return self.history
 
-    def advance(self) -> dict:
-        """One optimiser step (and average update); returns the step's record, also kept in `history`."""
-        started = time.perf_counter()
-        batch = self.batch(self.step)
+    def advance(self, batch: Batch | None = None) -> dict:
+        """One optimiser step (and average update) on this step's batch, made here unless given; returns the
+        step's record, also kept in `history`."""
+        batch = batch if batch is not None else self.batches.make(self.step)
         terms = step_losses(self.model, batch, self.config, np.random.default_rng([self.config.seed, self.step, 1]),
                             self.class_weights)
         loss = sum(terms.values())
@@ -189,9 +179,7 @@ class Trainer:
         if self.average is not None:
             self.average.update_parameters(self.model)
         self.step += 1
-        seconds = time.perf_counter() - started
-        record = {"step": self.step, "loss": loss.item(), **{k: v.item() for k, v in terms.items()},
-                  "frames_per_s": self.config.frames_per_step / seconds}
+        record = {"step": self.step, "loss": loss.item(), **{k: v.item() for k, v in terms.items()}}
         self.history.append(record)
         return record
 

@@ -175,10 +175,10 @@ def test_class_crops_off_draws_random_crops_as_before(tmp_path):
         return Trainer(RapidSeg(RapidSegConfig()), frames, config, tmp_path)
 
     rng, same = np.random.default_rng(4), np.random.default_rng(4)
-    assert [trainer(0.0).crop_start(sample, rng) for _ in range(3)] == [int(same.integers(2048)) for _ in range(3)]
+    assert [trainer(0.0).batches.crop_start(sample, rng) for _ in range(3)] == [int(same.integers(2048)) for _ in range(3)]
     centred, rng = trainer(1.0), np.random.default_rng(4)
     for _ in range(5):
-        part = crop(sample, centred.crop_start(sample, rng), 256)
+        part = crop(sample, centred.batches.crop_start(sample, rng), 256)
         assert (part.labels[part.pixel % 256 == 128] > 0).any()  # a labelled point in the centre column
     with pytest.raises(ValueError, match="class_crops"):
         TrainConfig(class_crops=1.5)
@@ -216,11 +216,63 @@ def test_batches_are_reproducible_from_seed_and_step(tmp_path):
 
     frames = MixedFrames([(SimFrames(0, 5, 10, "hdl64e"), 1.0), (KittiFrames([data_file("semantickitti/sequences/00")]), 1.0)])
     trainer = Trainer(RapidSeg(RapidSegConfig()), frames, TrainConfig(frames_per_step=2, crop_width=256), tmp_path)
-    first, again, other = trainer.batch(7), trainer.batch(7), trainer.batch(8)
+    first, again, other = trainer.batches.make(7), trainer.batches.make(7), trainer.batches.make(8)
     np.testing.assert_array_equal(first.points, again.points)
     np.testing.assert_array_equal(first.rapid, again.rapid)
     assert not np.array_equal(first.points[:100], other.points[:100])
     assert first.image.shape == (4, 4, 64, 256)  # two frames x two crops
+
+
+@pytest.mark.slow
+def test_worker_processes_make_the_batches_the_trainer_would(tmp_path, one_thread):
+    """Batches made ahead in a worker process equal those made in place, so a run with workers trains
+    to the same weights, bit for bit (on one thread, see `one_thread`)."""
+    from sdk.training.data import SimFrames
+    from sdk.training.trainer import TrainConfig, Trainer
+
+    frames = SimFrames(0, 5, 10, "hdl64e")
+    config = TrainConfig(steps=3, frames_per_step=1, crops_per_frame=2, crop_width=256, balance_frames=0,
+                         class_crops=0.5, checkpoint_every=1000)
+
+    def trained(workers: int) -> Trainer:
+        torch.manual_seed(0)
+        trainer = Trainer(RapidSeg(RapidSegConfig()), frames, config, tmp_path / str(workers), workers=workers)
+        trainer.train(progress=False)
+        return trainer
+
+    in_place = trained(0)
+    for step, batch in enumerate(in_place.batches.stream(0, 3, workers=1)):
+        expected = in_place.batches.make(step)
+        for name in ("image", "rapid", "pixel", "points", "labels"):
+            np.testing.assert_array_equal(getattr(batch, name), getattr(expected, name))
+    ahead = trained(1)
+    assert [h["loss"] for h in ahead.history] == [h["loss"] for h in in_place.history]
+    for key, value in float_state(in_place.model).items():
+        torch.testing.assert_close(float_state(ahead.model)[key], value, rtol=0, atol=0)
+    with pytest.raises(ValueError, match="workers"):
+        Trainer(RapidSeg(RapidSegConfig()), frames, config, tmp_path, workers=-1)
+
+
+@pytest.mark.gpu
+def test_a_training_step_on_the_gpu_matches_the_cpu(tmp_path):
+    """The same batch and weights give the same losses on CUDA as on the CPU (cuDNN's sums differ in
+    order only), and the checkpoint it saves loads on the CPU."""
+    from sdk.training.data import SimFrames
+    from sdk.training.trainer import TrainConfig, Trainer
+
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device: the GPU training path runs on an NVIDIA machine only")
+    frames = SimFrames(0, 5, 10, "hdl64e")
+    config = TrainConfig(steps=1, frames_per_step=1, crop_width=256, balance_frames=4, checkpoint_every=1000)
+    records = {}
+    for device in ("cpu", "cuda"):
+        torch.manual_seed(0)
+        trainer = Trainer(RapidSeg(RapidSegConfig()), frames, config, tmp_path / device, device=device)
+        records[device] = trainer.advance()
+        trainer.save()
+    for term, value in records["cpu"].items():
+        assert records["cuda"][term] == pytest.approx(value, rel=1e-3, abs=1e-5), term
+    assert next(load_model(tmp_path / "cuda").parameters()).device.type == "cpu"
 
 
 def test_remission_randomisation_touches_remission_only_and_only_when_asked(sim_frames):
