@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
-# Every GPU check of the SDK in one command, for a short lease on an offline NVIDIA machine: run from
-# the repository root with prepare.sh's bundle (.device) beside it. Each check's output goes to
-# OUT/checks.log and its exit status and time to OUT/summary.txt; a failing check does not stop the rest.
+# The SDK's GPU checks for a short lease on an offline NVIDIA machine, in two commands that each end
+# well inside ten minutes: run from the repository root with prepare.sh's bundle (.device) beside it.
+# Each check's output goes to OUT/checks.log, its exit status and time to OUT/summary.txt; a failing
+# check does not stop the rest.
 #
-#   benchmarks/gpu_machine/run.sh [TRAIN_MINUTES [TRAIN_STEPS]]   (default 4 minutes, 1200 steps; 0: no training)
+#   benchmarks/gpu_machine/run.sh checks                  # the gpu tests and benchmarks/gpu_latency.py
+#   benchmarks/gpu_machine/run.sh train MINUTES STEPS     # CUDA training from the shipped weights + evaluation
 #
-# The training run resumes from the shipped weights on the same data and settings as the CPU stages
-# (`--device cuda`, batches made ahead by 14 worker processes); its first purpose is to measure steps a
-# second there, which sizes TRAIN_STEPS for a full one-cycle schedule in a later lease.
+# The training run uses the data and settings of the CPU stages (`--device cuda`, batches made ahead by
+# 14 worker processes); a first run measures steps a second there, which sizes STEPS for a whole
+# one-cycle schedule in a later lease.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-out/gpu_machine}
-TRAIN_MINUTES=${1:-4}
-TRAIN_STEPS=${2:-1200}
+MODE=${1:-}
+case "$MODE" in
+  checks) ;;
+  train) TRAIN_MINUTES=${2:?run.sh train MINUTES STEPS}; TRAIN_STEPS=${3:?run.sh train MINUTES STEPS} ;;
+  *) echo "usage: run.sh checks | run.sh train MINUTES STEPS" >&2; exit 2 ;;
+esac
 mkdir -p "$OUT"
 # shellcheck source=env.sh
 source benchmarks/gpu_machine/env.sh || exit 1
@@ -29,14 +35,15 @@ check() {  # NAME SECONDS COMMAND...: runs COMMAND under a time limit, appends i
 
 check environment 120 python3 -c "import torch, cupy, open3d, sdk.cli; print(torch.__version__, \
 torch.cuda.get_device_name(), 'cupy', cupy.__version__, 'open3d', open3d.__version__)"
-check gpu_tests 300 python3 -m pytest -q -m gpu -p no:cacheprovider tests/export/test_rapid_cuda.py \
-  tests/sdk/test_rapid_seg_model.py
-check gpu_latency 300 python3 benchmarks/gpu_latency.py --data "$RAPID_EDGE_DATA" --out "$OUT/gpu_latency.json"
-if [ "$TRAIN_MINUTES" -gt 0 ]; then
-  check train $((TRAIN_MINUTES * 60 + 180)) python3 -m sdk.cli train --stage segmentation \
+if [ "$MODE" = checks ]; then
+  check gpu_tests 300 python3 -m pytest -q -m gpu -p no:cacheprovider tests/export/test_rapid_cuda.py \
+    tests/sdk/test_rapid_seg_model.py
+  check gpu_latency 300 python3 benchmarks/gpu_latency.py --data "$RAPID_EDGE_DATA" --out "$OUT/gpu_latency.json"
+else
+  check train $((TRAIN_MINUTES * 60 + 120)) python3 -m sdk.cli train --stage segmentation \
     --init sdk/weights/rapid_seg --out runs/gpu --device cuda --data-workers 14 --frames-per-step 8 \
     --crops-per-frame 4 --steps "$TRAIN_STEPS" --max-minutes "$TRAIN_MINUTES" --learning-rate 4e-4 \
     --sim-seeds 0:5000 --seed 30 --class-crops 0.5
-  check evaluate 300 python3 -m sdk.cli evaluate --checkpoint runs/gpu --out "$OUT/eval_sim_heldout.json"
+  check evaluate 180 python3 -m sdk.cli evaluate --checkpoint runs/gpu --out "$OUT/eval_sim_heldout.json"
   cp runs/gpu/model.safetensors runs/gpu/config.json "$OUT/" 2>/dev/null
 fi
