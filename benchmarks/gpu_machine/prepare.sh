@@ -39,6 +39,9 @@ DEBIAN_PACKAGES=(libusb-1.0-0 libegl1 libgl1 libglx0 libglvnd0 libx11-6 libxcb1 
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+if [ -e "$BUNDLE" ] && [ ! -f "$BUNDLE/site.tar.xz" ]; then  # replace an earlier bundle, never anything else
+  echo "prepare.sh: $BUNDLE exists and is not a bundle; choose another --out" >&2; exit 1
+fi
 rm -rf "$BUNDLE" && mkdir -p "$BUNDLE/debs" "$BUNDLE/data"
 
 pins=()
