@@ -6,8 +6,11 @@ bundle=${BUNDLE:-.device}
 prefix=${BUNDLE_PREFIX:-/tmp/rapid-edge-bundle}
 [ -f "$bundle/site.tar.xz" ] || { echo "env.sh: no $bundle/site.tar.xz (run prepare.sh and carry $bundle)" >&2; return 1; }
 mkdir -p "$prefix/site" "$prefix/debs" "$prefix/lib"
-[ -f "$prefix/site/.unpacked" ] || { tar -xJf "$bundle/site.tar.xz" -C "$prefix/site" && touch "$prefix/site/.unpacked"; } || return 1
-for deb in "$bundle"/debs/*.deb; do dpkg -x "$deb" "$prefix/debs" || return 1; done
+if [ ! -f "$prefix/.unpacked" ]; then  # once per machine: a second command reuses it
+  tar -xJf "$bundle/site.tar.xz" -C "$prefix/site" || return 1
+  for deb in "$bundle"/debs/*.deb; do dpkg -x "$deb" "$prefix/debs" || return 1; done
+  touch "$prefix/.unpacked"
+fi
 for _ in 1 2 3 4 5; do  # each round adds what the last one's libraries need
   missing=$(LD_LIBRARY_PATH="$prefix/lib" ldd "$prefix"/site/open3d/libOpen3D.so.* | awk '/not found/{print $1}')
   [ -z "$missing" ] && break

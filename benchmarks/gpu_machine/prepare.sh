@@ -51,10 +51,11 @@ for name in "${PACKAGES[@]}"; do
   pins+=("$name==$version")
 done
 platforms=()
-for tag in 2_35 2_34 2_31 2_28 2_27 2_17; do platforms+=(--platform "manylinux_${tag}_x86_64"); done
+for tag in manylinux_2_35 manylinux_2_34 manylinux_2_31 manylinux_2_28 manylinux_2_27 manylinux_2_17 manylinux2014; do
+  platforms+=(--platform "${tag}_x86_64")
+done
 "$PY" -m pip install -q --no-deps --only-binary=:all: --no-compile --target "$work/site" \
-  --python-version "$PYTHON_VERSION" --implementation cp "${platforms[@]}" --platform manylinux2014_x86_64 \
-  --platform any "${pins[@]}"
+  --python-version "$PYTHON_VERSION" --implementation cp "${platforms[@]}" --platform any "${pins[@]}"
 ( cd "$work/site/open3d" && rm -rf resources examples labextension nbextension agent_skills \
     open3d_tf_ops.so open3d_torch_ops.so )
 tar -C "$work/site" -cf - . | xz -T0 -6 > "$BUNDLE/site.tar.xz"
