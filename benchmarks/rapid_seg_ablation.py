@@ -16,7 +16,7 @@ import torch
 
 from sdk.models.rapid_seg import RapidSeg
 from sdk.models.rapid_seg_config import RapidSegConfig
-from sdk.training import SimFrames, TrainConfig, Trainer, evaluate, held_out_sim
+from sdk.training import SimFrames, TrainConfig, Trainer, evaluate, simulated_scenes
 from sdk.training.trainer import has_checkpoint
 
 REPO = Path(__file__).resolve().parent.parent
@@ -48,7 +48,7 @@ def main() -> None:
             trainer = Trainer(RapidSeg(RapidSegConfig(**switches)), frames, config, run_dir)
         started = time.perf_counter()
         trainer.train()
-        confusion = evaluate(trainer.model, held_out_sim())
+        confusion = evaluate(trainer.model, simulated_scenes())
         results[name] = {"switches": switches, "steps": args.steps, "train_seconds": round(time.perf_counter() - started),
                          "parameters": sum(p.numel() for p in trainer.model.parameters()),
                          "miou": confusion.miou(), "iou": confusion.iou()}

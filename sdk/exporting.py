@@ -23,7 +23,7 @@ from .models.rapid_seg import RapidSeg
 from .range_image import GEOMETRY
 from .segmentation import RapidSegSteps
 from .training.checkpoint import load_model
-from .training.evaluate import held_out_sim
+from .training.evaluate import simulated_scenes
 
 log = logging.getLogger("export")
 RAPID_FORM = {"portable": "portable", "plugin": "plugin", "split": "input"}
@@ -60,7 +60,7 @@ def parity_cases(model: RapidSeg, form: str, real_scan: Path | None, sim_frames:
     frames = []
     if real_scan is not None and Path(real_scan).exists():
         frames += [(f"{Path(real_scan).name}:{frame.index}", frame) for frame in sensors.open(real_scan)]
-    frames += [(f"sim held-out {i}", frame) for i, frame in zip(range(sim_frames), held_out_sim())]
+    frames += [(f"sim held-out {i}", frame) for i, frame in zip(range(sim_frames), simulated_scenes())]
     cases = []
     for name, frame in frames:
         prepared = steps.preprocess(frame)  # labels follow the points that reach the network (NaN ones do not)
@@ -86,7 +86,7 @@ def export_rapid_seg(checkpoint: Path, form: str, out: Path, opset: int = DEFAUL
     model = load_model(checkpoint, rapid_form=RAPID_FORM[form])
     log.info("[1/4] loaded %s (%d parameters), form %s", checkpoint, sum(p.numel() for p in model.parameters()), form)
     inputs, outputs = tensor_specs(model, form)
-    example_frame = next(iter(held_out_sim(seeds=[0], indices=[0])))
+    example_frame = next(iter(simulated_scenes(seeds=[0], indices=[0])))
     example = tuple(torch.from_numpy(v) for v in feed_for(example_frame, model, form).values())
     points = torch.export.Dim(POINTS, min=profile.min, max=profile.max)
     dynamic = {s.name: ({0: points} if POINTS in s.shape else None) for s in inputs}
@@ -106,7 +106,7 @@ def export_rapid_seg(checkpoint: Path, form: str, out: Path, opset: int = DEFAUL
     check(report)  # no manifest is written for a package that fails parity: it cannot be loaded
     if calibration_frames:  # feeds for int8 calibration (`rapid-edge build --precision int8`)
         (out / "calibration").mkdir(exist_ok=True)
-        for i, frame in zip(range(calibration_frames), held_out_sim(seeds=range(6000, 6000 + calibration_frames), indices=[30])):
+        for i, frame in zip(range(calibration_frames), simulated_scenes(seeds=range(6000, 6000 + calibration_frames), indices=[30])):
             np.savez(out / "calibration" / f"{i:03d}.npz", **feed_for(frame, model, form))
     config = json.loads(model.config.to_json())
     write_manifest(out, {

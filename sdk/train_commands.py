@@ -1,16 +1,24 @@
-"""`rapid-edge train` and `rapid-edge evaluate`: flags mirror TrainConfig and RapidSegConfig."""
+"""`rapid-edge train`, `evaluate` and `calibrate`: flags mirror TrainConfig and RapidSegConfig."""
 from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
+
 import sensors
+from sensors.labels import SEMANTIC_KITTI
 
 from .models.rapid_seg_config import RapidSegConfig
 from .training.data import RANDOM_REMISSION, Augmentation, KittiFrames, MixedFrames, SimFrames
-from .training.evaluate import HELD_OUT_FRAMES, HELD_OUT_SEEDS, evaluate, held_out_sim
+from .training.evaluate import HELD_OUT_FRAMES, HELD_OUT_SEEDS, evaluate, simulated_scenes
 from .training.trainer import TrainConfig, Trainer, has_checkpoint, new_model
+
+
+#: the simulated scenes `rapid-edge calibrate` fits on by default: 80 drives of the training range
+CALIBRATION_SEEDS = "4900:4980"
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -58,6 +66,19 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     check.add_argument("--out", type=Path, default=None, help="write the report as JSON")
     check.set_defaults(run=run_evaluate)
 
+    calibrate = commands.add_parser("calibrate", help="fit a logit offset per class for mIoU on labelled frames "
+                                                      "and fold them into a copy of the weights")
+    calibrate.add_argument("--checkpoint", type=Path, required=True)
+    calibrate.add_argument("--out", type=Path, required=True, help="folder for the calibrated checkpoint")
+    frames = calibrate.add_mutually_exclusive_group()
+    frames.add_argument("--source", action="append", default=[],
+                        help="labelled frames to fit on, e.g. a validation sequence (default: simulated scenes)")
+    frames.add_argument("--sim-seeds", default=CALIBRATION_SEEDS,
+                        help=f"FIRST:END seeds of the simulated scenes fitted on (never the held-out "
+                             f"{HELD_OUT_SEEDS.start}..{HELD_OUT_SEEDS.stop - 1})")
+    calibrate.add_argument("--frames", default="20,100,170", help="frame indices of each simulated scene")
+    calibrate.set_defaults(run=run_calibrate)
+
 
 def seed_range(text: str) -> range:
     """--sim-seeds FIRST:END -> range(FIRST, END); a malformed or empty range fails naming the text."""
@@ -71,12 +92,18 @@ def seed_range(text: str) -> range:
     return seeds
 
 
+def fitting_seeds(text: str) -> range:
+    """Seeds that training or calibration may fit on: never the held-out evaluation seeds."""
+    seeds = seed_range(text)
+    if seeds.stop > HELD_OUT_SEEDS.start and seeds.start < HELD_OUT_SEEDS.stop:
+        raise ValueError(f"--sim-seeds {text} overlaps the held-out evaluation seeds {HELD_OUT_SEEDS}")
+    return seeds
+
+
 def frames_from_args(args: argparse.Namespace):
     sources = []
     if args.sim_weight > 0:
-        seeds = seed_range(args.sim_seeds)
-        if seeds.stop > HELD_OUT_SEEDS.start and seeds.start < HELD_OUT_SEEDS.stop:
-            raise ValueError(f"--sim-seeds {args.sim_seeds} overlaps the held-out evaluation seeds {HELD_OUT_SEEDS}")
+        seeds = fitting_seeds(args.sim_seeds)
         sources.append((SimFrames(seeds.start, len(seeds)), args.sim_weight))
     for item in args.kitti:
         folder, _, weight = item.partition(":")
@@ -113,20 +140,53 @@ def run_train(args: argparse.Namespace) -> dict:
     return last
 
 
+def frame_indices(text: str) -> tuple[int, ...]:
+    try:
+        indices = tuple(int(index) for index in text.split(","))
+    except ValueError:
+        indices = ()
+    if not indices or min(indices) < 0:
+        raise ValueError(f"--frames {text!r}: expected comma-separated frame indices >= 0, e.g. 20,100,170")
+    return indices
+
+
+def labelled_frames(sources: list[str], seeds: Callable[[], range], indices: tuple[int, ...]) -> tuple[Iterator, str]:
+    """The --source files, or else simulated scenes (seeds checked only then: they mean nothing beside a source)."""
+    if sources:
+        return (frame for source in sources for frame in sensors.open(source)), ", ".join(sources)
+    scenes = seeds()
+    return simulated_scenes(scenes, indices), f"simulated seeds {scenes.start}..{scenes.stop - 1}, frames {indices}"
+
+
 def run_evaluate(args: argparse.Namespace) -> dict:
     from .training.checkpoint import load_model
 
     model = load_model(args.checkpoint)
-    if args.source:
-        frames = (frame for source in args.source for frame in sensors.open(source))
-        what = ", ".join(args.source)
-    else:
-        seeds = seed_range(args.sim_seeds)
-        frames = held_out_sim(seeds)
-        what = f"simulated seeds {seeds.start}..{seeds.stop - 1}, frames {HELD_OUT_FRAMES}"
+    frames, what = labelled_frames(args.source, lambda: seed_range(args.sim_seeds), HELD_OUT_FRAMES)
     confusion = evaluate(model, frames)
     print(f"{args.checkpoint} on {what}\n{confusion.table()}")
     report = {"checkpoint": str(args.checkpoint), "data": what, **confusion.report()}
     if args.out:
         args.out.write_text(json.dumps(report, indent=2) + "\n")
     return report
+
+
+def run_calibrate(args: argparse.Namespace) -> dict:
+    from .training.calibration import add_logit_offsets, collect_logits, fit_class_offsets
+    from .training.checkpoint import WEIGHTS, load_model, read_extras, save_model
+
+    if (args.out / WEIGHTS).exists() or args.out.resolve() == args.checkpoint.resolve():
+        raise ValueError(f"{args.out} already holds a checkpoint: choose another --out")
+    model = load_model(args.checkpoint)
+    frames, what = labelled_frames(args.source, lambda: fitting_seeds(args.sim_seeds), frame_indices(args.frames))
+    fit = fit_class_offsets(collect_logits(model, frames))
+    add_logit_offsets(model, fit.offsets)
+    extras = read_extras(args.checkpoint)
+    earlier = np.array(list(extras.get("calibration", {}).get("offsets", {}).values()) or 0.0)
+    names = SEMANTIC_KITTI.class_names[1:]
+    record = {"data": what, "miou_before": fit.miou_before, "miou_after": fit.miou_after, "rounds": fit.rounds,
+              "offsets": {name: round(float(value), 4) for name, value in zip(names, earlier + fit.offsets)}}
+    save_model(model, args.out, {**extras, "calibration": record})
+    print(f"calibrated on {what}: mIoU {100 * fit.miou_before:.2f} -> {100 * fit.miou_after:.2f} "
+          f"({fit.rounds} rounds); offsets " + ", ".join(f"{n} {v:+.2f}" for n, v in zip(names, fit.offsets) if v))
+    return record

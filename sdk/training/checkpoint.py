@@ -28,6 +28,11 @@ def save_model(model: RapidSeg, folder: Path, extra: dict | None = None) -> None
     (folder / CONFIG).write_text(json.dumps({"model": json.loads(model.config.to_json()), **(extra or {})}, indent=2) + "\n")
 
 
+def read_extras(folder: Path) -> dict:
+    """What config.json records beside the model's config (training run, data, calibration)."""
+    return {k: v for k, v in json.loads((Path(folder) / CONFIG).read_text()).items() if k != "model"}
+
+
 def load_model(folder: Path, rapid_form: str = "input") -> RapidSeg:
     folder = Path(folder)
     for name in (WEIGHTS, CONFIG):

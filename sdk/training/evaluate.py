@@ -9,7 +9,7 @@ import torch
 from sensors import Frame
 
 from ..models.rapid_seg import RapidSeg
-from .data import SimFrames, make_sample
+from .data import Sample, SimFrames, make_sample
 from runtimes.metrics import ConfusionMatrix
 
 #: seeds the default checkpoint never saw in training (it trains on seeds below 5000)
@@ -18,14 +18,22 @@ HELD_OUT_FRAMES = (0, 60, 120)
 
 
 @torch.no_grad()
+def point_logits(model: RapidSeg, sample: Sample) -> torch.Tensor:
+    """[sample points, classes]: the model's logits for an unbatched sample."""
+    return model(torch.from_numpy(sample.image[None]), torch.from_numpy(sample.pixel),
+                 torch.from_numpy(sample.points), torch.from_numpy(sample.rapid[None]))
+
+
+def require_labels(frame: Frame, purpose: str) -> None:
+    if frame.labels is None or frame.label_set not in (None, "semantickitti"):
+        raise ValueError(f"{purpose} needs frames with SemanticKITTI labels")
+
+
 def predict(model: RapidSeg, frame: Frame) -> np.ndarray:
     """SemanticKITTI training ids per point (0 for points without a pixel: NaN coordinates)."""
-    sample = make_sample(frame, model.config.rapid)
-    logits = model(torch.from_numpy(sample.image[None]), torch.from_numpy(sample.pixel),
-                   torch.from_numpy(sample.points), torch.from_numpy(sample.rapid[None]))
     labels = np.zeros(len(frame), dtype=np.int32)
     has_pixel = np.isfinite(frame.points).all(axis=1)
-    labels[has_pixel] = logits.argmax(dim=1).numpy() + 1
+    labels[has_pixel] = point_logits(model, make_sample(frame, model.config.rapid)).argmax(dim=1).numpy() + 1
     return labels
 
 
@@ -33,14 +41,14 @@ def evaluate(model: RapidSeg, frames: Iterable[Frame]) -> ConfusionMatrix:
     model.eval()
     confusion = ConfusionMatrix()
     for frame in frames:
-        if frame.labels is None or frame.label_set not in (None, "semantickitti"):
-            raise ValueError("evaluation needs frames with SemanticKITTI labels")
+        require_labels(frame, "evaluation")
         confusion.add(frame.labels, predict(model, frame))
     return confusion
 
 
-def held_out_sim(seeds: Iterable[int] = HELD_OUT_SEEDS, indices: Iterable[int] = HELD_OUT_FRAMES,
-                 sensor: str = "hdl64e") -> Iterator[Frame]:
+def simulated_scenes(seeds: Iterable[int] = HELD_OUT_SEEDS, indices: Iterable[int] = HELD_OUT_FRAMES,
+                     sensor: str = "hdl64e") -> Iterator[Frame]:
+    """Frames `indices` of the simulated drives `seeds` (by default the held-out evaluation scenes)."""
     sim = SimFrames(sensor=sensor)
     for seed in seeds:
         for index in indices:

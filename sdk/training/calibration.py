@@ -1,0 +1,117 @@
+"""Per-class logit offsets fitted for mIoU on labelled frames, then folded into the head's last bias.
+
+Why: training (class-balanced cross-entropy + Lovasz) leaves each class's decision threshold where the
+losses put it, not where the mIoU of the deployed argmax is highest; between look-alike classes
+(motorcyclist / bicyclist, other-vehicle / truck, parking / road) the threshold decides which one wins.
+An offset per class is the one post-hoc change that leaves the exported graph as it is (it is the last
+Linear layer's bias), so every export form and runtime gets it without a change of its own.
+
+The fit is coordinate ascent over a grid of offsets. For one class, every point is either that class or
+the best of the others, and it switches at one offset: one histogram of (switching offset, truth, other)
+gives the confusion matrix, and so the mIoU, for every grid value at once.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from sensors import Frame
+
+from ..models.rapid_seg import RapidSeg
+from .data import make_sample
+from .evaluate import point_logits, require_labels
+
+#: offsets tried for each class: -4 .. 4 in steps of 0.05 (0 exactly on the grid, so "no change" is a choice)
+OFFSET_GRID = np.arange(-80, 81) * 0.05
+
+
+@dataclass
+class LabelledLogits:
+    """The network's logits for labelled points (ignore-labelled points left out)."""
+    logits: np.ndarray  # [N, classes] float32
+    classes: np.ndarray  # [N] int64, class index 0..classes-1 (SemanticKITTI training id - 1)
+
+
+@dataclass
+class OffsetFit:
+    offsets: np.ndarray  # [classes] float32, added to the logits
+    miou_before: float
+    miou_after: float
+    rounds: int
+
+
+def collect_logits(model: RapidSeg, frames: Iterable[Frame]) -> LabelledLogits:
+    model.eval()
+    logits, classes = [], []
+    for frame in frames:
+        require_labels(frame, "calibration")
+        sample = make_sample(frame, model.config.rapid)
+        labelled = sample.labels > 0
+        logits.append(point_logits(model, sample).numpy()[labelled])
+        classes.append(sample.labels[labelled].astype(np.int64) - 1)
+    if not logits:
+        raise ValueError("calibration needs at least one labelled frame")
+    return LabelledLogits(np.concatenate(logits).astype(np.float32), np.concatenate(classes))
+
+
+def miou_of(confusion: np.ndarray) -> np.ndarray:
+    """mIoU of confusion matrices [..., truth, prediction]; classes absent from truth and prediction don't count."""
+    true_positive = np.diagonal(confusion, axis1=-2, axis2=-1).astype(np.float64)
+    union = confusion.sum(axis=-1) + confusion.sum(axis=-2) - true_positive
+    present = union > 0
+    iou = np.where(present, true_positive / np.maximum(union, 1), 0.0)
+    return iou.sum(axis=-1) / np.maximum(present.sum(axis=-1), 1)
+
+
+def confusion_of(data: LabelledLogits, offsets: np.ndarray) -> np.ndarray:
+    count = data.logits.shape[1]
+    prediction = (data.logits + offsets).argmax(axis=1)
+    return np.bincount(data.classes * count + prediction, minlength=count * count).reshape(count, count)
+
+
+def best_offset(data: LabelledLogits, offsets: np.ndarray, target: int, grid: np.ndarray) -> tuple[float, float]:
+    """(offset of class `target` on the grid, mIoU with it), the other classes' offsets held."""
+    count = data.logits.shape[1]
+    shifted = data.logits + offsets
+    shifted[:, target] = -np.inf
+    other = shifted.argmax(axis=1)
+    margin = data.logits[:, target] - shifted[np.arange(len(other)), other]
+    # a point becomes `target` at the first grid offset above -margin (len(grid): never)
+    switch = np.searchsorted(grid, -margin, side="right")
+    confusion = np.bincount(data.classes * count + other, minlength=count * count).reshape(count, count)
+    moved = np.bincount((switch * count + data.classes) * count + other,
+                        minlength=(len(grid) + 1) * count * count).reshape(len(grid) + 1, count, count)
+    moved = moved[:-1].cumsum(axis=0)  # [grid, truth, from] points predicted `target` at each grid offset
+    confusions = confusion[None] - moved
+    confusions[:, :, target] += moved.sum(axis=2)
+    scores = miou_of(confusions)
+    best = int(np.argmax(scores))
+    return float(grid[best]), float(scores[best])
+
+
+def fit_class_offsets(data: LabelledLogits, grid: np.ndarray = OFFSET_GRID, max_rounds: int = 5,
+                      tolerance: float = 1e-5) -> OffsetFit:
+    """Coordinate ascent: each class in turn takes its best grid offset; stops when a round gains < tolerance."""
+    offsets = np.zeros(data.logits.shape[1], dtype=np.float32)
+    before = current = float(miou_of(confusion_of(data, offsets)))
+    rounds = 0
+    while rounds < max_rounds:
+        rounds += 1
+        start = current
+        for target in range(len(offsets)):
+            offset, score = best_offset(data, offsets, target, grid)
+            if score > current + tolerance:
+                offsets[target], current = offset, score
+        if current - start < tolerance:
+            break
+    return OffsetFit(offsets, before, current, rounds)
+
+
+@torch.no_grad()
+def add_logit_offsets(model: RapidSeg, offsets: np.ndarray) -> None:
+    """Fold the offsets into the head's last bias: the model (and any export of it) then predicts with them."""
+    bias = model.head.mlp[-1].bias
+    bias += torch.as_tensor(offsets, dtype=bias.dtype)
