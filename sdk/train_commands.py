@@ -1,4 +1,4 @@
-"""`rapid-edge train`, `evaluate` and `calibrate`: flags mirror TrainConfig and RapidSegConfig."""
+"""`rapid-edge train`, `evaluate`, `average` and `calibrate`: flags mirror TrainConfig and RapidSegConfig."""
 from __future__ import annotations
 
 import argparse
@@ -65,6 +65,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                              f"seeds below {HELD_OUT_SEEDS.start})")
     check.add_argument("--out", type=Path, default=None, help="write the report as JSON")
     check.set_defaults(run=run_evaluate)
+
+    average = commands.add_parser("average", help="average the weights of checkpoints of one model (e.g. the "
+                                                  "stages of one training trajectory)")
+    average.add_argument("--checkpoint", type=Path, action="append", required=True,
+                         help="a checkpoint folder (at least two; repeat the flag)")
+    average.add_argument("--out", type=Path, required=True, help="folder for the averaged checkpoint")
+    average.set_defaults(run=run_average)
 
     calibrate = commands.add_parser("calibrate", help="fit a logit offset per class for mIoU on labelled frames "
                                                       "and fold them into a copy of the weights")
@@ -171,12 +178,26 @@ def run_evaluate(args: argparse.Namespace) -> dict:
     return report
 
 
+def refuse_existing_checkpoint(out: Path, inputs: list[Path]) -> None:
+    from .training.checkpoint import WEIGHTS
+
+    if (out / WEIGHTS).exists() or any(out.resolve() == folder.resolve() for folder in inputs):
+        raise ValueError(f"{out} already holds a checkpoint: choose another --out")
+
+
+def run_average(args: argparse.Namespace) -> None:
+    from .training.checkpoint import average_checkpoints
+
+    refuse_existing_checkpoint(args.out, args.checkpoint)
+    average_checkpoints(args.checkpoint, args.out)
+    print(f"averaged {len(args.checkpoint)} checkpoints into {args.out}")
+
+
 def run_calibrate(args: argparse.Namespace) -> dict:
     from .training.calibration import add_logit_offsets, collect_logits, fit_class_offsets
-    from .training.checkpoint import WEIGHTS, load_model, read_extras, save_model
+    from .training.checkpoint import load_model, read_extras, save_model
 
-    if (args.out / WEIGHTS).exists() or args.out.resolve() == args.checkpoint.resolve():
-        raise ValueError(f"{args.out} already holds a checkpoint: choose another --out")
+    refuse_existing_checkpoint(args.out, [args.checkpoint])
     model = load_model(args.checkpoint)
     frames, what = labelled_frames(args.source, lambda: fitting_seeds(args.sim_seeds), frame_indices(args.frames))
     fit = fit_class_offsets(collect_logits(model, frames))

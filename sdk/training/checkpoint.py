@@ -47,6 +47,25 @@ def load_model(folder: Path, rapid_form: str = "input") -> RapidSeg:
     return model.eval()
 
 
+def average_checkpoints(folders: list[Path], out: Path) -> None:
+    """A uniform average of checkpoints of one model (a "model soup" of one training trajectory): every
+    floating tensor averaged, batch-norm statistics included; counters (num_batches_tracked) are the last
+    checkpoint's, as are the recorded training settings, with the averaged folders beside them."""
+    if len(folders) < 2:
+        raise ValueError("averaging needs at least two checkpoints")
+    models = [load_model(folder) for folder in folders]
+    for folder, model in zip(folders[1:], models[1:]):
+        if model.config != models[0].config:
+            raise ValueError(f"{folder}: a different model config from {folders[0]}; only one model's weights average")
+    average = models[-1]
+    states = [model.state_dict() for model in models]
+    with torch.no_grad():
+        for name, tensor in average.state_dict().items():
+            if tensor.is_floating_point():
+                tensor.copy_(torch.stack([state[name].double() for state in states]).mean(dim=0))
+    save_model(average, out, {**read_extras(folders[-1]), "averaged": [str(folder) for folder in folders]})
+
+
 def save_training_state(folder: Path, optimizer: torch.optim.Optimizer, state: dict) -> None:
     """Optimizer tensors as safetensors, everything else (step, scalars, schedule) as JSON."""
     tensors, scalars = {}, {}

@@ -1,5 +1,6 @@
 """Per-class logit offsets: the one-pass sweep against brute force, a hand case the fit must solve, the
-metric against the evaluation's, folding into the weights, and `rapid-edge calibrate` end to end."""
+metric against the evaluation's, folding into the weights, and `rapid-edge calibrate` end to end; and
+`rapid-edge average`, which averages checkpoints of one model."""
 from __future__ import annotations
 
 import json
@@ -11,10 +12,11 @@ import torch
 from runtimes.metrics import ConfusionMatrix
 from sdk.cli import main
 from sdk.models.rapid_seg import RapidSeg
+from sdk.models.rapid_seg_config import RapidSegConfig
 from sdk.models.registry import default_checkpoint
 from sdk.training.calibration import (OFFSET_GRID, LabelledLogits, add_logit_offsets, best_offset, confusion_of,
                                       fit_class_offsets, miou_of)
-from sdk.training.checkpoint import load_model
+from sdk.training.checkpoint import load_model, save_model
 from sdk.training.data import make_sample
 from sdk.training.evaluate import point_logits, simulated_scenes
 
@@ -116,3 +118,36 @@ def test_calibrate_never_overwrites_a_checkpoint(tmp_path, capsys):
     shipped = str(default_checkpoint("rapid_seg"))
     assert main(["calibrate", "--checkpoint", shipped, "--out", shipped]) == 2
     assert "choose another --out" in capsys.readouterr().err
+
+
+def saved_model(folder, seed: int, config: RapidSegConfig = RapidSegConfig(height=16, width=512)):
+    torch.manual_seed(seed)
+    model = RapidSeg(config)
+    for buffer in model.buffers():  # batch-norm statistics and counters differ between the two
+        buffer.uniform_(0.5, 1.5) if buffer.is_floating_point() else buffer.fill_(seed)
+    save_model(model, folder, {"step": seed})
+    return model.state_dict()
+
+
+def test_average_command_averages_every_floating_tensor(tmp_path):
+    first, second = saved_model(tmp_path / "a", 1), saved_model(tmp_path / "b", 2)
+    assert main(["average", "--checkpoint", str(tmp_path / "a"), "--checkpoint", str(tmp_path / "b"),
+                 "--out", str(tmp_path / "mean")]) == 0
+    averaged = load_model(tmp_path / "mean").state_dict()
+    for name, tensor in averaged.items():
+        expected = (first[name] + second[name]) / 2 if tensor.is_floating_point() else second[name]
+        assert torch.allclose(tensor, expected, atol=1e-7), name
+    assert any(not torch.equal(first[name], second[name]) for name in first if "running_mean" in name)
+    extras = json.loads((tmp_path / "mean" / "config.json").read_text())
+    assert extras["step"] == 2 and extras["averaged"] == [str(tmp_path / "a"), str(tmp_path / "b")]
+
+
+def test_average_refuses_different_models_and_a_single_checkpoint(tmp_path, capsys):
+    saved_model(tmp_path / "a", 1)
+    saved_model(tmp_path / "b", 2, RapidSegConfig(height=16, width=512, use_fuatten=False))
+    assert main(["average", "--checkpoint", str(tmp_path / "a"), "--checkpoint", str(tmp_path / "b"),
+                 "--out", str(tmp_path / "mean")]) == 2
+    assert "different model config" in capsys.readouterr().err
+    assert main(["average", "--checkpoint", str(tmp_path / "a"), "--out", str(tmp_path / "mean")]) == 2
+    assert "at least two" in capsys.readouterr().err
+    assert not (tmp_path / "mean").exists()
