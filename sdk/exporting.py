@@ -20,6 +20,7 @@ from runtimes.package import FORMS, MODEL, PARITY, Package, TensorSpec, load_pac
 from runtimes.torch_runner import TorchRunner
 
 from .models.rapid_seg import RapidSeg
+from .neighbour_vote import DEFAULT_VOTE
 from .range_image import GEOMETRY
 from .segmentation import RapidSegSteps
 from .training.checkpoint import load_model
@@ -121,6 +122,7 @@ def export_rapid_seg(checkpoint: Path, form: str, out: Path, opset: int = DEFAUL
             "rapid": config["rapid"] if form == "split" else None,
             "labels": "argmax + 1 over the logits; points without a pixel (NaN) get 0 (ignore)",
         },
+        "postprocessing": {"neighbour_vote": DEFAULT_VOTE.to_dict()},
         "model_config": config,
         "producer": {"torch": torch.__version__, "onnx": onnx.__version__, "python": platform.python_version()},
     })

@@ -1,5 +1,6 @@
 """rapid_seg's steps around the network, as a package's manifest fixes them: frame -> feed (range image,
-point -> pixel index, RAPiD features for the split form) and logits -> per-point labels and scores.
+point -> pixel index, RAPiD features for the split form) and logits -> per-point labels (argmax, then
+the neighbour vote) and scores.
 
 Frames of a sensor whose native range image differs from the model's (a VLP-16 for a 64 x 2048 model)
 are projected by elevation into the model's rows; the shipped model was trained on HDL-64E geometry, so
@@ -17,6 +18,7 @@ from runtimes.ops.rapid_spec import RapidConfig
 from sensors import SEMANTIC_KITTI, Frame
 
 from .models.rapid_seg_config import RapidSegConfig
+from .neighbour_vote import DEFAULT_VOTE, NeighbourVote
 from .range_image import DEFAULT_GEOMETRY, GEOMETRY, SensorGeometry, project
 
 
@@ -53,20 +55,25 @@ class Segmentation:
 class RapidSegSteps:
     """Pre- and postprocessing for one model input size; `rapid` is None when the graph computes RAPiD."""
 
-    def __init__(self, rows: int, columns: int, rapid: RapidConfig | None, class_names: tuple[str, ...]) -> None:
-        self.rows, self.columns, self.rapid, self.class_names = rows, columns, rapid, class_names
+    def __init__(self, rows: int, columns: int, rapid: RapidConfig | None, class_names: tuple[str, ...],
+                 vote: NeighbourVote | None = None) -> None:
+        self.rows, self.columns, self.rapid, self.class_names, self.vote = rows, columns, rapid, class_names, vote
 
     @classmethod
     def for_model(cls, config: RapidSegConfig, rapid_in_graph: bool) -> RapidSegSteps:
         """The steps of a model in PyTorch or being exported: RAPiD before the graph unless it is inside."""
-        return cls(config.height, config.width, None if rapid_in_graph else config.rapid, SEMANTIC_KITTI.class_names)
+        return cls(config.height, config.width, None if rapid_in_graph else config.rapid, SEMANTIC_KITTI.class_names,
+                   DEFAULT_VOTE)
 
     @classmethod
     def from_manifest(cls, manifest: dict) -> RapidSegSteps:
+        """A package's steps; one exported before the neighbour vote existed has none and is run without it."""
         preprocessing = manifest["preprocessing"]
         size = preprocessing["range_image"]
         rapid = preprocessing.get("rapid")
-        return cls(size["rows"], size["columns"], RapidConfig.from_dict(rapid) if rapid else None, tuple(manifest["classes"]))
+        vote = manifest.get("postprocessing", {}).get("neighbour_vote")
+        return cls(size["rows"], size["columns"], RapidConfig.from_dict(rapid) if rapid else None,
+                   tuple(manifest["classes"]), NeighbourVote(**vote) if vote else None)
 
     def geometry(self, frame: Frame) -> tuple[Frame, SensorGeometry]:
         """How to project this frame into the model's rows x columns: the sensor's own table and rings when
@@ -95,7 +102,13 @@ class RapidSegSteps:
         return Prepared(frame, feed, has_pixel)
 
     def postprocess(self, prepared: Prepared, logits: np.ndarray) -> Segmentation:
-        labels, scores = labels_and_scores(np.ascontiguousarray(logits, np.float32))
+        logits = np.ascontiguousarray(logits, np.float32)
+        labels, scores = labels_and_scores(logits)
+        if self.vote is not None:
+            voted = self.vote.apply(labels, prepared.feed["pixel"], prepared.feed["points"], self.rows, self.columns)
+            changed = np.flatnonzero(voted != labels)
+            labels = voted
+            scores[changed] = probability_of(logits[changed], labels[changed] - 1)
         if len(labels) < len(prepared.has_pixel):  # points without a pixel: label 0 (ignore), score 0
             labels, scores = (_spread(values, prepared.has_pixel) for values in (labels, scores))
         return Segmentation(prepared.frame, labels, scores, self.class_names)
@@ -116,6 +129,13 @@ def labels_and_scores(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     labels = _argmax_and_shift(logits, shifted)
     np.exp(shifted, out=shifted)
     return labels, _top_probability(shifted)
+
+
+def probability_of(logits: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Softmax probability of the given class in each row (for the few points the vote relabels)."""
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exponentials = np.exp(shifted)
+    return (exponentials[np.arange(len(classes)), classes] / exponentials.sum(axis=1)).astype(np.float32)
 
 
 @njit(parallel=True, cache=True, fastmath=True)

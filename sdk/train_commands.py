@@ -12,6 +12,7 @@ import sensors
 from sensors.labels import SEMANTIC_KITTI
 
 from .models.rapid_seg_config import RapidSegConfig
+from .neighbour_vote import DEFAULT_VOTE
 from .training.data import RANDOM_REMISSION, Augmentation, KittiFrames, MixedFrames, SimFrames
 from .training.evaluate import HELD_OUT_FRAMES, HELD_OUT_SEEDS, evaluate, simulated_scenes
 from .training.trainer import TrainConfig, Trainer, has_checkpoint, new_model
@@ -64,6 +65,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                         help="FIRST:END seeds of the simulated scenes evaluated without --source (training uses "
                              f"seeds below {HELD_OUT_SEEDS.start})")
     check.add_argument("--out", type=Path, default=None, help="write the report as JSON")
+    check.add_argument("--no-vote", action="store_true",
+                       help="score the network's argmax alone, without the neighbour vote the pipeline applies")
     check.set_defaults(run=run_evaluate)
 
     average = commands.add_parser("average", help="average the weights of checkpoints of one model (e.g. the "
@@ -170,9 +173,11 @@ def run_evaluate(args: argparse.Namespace) -> dict:
 
     model = load_model(args.checkpoint)
     frames, what = labelled_frames(args.source, lambda: seed_range(args.sim_seeds), HELD_OUT_FRAMES)
-    confusion = evaluate(model, frames)
+    vote = None if args.no_vote else DEFAULT_VOTE
+    confusion = evaluate(model, frames, vote)
     print(f"{args.checkpoint} on {what}\n{confusion.table()}")
-    report = {"checkpoint": str(args.checkpoint), "data": what, **confusion.report()}
+    report = {"checkpoint": str(args.checkpoint), "data": what,
+              "neighbour_vote": vote.to_dict() if vote else None, **confusion.report()}
     if args.out:
         args.out.write_text(json.dumps(report, indent=2) + "\n")
     return report

@@ -9,6 +9,7 @@ import torch
 from sensors import Frame
 
 from ..models.rapid_seg import RapidSeg
+from ..neighbour_vote import DEFAULT_VOTE, NeighbourVote
 from .data import Sample, SimFrames, make_sample
 from runtimes.metrics import ConfusionMatrix
 
@@ -29,20 +30,24 @@ def require_labels(frame: Frame, purpose: str) -> None:
         raise ValueError(f"{purpose} needs frames with SemanticKITTI labels")
 
 
-def predict(model: RapidSeg, frame: Frame) -> np.ndarray:
-    """SemanticKITTI training ids per point (0 for points without a pixel: NaN coordinates)."""
+def predict(model: RapidSeg, frame: Frame, vote: NeighbourVote | None = DEFAULT_VOTE) -> np.ndarray:
+    """SemanticKITTI training ids per point (0 for points without a pixel: NaN coordinates): the argmax,
+    then the neighbour vote the deployed pipeline applies (None: the network's argmax alone)."""
+    sample = make_sample(frame, model.config.rapid)
+    predicted = point_logits(model, sample).argmax(dim=1).numpy().astype(np.int32) + 1
+    if vote is not None:
+        predicted = vote.apply(predicted, sample.pixel, sample.points, *sample.image.shape[1:])
     labels = np.zeros(len(frame), dtype=np.int32)
-    has_pixel = np.isfinite(frame.points).all(axis=1)
-    labels[has_pixel] = point_logits(model, make_sample(frame, model.config.rapid)).argmax(dim=1).numpy() + 1
+    labels[np.isfinite(frame.points).all(axis=1)] = predicted
     return labels
 
 
-def evaluate(model: RapidSeg, frames: Iterable[Frame]) -> ConfusionMatrix:
+def evaluate(model: RapidSeg, frames: Iterable[Frame], vote: NeighbourVote | None = DEFAULT_VOTE) -> ConfusionMatrix:
     model.eval()
     confusion = ConfusionMatrix()
     for frame in frames:
         require_labels(frame, "evaluation")
-        confusion.add(frame.labels, predict(model, frame))
+        confusion.add(frame.labels, predict(model, frame, vote))
     return confusion
 
 
