@@ -57,7 +57,9 @@ def test_a_file_stream_gives_every_frame_in_order(pipeline, scan):
     assert (summary.frames_in, summary.frames_out, summary.dropped, summary.failed) == (3, 3, 0, {})
     for result in results:
         assert result.labels.dtype == np.int32 and 1 <= result.labels.min() and result.labels.max() <= 19
-        assert ((result.scores > 1 / 19 - 1e-6) & (result.scores <= 1 + 1e-6)).all()
+        # the argmax's probability is at least 1/19; a point the neighbour vote relabels keeps its new label's
+        assert ((result.scores > 0) & (result.scores <= 1 + 1e-6)).all()
+        assert (result.scores > 1 / 19 - 1e-6).mean() > 0.95
         assert {"decode", "preprocess", "infer", "postprocess", "end_to_end"} <= set(result.timings)
 
 
