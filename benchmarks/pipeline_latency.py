@@ -1,5 +1,6 @@
 """The rapid_seg pipeline end to end, side by side in one run, on the best local runtime:
-- latency per stage (p50/p95/p99) on the real 124,668-point scan and on the simulated HDL-64E drive;
+- latency per stage (p50/p95/p99) on the real 124,668-point scan and on the simulated HDL-64E drive, and on
+  the scan without the neighbour vote (the postprocessing step it adds);
 - throughput with stage overlap (the streaming runtime) against the same stages one frame at a time;
 - a live sensor at twice the rate the pipeline sustains, stages overlapped and one after another (each
   against its own sustained rate): frames dropped, p99 end-to-end latency against two frame periods.
@@ -98,6 +99,10 @@ def main() -> None:
         for name, frames in (("real_scan", [scan] * args.frames), ("simulated_drive", drive)):
             report[name] = {"overlapped": overlapped(pipeline, frames), "one_at_a_time": one_at_a_time(pipeline, frames)}
             print(name, json.dumps(report[name]))
+    with Pipeline("rapid_seg", runtime=args.runtime, neighbour_vote=False) as argmax_only:
+        report["real_scan"]["one_at_a_time_without_vote"] = one_at_a_time(argmax_only, [scan] * args.frames)
+        print("real_scan without the neighbour vote", json.dumps(report["real_scan"]["one_at_a_time_without_vote"]))
+    with Pipeline("rapid_seg", runtime=args.runtime) as pipeline:
         drive_report = report["simulated_drive"]
         report["live_2x_overload"] = {"default_for_live_sources_here": "stages overlapped" if overlap_by_default(
             live=True, stages=len(STAGES)) else "stages one after another"}

@@ -41,12 +41,14 @@ class Pipeline:
     fewer cores the overlapped stages compete and latency under overload grows), threads (CPU threads of the runtime),
     precision and form for the engine/package it builds. `warmup` (default True) runs one synthetic sweep through
     every stage when the pipeline opens: loading numba's kernels, starting thread pools and the runtime's first
-    allocations cost ~1 s, which would otherwise land on the first real frame (and, live, drop the next ones)."""
+    allocations cost ~1 s, which would otherwise land on the first real frame (and, live, drop the next ones).
+    `neighbour_vote=False` gives the network's argmax alone, without the vote the package's manifest names."""
 
     def __init__(self, name: str = "rapid_seg", runtime: str = "auto", package: str | Path | None = None, *,
                  checkpoint: str | Path | None = None, form: str = "split", precision: str = "fp16",
                  threads: int | None = None, queue_size: int | None = None, drop_when_behind: bool | None = None,
-                 idle_timeout: float | None = 10.0, overlap: bool | None = None, warmup: bool = True) -> None:
+                 idle_timeout: float | None = 10.0, overlap: bool | None = None, warmup: bool = True,
+                 neighbour_vote: bool = True) -> None:
         if name not in PIPELINES:
             raise ValueError(f"no pipeline named {name!r}; available: {', '.join(PIPELINES)}")
         if runtime not in RUNTIMES:
@@ -65,6 +67,8 @@ class Pipeline:
             self.runner, self.reason = open_runner(self.package, runtime, engine=lambda: _engine(self.package, precision),
                                                    plugin_libraries=_plugin_libraries(self.package), threads=threads)
             self.steps = RapidSegSteps.from_manifest(self.package.manifest)
+        if not neighbour_vote:
+            self.steps.vote = None
         self.runner.__enter__()  # a model that cannot load fails here, not at the first frame
         log.info("%s on %s: %s", name, self.runner.name, self.reason)
         self.warmup_timings = self(warmup_sweep(self.steps.rows, self.steps.columns)).timings if warmup else None

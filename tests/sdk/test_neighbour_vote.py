@@ -95,3 +95,15 @@ def test_the_manifest_carries_the_vote_and_an_older_package_runs_without_it():
     assert RapidSegSteps.from_manifest(manifest).vote is None
     manifest["postprocessing"] = {"neighbour_vote": NeighbourVote(3, 0.7).to_dict()}
     assert RapidSegSteps.from_manifest(manifest).vote == NeighbourVote(3, 0.7)
+
+
+def test_the_pipeline_votes_by_default_and_can_be_told_not_to(capsys):
+    from sdk import Pipeline
+    from sdk.cli import build_parser
+    from sdk.run_commands import pipeline_from_args
+
+    with Pipeline("rapid_seg", runtime="pytorch", warmup=False) as voting:
+        assert voting.steps.vote == DEFAULT_VOTE
+    args = build_parser().parse_args(["run", "--runtime", "pytorch", "--no-vote"])
+    with pipeline_from_args(args) as argmax_only:
+        assert argmax_only.steps.vote is None
