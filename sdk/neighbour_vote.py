@@ -32,12 +32,13 @@ class NeighbourVote:
         return asdict(self)
 
     def apply(self, labels: np.ndarray, pixel: np.ndarray, points: np.ndarray, rows: int, columns: int) -> np.ndarray:
-        """labels [N] (any non-negative ids), pixel [N] index into rows * columns, points [N, >=3] -> voted labels."""
+        """labels [N] (any non-negative ids), pixel [N] index into rows * columns, points [N, >=3] (x, y, z
+        first) -> voted labels."""
         if self.window > columns:
             raise ValueError(f"neighbour vote window {self.window} is wider than the image ({columns} columns)")
         classes = int(labels.max()) + 1 if len(labels) else 1
         return _vote(np.ascontiguousarray(labels, np.int32), np.ascontiguousarray(pixel, np.int64),
-                     np.ascontiguousarray(points[:, :3], np.float32), rows, columns, self.window // 2,
+                     np.ascontiguousarray(points, np.float32), rows, columns, self.window // 2,
                      np.float32(self.radius * self.radius), classes)
 
 
@@ -50,21 +51,25 @@ def _vote(labels, pixel, xyz, rows, columns, half, radius_squared, classes):
     n, pixels = len(labels), rows * columns
     # one point per pixel, as in the range image (the last one written); planes of x, y, z and labels
     owner = np.full(pixels, -1, np.int64)
+    for i in range(n):  # in order, so the last point of a pixel owns it on every run
+        owner[pixel[i]] = i
     pixel_xyz = np.zeros((3, pixels), np.float32)
     pixel_label = np.zeros(pixels, labels.dtype)
-    for i in range(n):
-        p = pixel[i]
-        owner[p] = i
-        pixel_label[p] = labels[i]
-        for axis in range(3):
-            pixel_xyz[axis, p] = xyz[i, axis]
+    for p in prange(pixels):
+        if owner[p] >= 0:
+            pixel_label[p] = labels[owner[p]]
+            for axis in range(3):
+                pixel_xyz[axis, p] = xyz[owner[p], axis]
     voted = np.empty_like(labels)
     for i in prange(n):
+        row, column = pixel[i] // columns, pixel[i] % columns
+        first_column = column - half if column >= half else column - half + columns
+        voted[i] = labels[i]
+        if _agrees(labels[i], owner, pixel_label, row, first_column, rows, columns, half):
+            continue  # most points: every pixel of the window says the same, no distance to measure
         votes = np.zeros(classes, np.int32)
         votes[labels[i]] = 1  # the point's own label, whether or not it is its pixel's point
-        row, column = pixel[i] // columns, pixel[i] % columns
         x, y, z = xyz[i, 0], xyz[i, 1], xyz[i, 2]
-        first_column = column - half if column >= half else column - half + columns
         for r in range(max(row - half, 0), min(row + half + 1, rows)):
             c = first_column
             for _ in range(2 * half + 1):  # along a row of the image: contiguous in memory
@@ -81,3 +86,16 @@ def _vote(labels, pixel, xyz, rows, columns, half, radius_squared, classes):
                 best = label
         voted[i] = best
     return voted
+
+
+@njit(inline="always")
+def _agrees(label, owner, pixel_label, row, first_column, rows, columns, half):
+    """True when every occupied pixel of the window holds `label`."""
+    for r in range(max(row - half, 0), min(row + half + 1, rows)):
+        c = first_column
+        for _ in range(2 * half + 1):
+            p = r * columns + c
+            c = c + 1 if c + 1 < columns else 0
+            if owner[p] >= 0 and pixel_label[p] != label:
+                return False
+    return True
