@@ -100,6 +100,9 @@ def test_parameters_are_validated_against_the_schema(tmp_path):
         load_parameters({"filtered_classes": ["roads"]})
     with pytest.raises(ValueError, match="Additional properties"):
         load_parameters({"budget": 3})
+    assert load_parameters({"neighbour_vote": False}).neighbour_vote is False
+    with pytest.raises(ValueError, match="neighbour_vote"):
+        load_parameters({"neighbour_vote": "off"})
 
 
 @pytest.mark.ros2

@@ -32,7 +32,8 @@ class RapidSegNode(Node):
         values = {name: self.declare_parameter(name, list(default) if isinstance(default, tuple) else default).value
                   for name, default in vars(defaults).items()}
         parameters = load_parameters(values)  # a bad parameter file stops the node here, naming the key
-        pipeline = Pipeline("rapid_seg", parameters.runtime, parameters.package or None)
+        pipeline = Pipeline("rapid_seg", parameters.runtime, parameters.package or None,
+                            neighbour_vote=parameters.neighbour_vote)
         self.core = SegmentationCore(pipeline, parameters, MessageTypes(PointCloud2, PointField, lambda raw: array("B", raw)))
         self.outputs = {name: self.create_publisher(PointCloud2, f"~/output/pointcloud/{name}", qos_profile_sensor_data)
                         for name in OUTPUTS}
