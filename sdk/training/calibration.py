@@ -12,7 +12,7 @@ gives the confusion matrix, and so the mIoU, for every grid value at once.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,26 +66,39 @@ def miou_of(confusion: np.ndarray) -> np.ndarray:
     return iou.sum(axis=-1) / np.maximum(present.sum(axis=-1), 1)
 
 
+#: points handled at once: the sweep's temporaries stay ~100 MB whatever the size of the calibration set
+CHUNK = 1 << 20
+
+
+def chunks(data: LabelledLogits) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    for start in range(0, len(data.classes), CHUNK):
+        yield data.logits[start:start + CHUNK], data.classes[start:start + CHUNK]
+
+
 def confusion_of(data: LabelledLogits, offsets: np.ndarray) -> np.ndarray:
     count = data.logits.shape[1]
-    prediction = (data.logits + offsets).argmax(axis=1)
-    return np.bincount(data.classes * count + prediction, minlength=count * count).reshape(count, count)
+    confusion = np.zeros(count * count, np.int64)
+    for logits, classes in chunks(data):
+        confusion += np.bincount(classes * count + (logits + offsets).argmax(axis=1), minlength=count * count)
+    return confusion.reshape(count, count)
 
 
 def best_offset(data: LabelledLogits, offsets: np.ndarray, target: int, grid: np.ndarray) -> tuple[float, float]:
     """(offset of class `target` on the grid, mIoU with it), the other classes' offsets held."""
     count = data.logits.shape[1]
-    shifted = data.logits + offsets
-    shifted[:, target] = -np.inf
-    other = shifted.argmax(axis=1)
-    margin = data.logits[:, target] - shifted[np.arange(len(other)), other]
-    # a point becomes `target` at the first grid offset above -margin (len(grid): never)
-    switch = np.searchsorted(grid, -margin, side="right")
-    confusion = np.bincount(data.classes * count + other, minlength=count * count).reshape(count, count)
-    moved = np.bincount((switch * count + data.classes) * count + other,
-                        minlength=(len(grid) + 1) * count * count).reshape(len(grid) + 1, count, count)
-    moved = moved[:-1].cumsum(axis=0)  # [grid, truth, from] points predicted `target` at each grid offset
-    confusions = confusion[None] - moved
+    confusion = np.zeros(count * count, np.int64)  # every point predicted as its best other class
+    moved = np.zeros((len(grid) + 1) * count * count, np.int64)  # [first grid offset that makes it `target`, truth, from]
+    for logits, classes in chunks(data):
+        shifted = logits + offsets
+        shifted[:, target] = -np.inf
+        other = shifted.argmax(axis=1)
+        margin = logits[:, target] - shifted[np.arange(len(other)), other]
+        # a point becomes `target` at the first grid offset above -margin (len(grid): never)
+        switch = np.searchsorted(grid, -margin, side="right")
+        confusion += np.bincount(classes * count + other, minlength=count * count)
+        moved += np.bincount((switch * count + classes) * count + other, minlength=len(moved))
+    moved = moved.reshape(len(grid) + 1, count, count)[:-1].cumsum(axis=0)  # predicted `target` at each offset
+    confusions = confusion.reshape(count, count)[None] - moved
     confusions[:, :, target] += moved.sum(axis=2)
     scores = miou_of(confusions)
     best = int(np.argmax(scores))
