@@ -63,7 +63,9 @@ def average_checkpoints(folders: list[Path], out: Path) -> None:
         for name, tensor in average.state_dict().items():
             if tensor.is_floating_point():
                 tensor.copy_(torch.stack([state[name].double() for state in states]).mean(dim=0))
-    save_model(average, out, {**read_extras(folders[-1]), "averaged": [str(folder) for folder in folders]})
+    # a calibration record would describe offsets of one input, not the average of theirs: calibrate afresh
+    extras = {k: v for k, v in read_extras(folders[-1]).items() if k != "calibration"}
+    save_model(average, out, {**extras, "averaged": [str(folder) for folder in folders]})
 
 
 def save_training_state(folder: Path, optimizer: torch.optim.Optimizer, state: dict) -> None:

@@ -127,7 +127,7 @@ def saved_model(folder, seed: int, config: RapidSegConfig = RapidSegConfig(heigh
     model = RapidSeg(config)
     for buffer in model.buffers():  # batch-norm statistics and counters differ between the two
         buffer.uniform_(0.5, 1.5) if buffer.is_floating_point() else buffer.fill_(seed)
-    save_model(model, folder, {"step": seed})
+    save_model(model, folder, {"step": seed, "calibration": {"offsets": {}}})
     return model.state_dict()
 
 
@@ -142,6 +142,7 @@ def test_average_command_averages_every_floating_tensor(tmp_path):
     assert any(not torch.equal(first[name], second[name]) for name in first if "running_mean" in name)
     extras = json.loads((tmp_path / "mean" / "config.json").read_text())
     assert extras["step"] == 2 and extras["averaged"] == [str(tmp_path / "a"), str(tmp_path / "b")]
+    assert "calibration" not in extras  # one input's offsets record does not describe the average
 
 
 def test_average_refuses_different_models_and_a_single_checkpoint(tmp_path, capsys):
