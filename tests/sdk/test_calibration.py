@@ -154,3 +154,12 @@ def test_average_refuses_different_models_and_a_single_checkpoint(tmp_path, caps
     assert main(["average", "--checkpoint", str(tmp_path / "a"), "--out", str(tmp_path / "mean")]) == 2
     assert "at least two" in capsys.readouterr().err
     assert not (tmp_path / "mean").exists()
+
+
+def test_calibrate_refuses_unlabelled_frames(tmp_path, capsys, data):
+    unlabelled = data("kitti_odometry_seq00_unlabelled")
+    args = ["calibrate", "--checkpoint", str(default_checkpoint("rapid_seg")), "--out", str(tmp_path / "c"),
+            "--source", str(unlabelled)]
+    assert main(args) == 2
+    assert "calibration needs frames with SemanticKITTI labels" in capsys.readouterr().err
+    assert not (tmp_path / "c").exists()
