@@ -47,7 +47,7 @@ def open_from_args(args: argparse.Namespace) -> sensors.Source:
     return sensors.open(args.source, **options)
 
 
-def _progress(iterable, total: int | None, description: str):
+def progress(iterable, total: int | None, description: str):
     from tqdm import tqdm
 
     return tqdm(iterable, total=total, desc=description, unit="frame", leave=False, dynamic_ncols=True)
@@ -56,7 +56,7 @@ def _progress(iterable, total: int | None, description: str):
 def run_info(args: argparse.Namespace) -> dict[str, Any]:
     with open_from_args(args) as source:
         counts, stamps, labelled = [], [], False
-        for frame in _progress(itertools.islice(source, args.frames), args.frames, "reading"):
+        for frame in progress(itertools.islice(source, args.frames), args.frames, "reading"):
             counts.append(len(frame) if frame.image is None else 0)
             stamps.append(frame.timestamp)
             labelled |= frame.labels is not None
@@ -90,7 +90,7 @@ def summarize(source: sensors.Source, counts: list[int], stamps: list[float], la
 def run_convert(args: argparse.Namespace) -> None:
     written = 0
     with open_from_args(args) as source:
-        for frame in _progress(itertools.islice(source, args.frames), args.frames, "converting"):
+        for frame in progress(itertools.islice(source, args.frames), args.frames, "converting"):
             if frame.image is not None:
                 raise ValueError(f"{args.source}: camera frames hold no points to convert")
             labels = frame.labels if frame.label_set in (None, sensors.SEMANTIC_KITTI.name) else None

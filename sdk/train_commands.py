@@ -13,6 +13,7 @@ from sensors.labels import SEMANTIC_KITTI
 
 from .models.rapid_seg_config import RapidSegConfig
 from .neighbour_vote import DEFAULT_VOTE
+from .sensor_commands import progress
 from .training.data import RANDOM_REMISSION, Augmentation, KittiFrames, MixedFrames, SimFrames
 from .training.evaluate import HELD_OUT_FRAMES, HELD_OUT_SEEDS, evaluate, simulated_scenes
 from .training.trainer import TrainConfig, Trainer, has_checkpoint, new_model
@@ -163,9 +164,11 @@ def frame_indices(text: str) -> tuple[int, ...]:
 def labelled_frames(sources: list[str], seeds: Callable[[], range], indices: tuple[int, ...]) -> tuple[Iterator, str]:
     """The --source files, or else simulated scenes (seeds checked only then: they mean nothing beside a source)."""
     if sources:
-        return (frame for source in sources for frame in sensors.open(source)), ", ".join(sources)
+        frames = (frame for source in sources for frame in sensors.open(source))
+        return progress(frames, None, "labelled frames"), ", ".join(sources)
     scenes = seeds()
-    return simulated_scenes(scenes, indices), f"simulated seeds {scenes.start}..{scenes.stop - 1}, frames {indices}"
+    return (progress(simulated_scenes(scenes, indices), len(scenes) * len(indices), "simulated frames"),
+            f"simulated seeds {scenes.start}..{scenes.stop - 1}, frames {indices}")
 
 
 def run_evaluate(args: argparse.Namespace) -> dict:
