@@ -4,10 +4,10 @@ Why: the network labels every point on its own, so a few points of an object dis
 (a rider's points split between bicyclist and motorcyclist, a pole's top read as vegetation). Like
 RangeNet++'s k-NN post-processing, a vote among the points within `radius` metres that hold the pixels
 of a `window` x `window` block around the point (one point a pixel, as in the range image) settles them;
-the range image makes finding those neighbours a look at a few pixels instead of a 3D search. A point keeps its own label on a tie. Written
-by hand because a KD-tree's radius search (SciPy's cKDTree: about 0.5 s for the real 124,668-point scan
-on 2 cores, counting alone) does not fit a 100 ms frame, and no maintained library votes on a range
-image.
+the range image makes finding those neighbours a look at a few pixels instead of a 3D search. A point
+keeps its own label on a tie. Written by hand because a KD-tree's radius search (SciPy's cKDTree: about
+0.5 s for the real 124,668-point scan on 2 cores, counting alone) does not fit a 100 ms frame, and no
+maintained library votes on a range image.
 """
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ class NeighbourVote:
                      np.float32(self.radius * self.radius), classes)
 
 
-#: what the shipped rapid_seg uses: chosen on training-range simulated frames (README)
+#: what the shipped rapid_seg uses: chosen on training-range simulated frames (its TRAINING.md)
 DEFAULT_VOTE = NeighbourVote()
 
 

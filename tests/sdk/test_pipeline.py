@@ -170,7 +170,7 @@ def test_ctrl_c_stops_cleanly_with_a_summary(cache, tmp_path):
 WARMED_KERNELS = ("sdk.range_image:_columns", "sdk.range_image:_scatter_nearest", "sdk.range_image:_firing_order_rings",
                   "runtimes.ops.rapid_numba:_select", "runtimes.ops.rapid_numba:_distance4_sorted",
                   "runtimes.ops.rapid_numba:_normalise", "sdk.segmentation:_argmax_and_shift",
-                  "sdk.segmentation:_top_probability")
+                  "sdk.segmentation:_top_probability", "sdk.neighbour_vote:_vote")
 
 
 @pytest.mark.parametrize("warmup", [True, False])
