@@ -102,16 +102,15 @@ def main() -> None:
     with Pipeline("rapid_seg", runtime=args.runtime, neighbour_vote=False) as argmax_only:
         report["real_scan"]["one_at_a_time_without_vote"] = one_at_a_time(argmax_only, [scan] * args.frames)
         print("real_scan without the neighbour vote", json.dumps(report["real_scan"]["one_at_a_time_without_vote"]))
-    with Pipeline("rapid_seg", runtime=args.runtime) as pipeline:
-        drive_report = report["simulated_drive"]
-        report["live_2x_overload"] = {"default_for_live_sources_here": "stages overlapped" if overlap_by_default(
-            live=True, stages=len(STAGES)) else "stages one after another"}
-        for name, overlap, fps in (("stages_overlapped", True, drive_report["overlapped"]["fps"]),
-                                   ("stages_one_after_another", False, drive_report["one_at_a_time"]["fps"])):
-            with Pipeline("rapid_seg", runtime=args.runtime, overlap=overlap) as live:
-                report["live_2x_overload"][name] = live_overload(live, drive, fps, 4 * args.frames)
-        print("live 2x overload", report["live_2x_overload"])
-        report["machine"]["cpu_steal_share"] = steal_share(cpu_start)
+    drive_report = report["simulated_drive"]
+    report["live_2x_overload"] = {"default_for_live_sources_here": "stages overlapped" if overlap_by_default(
+        live=True, stages=len(STAGES)) else "stages one after another"}
+    for name, overlap, fps in (("stages_overlapped", True, drive_report["overlapped"]["fps"]),
+                               ("stages_one_after_another", False, drive_report["one_at_a_time"]["fps"])):
+        with Pipeline("rapid_seg", runtime=args.runtime, overlap=overlap) as live:
+            report["live_2x_overload"][name] = live_overload(live, drive, fps, 4 * args.frames)
+    print("live 2x overload", report["live_2x_overload"])
+    report["machine"]["cpu_steal_share"] = steal_share(cpu_start)
     write_report(report, args.out, draw)
 
 
