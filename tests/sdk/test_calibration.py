@@ -106,7 +106,8 @@ def test_calibrate_command_writes_a_checkpoint_that_predicts_with_the_offsets(tm
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--sim-seeds", "4990:5001"], "overlaps the held-out"),
+    (["--sim-seeds", "4990:5001"], "overlaps the evaluation seeds"),
+    (["--sim-seeds", "5039:5041"], "overlaps the evaluation seeds"),
     (["--frames", "1,x"], "--frames"),
     (["--frames", "-3"], "--frames"),
 ])

@@ -7,7 +7,7 @@ import argparse
 import pytest
 
 from sdk.train_commands import add_parser, frames_from_args, seed_range, train_config
-from sdk.training.evaluate import HELD_OUT_SEEDS
+from sdk.training.evaluate import EVALUATION_SEEDS, HELD_OUT_SEEDS, WIDER_CHECK_SEEDS
 
 
 def test_seed_range_parses_and_rejects():
@@ -19,14 +19,15 @@ def test_seed_range_parses_and_rejects():
 
 @pytest.mark.parametrize("seeds", [f"{HELD_OUT_SEEDS.start - 10}:{HELD_OUT_SEEDS.start + 1}",
                                    f"{HELD_OUT_SEEDS.start + 3}:{HELD_OUT_SEEDS.start + 4}",
-                                   f"{HELD_OUT_SEEDS.stop - 1}:{HELD_OUT_SEEDS.stop + 5}"])
-def test_training_refuses_seeds_that_reach_the_held_out_ones(seeds):
-    with pytest.raises(ValueError, match="overlaps the held-out"):
+                                   f"{WIDER_CHECK_SEEDS.start + 3}:{WIDER_CHECK_SEEDS.start + 4}",
+                                   f"{WIDER_CHECK_SEEDS.stop - 1}:{WIDER_CHECK_SEEDS.stop + 5}"])
+def test_training_refuses_seeds_that_reach_the_evaluation_ones(seeds):
+    with pytest.raises(ValueError, match="overlaps the evaluation seeds"):
         frames_from_args(argparse.Namespace(sim_weight=1.0, sim_seeds=seeds, kitti=[]))
 
 
-def test_training_takes_seeds_on_either_side_of_the_held_out_ones():
-    for seeds in (f"0:{HELD_OUT_SEEDS.start}", f"{HELD_OUT_SEEDS.stop}:{HELD_OUT_SEEDS.stop + 100}"):
+def test_training_takes_seeds_on_either_side_of_the_evaluation_ones():
+    for seeds in (f"0:{EVALUATION_SEEDS.start}", f"{EVALUATION_SEEDS.stop}:{EVALUATION_SEEDS.stop + 100}"):
         assert seeds.split(":")[0] in frames_from_args(argparse.Namespace(sim_weight=1.0, sim_seeds=seeds, kitti=[])).describe()
 
 
