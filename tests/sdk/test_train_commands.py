@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from sdk.train_commands import add_parser, frames_from_args, seed_range, train_config
+from sdk.train_commands import add_parser, fitting_seeds, frames_from_args, seed_range, train_config
 from sdk.training.evaluate import EVALUATION_SEEDS, HELD_OUT_SEEDS, WIDER_CHECK_SEEDS
 
 
@@ -50,3 +50,13 @@ def test_train_flags_reach_the_config_and_bad_counts_fail():
     for flag in ("--crops-per-frame", "--frames-per-step"):
         with pytest.raises(ValueError, match="at least 1"):
             train_config(parser.parse_args(["train", "--out", "run", flag, "0"]))
+
+
+def test_default_seeds_keep_training_calibration_and_evaluation_apart():
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    training = set(seed_range(parser.parse_args(["train", "--out", "w"]).sim_seeds))
+    calibration = set(fitting_seeds(parser.parse_args(["calibrate", "--checkpoint", "w", "--out", "c"]).sim_seeds))
+    evaluation = set(EVALUATION_SEEDS)
+    assert training and calibration
+    assert not training & calibration and not training & evaluation and not calibration & evaluation
