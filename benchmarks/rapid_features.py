@@ -31,7 +31,7 @@ def onnx_runners(image: np.ndarray) -> dict:
     import onnxruntime as ort
 
     from export.rapid_op.onnx_export import export_rapid_features
-    from runtimes.ops.ort_rapid import session_options
+    from runtimes.ops.ort_ops import session_options
 
     runners = {}
     folder = Path(tempfile.mkdtemp())

@@ -8,12 +8,22 @@ from pathlib import Path
 
 import onnx
 
+from .bebr_op import schema as bebr_schema
 from .graph_checks import tensorrt_problems
-from .rapid_op.custom_op import translation_table
-from .rapid_op.schema import DOMAIN, OP_TYPE
+from .rapid_op import schema as rapid_schema
 
 log = logging.getLogger("export")
-PLUGIN_NODES = frozenset({(DOMAIN, OP_TYPE)})
+#: the custom nodes the SDK's plugin library provides, all in domain `rapid`
+DOMAIN = rapid_schema.DOMAIN
+PLUGIN_NODES = frozenset({(DOMAIN, rapid_schema.OP_TYPE), (DOMAIN, bebr_schema.OP_TYPE)})
+
+
+def translation_table() -> dict:
+    """The dynamo exporter's translations of every custom op of the SDK (each registers its ONNX schema)."""
+    from .bebr_op.custom_op import translation_table as bebr_translations
+    from .rapid_op.custom_op import translation_table as rapid_translations
+
+    return {**rapid_translations(), **bebr_translations()}
 
 
 class ExportError(RuntimeError):
@@ -37,9 +47,8 @@ def export_module(module, example: tuple, path: Path, input_names: list[str], ou
 
 def clean(model: onnx.ModelProto, path: Path, allow_plugin: bool) -> onnx.ModelProto:
     """Checker + shape inference, onnxslim simplification, checker again; TensorRT op check."""
-    from .rapid_op import schema
-
-    schema.register()
+    rapid_schema.register()
+    bebr_schema.register()
     _check(model, "exported graph")
     import onnxslim
 

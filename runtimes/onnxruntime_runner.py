@@ -46,7 +46,7 @@ class OnnxRuntimeRunner(Runner):
         if self.threads:
             options.intra_op_num_threads = self.threads
         if "rapid" in custom_domains(self.path):
-            from .ops.ort_rapid import session_options
+            from .ops.ort_ops import session_options
 
             options = session_options(options)
         self.session = ort.InferenceSession(str(self.path), options, providers=self.providers)

@@ -9,7 +9,7 @@ import pytest
 import sensors
 from export.graph_checks import tensorrt_problems
 from export.rapid_op.onnx_export import export_rapid_features
-from runtimes.ops.ort_rapid import session_options
+from runtimes.ops.ort_ops import session_options
 from runtimes.ops.rapid_reference import rapid_features_reference
 from runtimes.ops.rapid_spec import KITTI, FrozenStats, RapidConfig
 from sdk.range_image import project
