@@ -9,6 +9,10 @@ from pathlib import Path
 
 SOURCES = Path(__file__).resolve().parent
 LIBRARY_NAME = "librapid_edge_plugins.so"
+#: the library's sources (CMakeLists.txt lists the same; a test holds them equal): CUDA launchers with their
+#: kernels, then the C++ plugins and the getCreators() entry point
+KERNEL_SOURCES = ("rapid_features_launch.cu", "binary_search_launch.cu")
+PLUGIN_SOURCES = ("rapid_features_plugin.cpp", "binary_search_plugin.cpp", "plugin_library.cpp")
 ENVIRONMENT = "RAPID_EDGE_PLUGIN_LIBRARY"
 
 

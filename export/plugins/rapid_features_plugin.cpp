@@ -4,13 +4,11 @@
 // version "1", empty namespace, and passes the node's attributes as plugin fields (INT -> kINT32,
 // FLOAT -> kFLOAT32). The library exports its creators through getCreators(), so
 // IPluginRegistry::loadLibrary() (trt.get_plugin_registry().load_library in Python) registers them.
+#include "plugin_creators.h"
+#include "plugin_fields.h"
 #include "rapid_features.h"
 
 #include <NvInferRuntime.h>
-
-#include <cstring>
-#include <string>
-#include <vector>
 
 using namespace nvinfer1;
 
@@ -23,12 +21,6 @@ constexpr char const* kVersion = "1";
 constexpr char const* kNamespace = "";
 
 // the fields, in one place, for parsing, advertising and serialising
-struct FieldSpec
-{
-    char const* name;
-    PluginFieldType type;
-};
-
 constexpr FieldSpec kFields[] = {
     {"window", PluginFieldType::kINT32}, {"k_near", PluginFieldType::kINT32}, {"k_mid", PluginFieldType::kINT32},
     {"k_far", PluginFieldType::kINT32}, {"range_near", PluginFieldType::kFLOAT32},
@@ -38,34 +30,16 @@ constexpr FieldSpec kFields[] = {
 };
 constexpr int kFieldCount = sizeof(kFields) / sizeof(kFields[0]);
 
-void const* fieldAddress(RapidParams const& p, int i)
+struct FieldAddresses
 {
-    void const* addresses[kFieldCount] = {&p.window, &p.kNear, &p.kMid, &p.kFar, &p.rangeNear, &p.rangeFar,
-        &p.delta, &p.frozen, &p.rMin, &p.rMax, &p.dMin, &p.dMax, &p.scale};
-    return addresses[i];
-}
+    void* values[kFieldCount];
 
-//! Reads known fields (by name), leaving defaults for absent ones; false on a field of the wrong type.
-bool readFields(PluginFieldCollection const* fc, RapidParams& p)
-{
-    for (int32_t i = 0; fc != nullptr && i < fc->nbFields; ++i)
+    explicit FieldAddresses(RapidParams& p)
+        : values{&p.window, &p.kNear, &p.kMid, &p.kFar, &p.rangeNear, &p.rangeFar, &p.delta, &p.frozen, &p.rMin, &p.rMax,
+            &p.dMin, &p.dMax, &p.scale}
     {
-        PluginField const& field = fc->fields[i];
-        for (int j = 0; j < kFieldCount; ++j)
-        {
-            if (std::strcmp(field.name, kFields[j].name) != 0)
-            {
-                continue;
-            }
-            if (field.type != kFields[j].type || field.length != 1)
-            {
-                return false;
-            }
-            std::memcpy(const_cast<void*>(fieldAddress(p, j)), field.data, 4);
-        }
     }
-    return true;
-}
+};
 } // namespace
 
 class RapidFeaturesPlugin : public IPluginV3, public IPluginV3OneCore, public IPluginV3OneBuild, public IPluginV3OneRuntime
@@ -73,13 +47,9 @@ class RapidFeaturesPlugin : public IPluginV3, public IPluginV3OneCore, public IP
 public:
     explicit RapidFeaturesPlugin(RapidParams const& params)
         : mParams(params)
+        , mAddresses(mParams)
+        , mSerialized(kFields, mAddresses.values, kFieldCount)
     {
-        for (int i = 0; i < kFieldCount; ++i)
-        {
-            mSerialized.emplace_back(kFields[i].name, fieldAddress(mParams, i), kFields[i].type, 1);
-        }
-        mSerializedCollection.nbFields = static_cast<int32_t>(mSerialized.size());
-        mSerializedCollection.fields = mSerialized.data();
     }
 
     // IPluginV3
@@ -105,21 +75,21 @@ public:
     char const* getPluginNamespace() const noexcept override { return kNamespace; }
 
     // IPluginV3OneBuild
-    int32_t configurePlugin(DynamicPluginTensorDesc const* in, int32_t nbInputs, DynamicPluginTensorDesc const* out,
+    int32_t configurePlugin(DynamicPluginTensorDesc const* in, int32_t nbInputs, DynamicPluginTensorDesc const* /*out*/,
         int32_t nbOutputs) noexcept override
     {
         return nbInputs == 1 && nbOutputs == 1 && in[0].desc.dims.nbDims == 4 ? 0 : 1;
     }
 
-    int32_t getOutputDataTypes(DataType* outputTypes, int32_t nbOutputs, DataType const* inputTypes,
-        int32_t nbInputs) const noexcept override
+    int32_t getOutputDataTypes(DataType* outputTypes, int32_t /*nbOutputs*/, DataType const* /*inputTypes*/,
+        int32_t /*nbInputs*/) const noexcept override
     {
         outputTypes[0] = DataType::kFLOAT;
         return 0;
     }
 
-    int32_t getOutputShapes(DimsExprs const* inputs, int32_t nbInputs, DimsExprs const* shapeInputs,
-        int32_t nbShapeInputs, DimsExprs* outputs, int32_t nbOutputs, IExprBuilder& exprBuilder) noexcept override
+    int32_t getOutputShapes(DimsExprs const* inputs, int32_t nbInputs, DimsExprs const* /*shapeInputs*/,
+        int32_t /*nbShapeInputs*/, DimsExprs* outputs, int32_t /*nbOutputs*/, IExprBuilder& exprBuilder) noexcept override
     {
         if (nbInputs != 1 || inputs[0].nbDims != 4)
         {
@@ -134,15 +104,15 @@ public:
     }
 
     bool supportsFormatCombination(
-        int32_t pos, DynamicPluginTensorDesc const* inOut, int32_t nbInputs, int32_t nbOutputs) noexcept override
+        int32_t pos, DynamicPluginTensorDesc const* inOut, int32_t /*nbInputs*/, int32_t /*nbOutputs*/) noexcept override
     {
         return inOut[pos].desc.type == DataType::kFLOAT && inOut[pos].desc.format == TensorFormat::kLINEAR;
     }
 
     int32_t getNbOutputs() const noexcept override { return 1; }
 
-    size_t getWorkspaceSize(DynamicPluginTensorDesc const* inputs, int32_t nbInputs,
-        DynamicPluginTensorDesc const* outputs, int32_t nbOutputs) const noexcept override
+    size_t getWorkspaceSize(DynamicPluginTensorDesc const* inputs, int32_t /*nbInputs*/,
+        DynamicPluginTensorDesc const* /*outputs*/, int32_t /*nbOutputs*/) const noexcept override
     {
         Dims const& dims = inputs[0].max;
         return rapidFeaturesWorkspaceSize(static_cast<int>(dims.d[0]), static_cast<int>(dims.d[2]),
@@ -150,13 +120,13 @@ public:
     }
 
     // IPluginV3OneRuntime
-    int32_t onShapeChange(PluginTensorDesc const* in, int32_t nbInputs, PluginTensorDesc const* out,
-        int32_t nbOutputs) noexcept override
+    int32_t onShapeChange(PluginTensorDesc const* in, int32_t /*nbInputs*/, PluginTensorDesc const* /*out*/,
+        int32_t /*nbOutputs*/) noexcept override
     {
         return in[0].dims.nbDims == 4 && in[0].dims.d[1] == 4 ? 0 : 1;
     }
 
-    int32_t enqueue(PluginTensorDesc const* inputDesc, PluginTensorDesc const* outputDesc, void const* const* inputs,
+    int32_t enqueue(PluginTensorDesc const* inputDesc, PluginTensorDesc const* /*outputDesc*/, void const* const* inputs,
         void* const* outputs, void* workspace, cudaStream_t stream) noexcept override
     {
         Dims const& dims = inputDesc[0].dims;
@@ -164,38 +134,33 @@ public:
             static_cast<int>(dims.d[0]), static_cast<int>(dims.d[2]), static_cast<int>(dims.d[3]), mParams, stream);
     }
 
-    IPluginV3* attachToContext(IPluginResourceContext* context) noexcept override { return clone(); }
+    IPluginV3* attachToContext(IPluginResourceContext* /*context*/) noexcept override { return clone(); }
 
-    PluginFieldCollection const* getFieldsToSerialize() noexcept override { return &mSerializedCollection; }
+    PluginFieldCollection const* getFieldsToSerialize() noexcept override { return mSerialized.collection(); }
 
 private:
     RapidParams mParams;
-    std::vector<PluginField> mSerialized;
-    PluginFieldCollection mSerializedCollection{};
+    FieldAddresses mAddresses;
+    FieldList mSerialized;
 };
 
 class RapidFeaturesCreator : public IPluginCreatorV3One
 {
 public:
     RapidFeaturesCreator()
+        : mFields(kFields, nullptr, kFieldCount)
     {
-        for (int i = 0; i < kFieldCount; ++i)
-        {
-            mFields.emplace_back(kFields[i].name, nullptr, kFields[i].type, 1);
-        }
-        mCollection.nbFields = static_cast<int32_t>(mFields.size());
-        mCollection.fields = mFields.data();
     }
 
     char const* getPluginName() const noexcept override { return kName; }
     char const* getPluginVersion() const noexcept override { return kVersion; }
     char const* getPluginNamespace() const noexcept override { return kNamespace; }
-    PluginFieldCollection const* getFieldNames() noexcept override { return &mCollection; }
+    PluginFieldCollection const* getFieldNames() noexcept override { return mFields.collection(); }
 
-    IPluginV3* createPlugin(char const* name, PluginFieldCollection const* fc, TensorRTPhase phase) noexcept override
+    IPluginV3* createPlugin(char const* /*name*/, PluginFieldCollection const* fc, TensorRTPhase /*phase*/) noexcept override
     {
         RapidParams params;
-        if (!readFields(fc, params) || params.kMax() > RAPID_MAX_K_HOST || 2 * params.window < params.kMax())
+        if (!readFields(fc, kFields, FieldAddresses(params).values, kFieldCount) || params.kMax() > RAPID_MAX_K_HOST || 2 * params.window < params.kMax())
         {
             return nullptr;
         }
@@ -204,16 +169,13 @@ public:
 
 private:
     static constexpr int RAPID_MAX_K_HOST = 16;  // RAPID_MAX_K of the kernels
-    std::vector<PluginField> mFields;
-    PluginFieldCollection mCollection{};
+    FieldList mFields;
 };
 
-} // namespace rapid
-
-extern "C" IPluginCreatorInterface* const* getCreators(int32_t& nbCreators)
+IPluginCreatorInterface* rapidFeaturesCreator()
 {
-    static rapid::RapidFeaturesCreator rapidFeatures;
-    static IPluginCreatorInterface* const creators[] = {&rapidFeatures};
-    nbCreators = 1;
-    return creators;
+    static RapidFeaturesCreator creator;
+    return &creator;
 }
+
+} // namespace rapid

@@ -1,0 +1,75 @@
+"""The plugin library against the real TensorRT APIs: compiled (our warnings are errors) and linked against the
+public headers of TensorRT 10.3 (JetPack 6), 10.16 and 11.1 without libnvinfer, loaded, and its creators'
+names, versions and fields checked against the ONNX schemas of the ops."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+from export.bebr_op import schema as bebr_schema
+from export.plugins.header_check import build_against_headers, compile_kernels, cuda_include
+from export.plugins.library import KERNEL_SOURCES, PLUGIN_SOURCES, SOURCES
+from export.rapid_op import schema as rapid_schema
+from runtimes.ops.rapid_spec import RapidConfig
+
+HEADERS = Path(os.environ.get("RAPID_EDGE_TENSORRT_HEADERS", REPO.parent / "shared" / "tensorrt"))
+VERSIONS = ("10.3.0", "10.16", "11.1")
+needs_nvcc = pytest.mark.skipif(shutil.which("nvcc") is None or shutil.which("g++") is None,
+                                reason="nvcc and g++ are needed to compile the plugin library")
+
+
+def expected_creators() -> dict[str, dict]:
+    """What each ONNX node hands the parser: INT attributes as INT32 fields, FLOAT as FLOAT32, one value each."""
+    rapid_fields = [[name, "INT32" if isinstance(value, int) else "FLOAT32", 1]
+                    for name, value in RapidConfig().attributes().items()]
+    return {
+        rapid_schema.OP_TYPE: {"version": str(rapid_schema.VERSION), "namespace": "", "fields": rapid_fields},
+        bebr_schema.OP_TYPE: {"version": str(bebr_schema.VERSION), "namespace": "",
+                              "fields": [[name, "INT32", 1] for name in bebr_schema.ATTRIBUTES]},
+    }
+
+
+@pytest.fixture(scope="module")
+def kernel_objects(tmp_path_factory):
+    return compile_kernels(tmp_path_factory.mktemp("kernels"))
+
+
+@pytest.fixture(scope="module")
+def creators_check(tmp_path_factory):
+    """The loader program, built against the newest headers (the creator interface is the same in all three)."""
+    program = tmp_path_factory.mktemp("check") / "plugin_creators_check"
+    subprocess.run(["g++", "-std=c++17", "-Wall", "-Wextra", "-Werror", "-isystem", str(HEADERS / VERSIONS[-1] / "include"),
+                    "-isystem", str(cuda_include()), str(Path(__file__).with_name("plugin_creators_check.cpp")), "-ldl",
+                    "-o", str(program)], check=True, capture_output=True)
+    return program
+
+
+@needs_nvcc
+@pytest.mark.slow
+@pytest.mark.parametrize("version", VERSIONS)
+def test_library_builds_against_tensorrt_headers_and_exports_its_creators(tmp_path, kernel_objects, creators_check, version):
+    include = HEADERS / version / "include"
+    if not include.is_dir():
+        pytest.skip(f"TensorRT {version} headers are not present at {include} (set RAPID_EDGE_TENSORRT_HEADERS)")
+    library = build_against_headers(include, tmp_path, kernel_objects)
+    symbols = subprocess.run(["nm", "-D", "--defined-only", str(library)], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"\bT getCreators\b", symbols)
+    assert "nvinfer" not in subprocess.run(["ldd", str(library)], capture_output=True, text=True).stdout
+    run = subprocess.run([str(creators_check), str(library)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    creators = [json.loads(line) for line in run.stdout.splitlines()]
+    assert all(c["kind"] == "PLUGIN CREATOR_V3ONE" for c in creators)
+    found = {c.pop("name"): {k: v for k, v in c.items() if k != "kind"} for c in creators}
+    assert found == expected_creators()
+
+
+def test_cmake_builds_the_same_sources():
+    listed = re.search(r"add_library\(rapid_edge_plugins SHARED([^)]*)\)", (SOURCES / "CMakeLists.txt").read_text())
+    assert listed and listed.group(1).split() == [*KERNEL_SOURCES, *PLUGIN_SOURCES]
