@@ -26,6 +26,8 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file
 
+from runtimes.embeddings import EmbeddingError, check_embeddings
+
 from ..models.binarizer import Binarizer, BinarizerConfig
 from ..training.checkpoint import CONFIG, WEIGHTS, load_training_state, save_training_state, save_weights
 
@@ -68,7 +70,7 @@ class TrainingData:
         if self.docs is not None:
             self.docs = check_embeddings(self.docs, "docs", self.queries.shape[1])
             if len(self.docs) != len(self.queries):
-                raise ValueError(f"pairs: {len(self.queries)} queries but {len(self.docs)} docs (row i of each is a pair)")
+                raise EmbeddingError(f"pairs: {len(self.queries)} queries but {len(self.docs)} docs (row i of each is a pair)")
 
     @property
     def mode(self) -> str:
@@ -80,23 +82,6 @@ class TrainingData:
 
     def __len__(self) -> int:
         return len(self.queries)
-
-
-def check_embeddings(values: np.ndarray, what: str, dim: int | None = None) -> np.ndarray:
-    """float16/float32 [N, d] with no NaN, inf or zero rows, as float32; the message names what is wrong."""
-    values = np.asarray(values)
-    if values.dtype not in (np.float16, np.float32, np.float64) or values.ndim != 2:
-        raise ValueError(f"{what}: expected float embeddings [N, d], got {values.dtype} {list(values.shape)}")
-    if dim is not None and values.shape[1] != dim:
-        raise ValueError(f"{what}: dimension {values.shape[1]}, expected {dim}")
-    values = values.astype(np.float32)
-    finite = np.isfinite(values).all(axis=1)
-    if not finite.all():
-        raise ValueError(f"{what}: rows with NaN or inf, first at {int(np.flatnonzero(~finite)[0])}")
-    zero = ~(np.abs(values) > 0).any(axis=1)
-    if zero.any():
-        raise ValueError(f"{what}: zero vectors (no direction to binarize), first at {int(np.flatnonzero(zero)[0])}")
-    return values
 
 
 def contrastive(queries: torch.Tensor, docs: torch.Tensor, temperature: float, hard: int) -> torch.Tensor:
