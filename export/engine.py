@@ -60,9 +60,8 @@ def build_engine(package: Package, precision: str = "fp16", workspace_gib: float
     if precision == "fp16" and not strongly_typed:
         config.set_flag(trt.BuilderFlag.FP16)
     profile = builder.create_optimization_profile()
-    points = package.profiles["points"]
     for spec in package.inputs:
-        shapes = [[points[k] if d == "points" else d for d in spec.shape] for k in ("min", "opt", "max")]
+        shapes = [[package.profiles[d][k] if isinstance(d, str) else d for d in spec.shape] for k in ("min", "opt", "max")]
         profile.set_shape(spec.name, *shapes)
     config.add_optimization_profile(profile)
     log.info("building a %s engine for %s", precision, built_for)

@@ -1,7 +1,9 @@
-"""`sdk.Pipeline`: a named model from frames to per-point labels on the best runtime this machine has.
+"""`sdk.Pipeline`: a named model on the best runtime this machine has, one item or a stream at a time.
 
     for result in sdk.Pipeline("rapid_seg").run(sensors.open("sim://hdl64e")):
         print(result.index, result.counts(), result.timings)
+    for result in sdk.Pipeline("bebr", index="docs.bebr").run(embeddings):
+        print(result.ids, result.scores)
 """
 from __future__ import annotations
 
@@ -10,27 +12,31 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-import numpy as np
-
 import sensors
 from runtimes.auto import BACKENDS, open_runner
 from runtimes.package import Package, load_package
 from runtimes.runner import Runner
-from runtimes.streaming import Stage, StreamExecutor, StreamSummary
+from runtimes.streaming import StreamExecutor, StreamSummary
 from runtimes.torch_runner import TorchRunner
 
-from .segmentation import Prepared, RapidSegSteps, Segmentation
+from .retrieval import Describe, Retrieval, RetrievalSteps, open_index
+from .segmentation import RapidSegSteps, Segmentation, warmup_sweep
+
+__all__ = ["PIPELINES", "RUNTIMES", "STAGES", "Pipeline", "warmup_sweep"]
 
 log = logging.getLogger("sdk")
 
 #: named pipelines: what each one does
-PIPELINES = {"rapid_seg": "RAPiD-Seg LiDAR semantic segmentation (19 SemanticKITTI classes)"}
+PIPELINES = {"rapid_seg": "RAPiD-Seg LiDAR semantic segmentation (19 SemanticKITTI classes)",
+             "bebr": "BEBR binary-code retrieval: embeddings (or frame descriptors) -> top-k ids from an index"}
 RUNTIMES = (*BACKENDS, "pytorch")
 STAGES = ("preprocess", "infer", "postprocess")
 
 
 class Pipeline:
-    """Frames -> `Segmentation` results. `runtime`: auto (the fastest available, `reason` says why),
+    """rapid_seg: frames -> `Segmentation` results; bebr: embeddings [d] or batches [n, d] (or whatever
+    `describe` turns into one) -> `Retrieval` results, searched in `index` (a file or a BinaryIndex), `k`
+    per item; `package` defaults to the binarizer shipped with the SDK. `runtime`: auto (the fastest available, `reason` says why),
     tensorrt, onnxruntime, onnxruntime-cpu or pytorch (eager, from the checkpoint). `package`: a folder made
     by `rapid-edge export`; without it the shipped model is used (exported once, cached).
 
@@ -45,6 +51,7 @@ class Pipeline:
     `neighbour_vote=False` gives the network's argmax alone, without the vote the package's manifest names."""
 
     def __init__(self, name: str = "rapid_seg", runtime: str = "auto", package: str | Path | None = None, *,
+                 index=None, k: int = 10, describe: Describe | None = None,
                  checkpoint: str | Path | None = None, form: str = "split", precision: str = "fp16",
                  threads: int | None = None, queue_size: int | None = None, drop_when_behind: bool | None = None,
                  idle_timeout: float | None = 10.0, overlap: bool | None = None, warmup: bool = True,
@@ -60,25 +67,38 @@ class Pipeline:
                                "idle_timeout": idle_timeout, "overlap": overlap}
         self._executor: StreamExecutor | None = None
         self.package: Package | None = None
-        if runtime == "pytorch":
+        if name == "bebr":
+            if runtime == "pytorch":
+                raise ValueError("the bebr pipeline runs a binarizer package: choose an ONNX Runtime or TensorRT runtime")
+            if index is None:
+                raise ValueError("the bebr pipeline searches an index: pass index= (rapid-edge bebr index builds one)")
+            self.package = load_package(package) if package is not None else _default_package(name, form, checkpoint)
+            self.steps = RetrievalSteps(self.package, open_index(index), k, describe, threads)
+            self.runner, self.reason = open_runner(self.package, runtime, engine=lambda: _engine(self.package, precision),
+                                                   threads=threads)
+        elif runtime == "pytorch":
             self.runner, self.steps, self.reason = _torch_runner(name, checkpoint, threads)
         else:
             self.package = load_package(package) if package is not None else _default_package(name, form, checkpoint)
             self.runner, self.reason = open_runner(self.package, runtime, engine=lambda: _engine(self.package, precision),
                                                    plugin_libraries=_plugin_libraries(self.package), threads=threads)
             self.steps = RapidSegSteps.from_manifest(self.package.manifest)
-        if not neighbour_vote:
+        if not neighbour_vote and isinstance(self.steps, RapidSegSteps):
             self.steps.vote = None
-        self.runner.__enter__()  # a model that cannot load fails here, not at the first frame
+        self.runner.__enter__()  # a model that cannot load fails here, not at the first item
         log.info("%s on %s: %s", name, self.runner.name, self.reason)
-        self.warmup_timings = self(warmup_sweep(self.steps.rows, self.steps.columns)).timings if warmup else None
+        self.warmup_timings = self._timed(*self.steps.warmup(self.runner)).timings if warmup else None
         if self.warmup_timings:
-            log.info("warm-up sweep: %s", ", ".join(f"{k} {v:.0f} ms" for k, v in self.warmup_timings.items()))
+            log.info("warm-up: %s", ", ".join(f"{k} {v:.0f} ms" for k, v in self.warmup_timings.items()))
 
-    # -- one frame ------------------------------------------------------------------------------------------
-    def __call__(self, frame: sensors.Frame) -> Segmentation:
-        timings, value = {}, frame
-        for stage in self._stages():
+    # -- one item -------------------------------------------------------------------------------------------
+    def __call__(self, item) -> Segmentation | Retrieval:
+        return self._timed(self.steps.stages(self.runner), item)
+
+    @staticmethod
+    def _timed(stages, item):
+        timings, value = {}, item
+        for stage in stages:
             start = time.perf_counter()
             value = stage.run(value)
             timings[stage.name] = 1000 * (time.perf_counter() - start)
@@ -109,21 +129,12 @@ class Pipeline:
         if self._executor is not None:
             self._executor.stop("stopped by the caller")
 
-    def _results(self, stream: Iterable[sensors.Frame], frames: int | None) -> Iterator[Segmentation]:
-        self._executor = StreamExecutor(self._stages(), timestamp_of=lambda frame: frame.timestamp, **self.stream_options)
+    def _results(self, stream: Iterable, frames: int | None) -> Iterator[Segmentation | Retrieval]:
+        self._executor = StreamExecutor(self.steps.stages(self.runner), timestamp_of=self.steps.timestamp_of,
+                                        **self.stream_options)
         for completed in self._executor.run(stream, limit=frames):
             completed.value.timings = completed.timings
             yield completed.value
-
-    def _stages(self) -> list[Stage]:
-        return [Stage("preprocess", self.steps.preprocess), Stage("infer", self._infer),
-                Stage("postprocess", self._postprocess)]
-
-    def _infer(self, prepared: Prepared) -> tuple[Prepared, np.ndarray]:
-        return prepared, self.runner.infer(prepared.feed)["logits"]
-
-    def _postprocess(self, inferred: tuple[Prepared, np.ndarray]) -> Segmentation:
-        return self.steps.postprocess(*inferred)
 
     # -- lifetime -------------------------------------------------------------------------------------------
     def close(self) -> None:
@@ -142,19 +153,12 @@ class Pipeline:
                 "inputs": [s.name for s in self.runner.inputs()]}
 
 
-def warmup_sweep(rows: int, columns: int) -> sensors.Frame:
-    """A sweep of rows x columns points on a 5-40 m shell, without rings: ringless frames take the numba
-    kernels of ring recovery as well as projection, RAPiD and labelling, so every kernel is warmed."""
-    elevation = np.radians(np.linspace(2.0, -24.8, rows))[:, None]
-    azimuth = np.linspace(np.pi, -np.pi, columns, endpoint=False)[None, :]
-    distance = 5.0 + 35.0 * (0.5 + 0.5 * np.sin(3 * azimuth) * np.cos(5 * elevation))
-    xyz = np.stack([distance * np.cos(elevation) * np.cos(azimuth), distance * np.cos(elevation) * np.sin(azimuth),
-                    distance * np.sin(elevation) * np.ones_like(azimuth)], axis=-1).reshape(-1, 3)
-    intensity = np.full((len(xyz), 1), 0.3)
-    return sensors.Frame(np.hstack([xyz, intensity]), timestamp=0.0, sensor="warm-up")
-
-
 def _default_package(name: str, form: str, checkpoint: str | Path | None) -> Package:
+    """A package the SDK ships ready-made (bebr), else the shipped weights exported once and cached."""
+    from .models.registry import SHIPPED_PACKAGES, shipped_package
+
+    if name in SHIPPED_PACKAGES and checkpoint is None:
+        return load_package(shipped_package(name))
     from .package_cache import default_package
 
     return default_package(name, form, Path(checkpoint) if checkpoint else None)

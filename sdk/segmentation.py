@@ -15,6 +15,8 @@ from numba import njit, prange
 
 from runtimes.ops.rapid_numba import rapid_features_numba
 from runtimes.ops.rapid_spec import RapidConfig
+from runtimes.runner import Runner
+from runtimes.streaming import Stage
 from sensors import SEMANTIC_KITTI, Frame
 
 from .models.rapid_seg_config import RapidSegConfig
@@ -85,6 +87,19 @@ class RapidSegSteps:
         model = SensorGeometry(self.rows, self.columns, DEFAULT_GEOMETRY.fov_up_deg, DEFAULT_GEOMETRY.fov_down_deg)
         return (frame if rings == self.rows else dataclasses.replace(frame, ring=None)), model
 
+    def stages(self, runner: Runner) -> list[Stage]:
+        return [Stage("preprocess", self.preprocess),
+                Stage("infer", lambda prepared: (prepared, runner.infer(prepared.feed)["logits"])),
+                Stage("postprocess", lambda inferred: self.postprocess(*inferred))]
+
+    def warmup(self, runner: Runner) -> tuple[list[Stage], Frame]:
+        """The stages and the synthetic sweep that warm every kernel when a pipeline opens."""
+        return self.stages(runner), warmup_sweep(self.rows, self.columns)
+
+    @staticmethod
+    def timestamp_of(frame: Frame) -> float:
+        return frame.timestamp
+
     def preprocess(self, frame: Frame) -> Prepared:
         if not len(frame.points):
             raise ValueError(f"frame {frame.index}: no points")
@@ -112,6 +127,18 @@ class RapidSegSteps:
         if len(labels) < len(prepared.has_pixel):  # points without a pixel: label 0 (ignore), score 0
             labels, scores = (_spread(values, prepared.has_pixel) for values in (labels, scores))
         return Segmentation(prepared.frame, labels, scores, self.class_names)
+
+
+def warmup_sweep(rows: int, columns: int) -> Frame:
+    """A sweep of rows x columns points on a 5-40 m shell, without rings: ringless frames take the numba
+    kernels of ring recovery as well as projection, RAPiD and labelling, so every kernel is warmed."""
+    elevation = np.radians(np.linspace(2.0, -24.8, rows))[:, None]
+    azimuth = np.linspace(np.pi, -np.pi, columns, endpoint=False)[None, :]
+    distance = 5.0 + 35.0 * (0.5 + 0.5 * np.sin(3 * azimuth) * np.cos(5 * elevation))
+    xyz = np.stack([distance * np.cos(elevation) * np.cos(azimuth), distance * np.cos(elevation) * np.sin(azimuth),
+                    distance * np.sin(elevation) * np.ones_like(azimuth)], axis=-1).reshape(-1, 3)
+    intensity = np.full((len(xyz), 1), 0.3)
+    return Frame(np.hstack([xyz, intensity]), timestamp=0.0, sensor="warm-up")
 
 
 def _spread(values: np.ndarray, has_pixel: np.ndarray) -> np.ndarray:

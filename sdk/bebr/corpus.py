@@ -30,7 +30,9 @@ EXCLUDED_DISTRIBUTIONS = {"rapid-edge-sdk"}
 MIN_SUMMARY_WORDS, MAX_SUMMARY_WORDS, MIN_BODY_WORDS = 4, 40, 12
 BODY_CHARS = 600
 HELD_OUT_SHARE = 10  # one pair in ten
+VALIDATION_BUCKET = 1  # of the training pairs, those of this bucket choose settings when settings are chosen
 EMBEDDING_MODEL = "all-MiniLM-L6-v2"
+SPLIT_ARRAYS = ("train_queries", "train_docs", "test_queries", "test_docs")
 MAX_TOKENS = 128  # the length the model was trained at; longer documents are cut
 
 
@@ -48,8 +50,13 @@ class Pair:
     distribution: str
 
     @property
+    def bucket(self) -> int:
+        """sha256(document)[:8] mod HELD_OUT_SHARE: 0 is held out, 1 the validation part of training."""
+        return int(hashlib.sha256(self.document.encode()).hexdigest()[:8], 16) % HELD_OUT_SHARE
+
+    @property
     def held_out(self) -> bool:
-        return int(hashlib.sha256(self.document.encode()).hexdigest()[:8], 16) % HELD_OUT_SHARE == 0
+        return self.bucket == 0
 
 
 def licence_of(distribution: metadata.Distribution) -> str | None:
@@ -117,14 +124,33 @@ def embed(texts: list[str], batch_size: int = 256, progress: bool = True) -> np.
                         convert_to_numpy=True).astype(np.float32)
 
 
+def default_corpus_path() -> Path:
+    """Where `rapid-edge bebr corpus` writes the corpus and the benchmarks read it."""
+    from ..package_cache import cache_root
+
+    return cache_root() / "bebr" / "docstrings.npz"
+
+
+def load_corpus(path: Path) -> dict[str, np.ndarray]:
+    """The corpus's four arrays as float32 (train_queries, train_docs, test_queries, test_docs)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no corpus; build it with `rapid-edge bebr corpus --out {path}`")
+    with np.load(path, allow_pickle=False) as arrays:
+        corpus = {name: arrays[name].astype(np.float32) for name in SPLIT_ARRAYS}
+        corpus["train_validation"] = arrays["train_validation"]
+        return corpus
+
+
 def build_corpus(out: Path, limit: int | None = None) -> dict:
     """Collect, split and embed; writes OUT (.npz: train_queries, train_docs, test_queries, test_docs as
-    float16) and OUT.json (sources, counts, model). `limit` keeps the first pairs of each split."""
+    float16, and train_validation, the mask of the validation part) and OUT.json (sources, counts, model).
+    `limit` keeps the first pairs of each split."""
     pairs, sources = collect_pairs()
     splits = {"train": [p for p in pairs if not p.held_out], "test": [p for p in pairs if p.held_out]}
     if limit:
         splits = {name: chosen[:limit] for name, chosen in splits.items()}
-    arrays = {}
+    arrays = {"train_validation": np.array([p.bucket == VALIDATION_BUCKET for p in splits["train"]])}
     for name, chosen in splits.items():
         arrays[f"{name}_queries"] = embed([p.query for p in chosen]).astype(np.float16)
         arrays[f"{name}_docs"] = embed([p.document for p in chosen]).astype(np.float16)

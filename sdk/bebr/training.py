@@ -143,8 +143,9 @@ def code_version(weights: Path) -> str:
 
 def train_binarizer(data: TrainingData, out: Path, model_config: BinarizerConfig | None = None,
                     settings: BinarizerTraining = BinarizerTraining(), resume: bool = False,
-                    old_checkpoint: Path | None = None, progress: bool = True) -> Path:
-    """Train into the checkpoint folder `out` (model.safetensors, config.json, optimizer state)."""
+                    old_checkpoint: Path | None = None, progress: bool = True, stop_after: int | None = None) -> Path:
+    """Train into the checkpoint folder `out` (model.safetensors, config.json, optimizer state). `stop_after`
+    ends this call after that many epochs (checkpointed; `resume` continues the same schedule)."""
     from tqdm import tqdm
 
     out = Path(out)
@@ -171,7 +172,8 @@ def train_binarizer(data: TrainingData, out: Path, model_config: BinarizerConfig
         schedule.load_state_dict(state["schedule"])
         start, history = state["epoch"], state["history"]
     out.mkdir(parents=True, exist_ok=True)
-    for epoch in range(start, settings.epochs):
+    last = settings.epochs if stop_after is None else min(settings.epochs, start + stop_after)
+    for epoch in range(start, last):
         model.train()
         torch.manual_seed(settings.seed * 1000 + epoch)
         order = np.random.default_rng([settings.seed, epoch]).permutation(len(data))
@@ -201,8 +203,16 @@ def _save(model, out, optimizer, schedule, epoch, history, data, settings, old_c
     save_training_state(out, optimizer, {"epoch": epoch, "history": history, "schedule": schedule.state_dict()})
 
 
+def read_training_record(checkpoint: Path) -> dict:
+    """config.json of a binarizer checkpoint: model config, code version, training settings, compatibility."""
+    path = Path(checkpoint) / CONFIG
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: missing (a binarizer checkpoint holds {WEIGHTS} and {CONFIG})")
+    return json.loads(path.read_text())
+
+
 def read_code_version(checkpoint: Path) -> str:
-    return json.loads((Path(checkpoint) / CONFIG).read_text())["code_version"]
+    return read_training_record(checkpoint)["code_version"]
 
 
 def load_binarizer(checkpoint: Path) -> Binarizer:

@@ -25,12 +25,15 @@ class BinarizerConfig:
     dim: int = 384  # all-MiniLM-L6-v2's embedding width
     bits: int = 512  # m, bits per plane
     planes: int = 2  # u + 1
-    hidden: int = 512
+    hidden: int = 512  # 0: every transform is one Linear (the "learned linear projection + sign" baseline)
+    binary: bool = True  # False: no sign, the float projection the paper compares with (not exportable)
 
     def __post_init__(self) -> None:
         self.layout  # validates bits and planes
-        if self.dim < 1 or self.hidden < 1:
-            raise ValueError(f"dim and hidden must be positive, got {self.dim} and {self.hidden}")
+        if self.dim < 1 or self.hidden < 0:
+            raise ValueError(f"dim must be positive and hidden non-negative, got {self.dim} and {self.hidden}")
+        if not self.binary and self.planes != 1:
+            raise ValueError("a float projection has one plane")
 
     @property
     def layout(self) -> CodeLayout:
@@ -56,6 +59,11 @@ class SignSTE(torch.autograd.Function):
     def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
         (value,) = ctx.saved_tensors
         return grad * (value.abs() <= 1).to(grad.dtype)
+
+
+def transform(inputs: int, hidden: int, outputs: int) -> nn.Module:
+    """A residual MLP block, or one Linear when hidden is 0."""
+    return ResidualMLP(inputs, hidden, outputs) if hidden else nn.Linear(inputs, outputs)
 
 
 def binary_sign(value: torch.Tensor) -> torch.Tensor:
@@ -86,8 +94,9 @@ class Binarizer(nn.Module):
         super().__init__()
         self.config = config
         c = config
-        self.encoders = nn.ModuleList(ResidualMLP(c.dim, c.hidden, c.bits) for _ in range(c.planes))
-        self.decoders = nn.ModuleList(ResidualMLP(c.bits, c.hidden, c.dim) for _ in range(c.planes - 1))
+        self.encoders = nn.ModuleList(transform(c.dim, c.hidden, c.bits) for _ in range(c.planes))
+        self.decoders = nn.ModuleList(transform(c.bits, c.hidden, c.dim) for _ in range(c.planes - 1))
+        self.sign = binary_sign if c.binary else nn.Identity()
         layout = c.layout
         self.register_buffer("plane_weights", torch.tensor([2.0**-i for i in range(c.planes)]), persistent=False)
         self.register_buffer("level_scale", torch.tensor(float(2**layout.u)), persistent=False)
@@ -97,11 +106,11 @@ class Binarizer(nn.Module):
     def forward(self, embeddings: torch.Tensor) -> torch.Tensor:
         """[N, dim] -> planes [N, planes, bits] of +1 / -1."""
         x = l2_normalise(embeddings)
-        planes = [binary_sign(self.encoders[0](x))]
+        planes = [self.sign(self.encoders[0](x))]
         code = planes[0]
         for i in range(1, self.config.planes):
             reconstruction = l2_normalise(self.decoders[i - 1](code))
-            planes.append(binary_sign(self.encoders[i](x - reconstruction)))
+            planes.append(self.sign(self.encoders[i](x - reconstruction)))
             code = code + self.plane_weights[i] * planes[i]
         return torch.stack(planes, dim=1)
 
@@ -111,6 +120,8 @@ class Binarizer(nn.Module):
 
     def encode(self, embeddings: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """[N, dim] -> codes int32 [N, W] and norms float32 [N] (the norm of sum_i 2^(u-i) b_i)."""
+        if not self.config.binary:
+            raise ValueError("a float projection has no binary codes")
         planes = self.forward(embeddings)
         bits = (planes > 0).to(torch.int32).reshape(planes.shape[0], -1, WORD_BITS)
         codes = (bits * self.bit_values).sum(dim=-1, dtype=torch.int32)

@@ -98,7 +98,9 @@ def test_a_vlp16_frame_is_labelled_point_for_point(pipeline):
 def test_bad_arguments_fail_at_once(cache, tmp_path):
     from sdk import Pipeline
 
-    with pytest.raises(ValueError, match="no pipeline named 'bebr'"):
+    with pytest.raises(ValueError, match="no pipeline named 'faiss'"):
+        Pipeline("faiss")
+    with pytest.raises(ValueError, match="searches an index: pass index="):
         Pipeline("bebr")
     with pytest.raises(ValueError, match="unknown runtime 'cuda'"):
         Pipeline(runtime="cuda")

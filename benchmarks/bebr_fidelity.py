@@ -1,0 +1,182 @@
+"""Retrieval fidelity of BEBR codes on real sentence embeddings, every method side by side at 64, 128 and
+256 bytes per vector, by the protocol of sdk/weights/bebr/TRAINING.md (held-out docstring pairs, recall@1,
+recall@10, overlap@10 with exact float search). Writes benchmarks/results/bebr_fidelity.json.
+
+    python benchmarks/bebr_fidelity.py [--corpus PATH] [--budgets 64 128 256] [--epochs 20]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from runtimes.ops.bebr_numba import binary_search_numba
+from runtimes.ops.bebr_spec import CodeLayout, code_norms, pack_signs
+from sdk.bebr.corpus import default_corpus_path, load_corpus
+from sdk.bebr.training import BinarizerTraining, TrainingData, load_binarizer, train_binarizer
+from sdk.models.binarizer import BinarizerConfig
+
+from machine import describe_machine  # benchmarks/ is on the path: the scripts run from it
+
+REPO = Path(__file__).resolve().parent.parent
+K = 10
+FLOAT_BYTES = 384 * 4
+SEED = 0
+
+
+def unit(values: np.ndarray) -> np.ndarray:
+    return values / np.linalg.norm(values, axis=1, keepdims=True)
+
+
+def float_top(queries: np.ndarray, docs: np.ndarray, k: int = K) -> np.ndarray:
+    """Exact cosine top-k, ties to the lower index."""
+    scores = unit(queries) @ unit(docs).T
+    return np.argsort(-scores, axis=1, kind="stable")[:, :k]
+
+
+def metrics(top: np.ndarray, exact: np.ndarray) -> dict[str, float]:
+    truth = np.arange(len(top))[:, None]
+    overlap = np.mean([len(np.intersect1d(a, b)) / K for a, b in zip(top, exact)])
+    return {"recall@1": float((top[:, 0] == truth[:, 0]).mean()), "recall@10": float((top == truth).any(axis=1).mean()),
+            "overlap@10": float(overlap)}
+
+
+def code_top(query_codes: np.ndarray, doc_codes: np.ndarray, layout: CodeLayout) -> np.ndarray:
+    return binary_search_numba(query_codes, code_norms(query_codes, layout), doc_codes, code_norms(doc_codes, layout),
+                               layout, K)[1]
+
+
+def sign_codes(projected: np.ndarray) -> tuple[np.ndarray, CodeLayout]:
+    layout = CodeLayout(projected.shape[1], 1)
+    return pack_signs(projected[:, None, :], layout), layout
+
+
+def random_projection(train: np.ndarray, bits: int) -> Callable[[np.ndarray], np.ndarray]:
+    matrix = np.random.default_rng(SEED).standard_normal((train.shape[1], bits)).astype(np.float32)
+    return lambda x: x @ matrix
+
+
+def itq(train: np.ndarray, bits: int) -> Callable[[np.ndarray], np.ndarray]:
+    """ITQ (Gong & Lazebnik) through faiss's ITQMatrix; vectors lifted by a Gaussian projection when bits > d."""
+    import faiss
+
+    dim = train.shape[1]
+    mean = train.mean(axis=0)
+    if bits <= dim:
+        pca = faiss.PCAMatrix(dim, bits)
+        pca.train(np.ascontiguousarray(train - mean))
+        lift = lambda x: pca.apply(np.ascontiguousarray(x - mean))  # noqa: E731
+    else:
+        matrix = np.random.default_rng(SEED).standard_normal((dim, bits)).astype(np.float32) / np.sqrt(bits)
+        lift = lambda x: np.ascontiguousarray((x - mean) @ matrix)  # noqa: E731
+    rotation = faiss.ITQMatrix(bits)
+    rotation.max_iter = 50
+    rotation.seed = SEED
+    rotation.train(lift(train))
+    return lambda x: rotation.apply(lift(x))
+
+
+def orthonormal_lift(dim: int, out: int) -> np.ndarray:
+    """[dim, out] with orthonormal rows: x -> x @ Q keeps every inner product."""
+    q, _ = np.linalg.qr(np.random.default_rng(SEED).standard_normal((out, dim)))
+    return q.T.astype(np.float32)
+
+
+def pq_top(train: np.ndarray, queries: np.ndarray, docs: np.ndarray, code_bytes: int) -> np.ndarray:
+    import faiss
+
+    dim = train.shape[1]
+    lift = orthonormal_lift(dim, code_bytes * 2) if dim % code_bytes else np.eye(dim, dtype=np.float32)
+    train, queries, docs = (np.ascontiguousarray(unit(x) @ lift) for x in (train, queries, docs))
+    index = faiss.IndexPQ(train.shape[1], code_bytes, 8, faiss.METRIC_INNER_PRODUCT)
+    index.train(train)
+    index.add(docs)
+    return index.search(queries, K)[1]
+
+
+def learned(data: TrainingData, config: BinarizerConfig, settings: BinarizerTraining, folder: Path):
+    """A binarizer (or its float / linear baselines) trained on the pairs; returns it and its training time."""
+    start = time.perf_counter()
+    train_binarizer(data, folder, config, settings, progress=False)
+    return load_binarizer(folder), time.perf_counter() - start
+
+
+def splits(corpus: Path, validation: bool) -> tuple[np.ndarray, ...]:
+    """(train queries, train docs, evaluation queries, evaluation docs): the held-out pairs, or with
+    `validation` the validation part of the training pairs (for choosing settings; trained without it)."""
+    arrays = load_corpus(corpus)
+    train_q, train_d = arrays["train_queries"], arrays["train_docs"]
+    if not validation:
+        return train_q, train_d, arrays["test_queries"], arrays["test_docs"]
+    part = arrays["train_validation"]
+    return train_q[~part], train_d[~part], train_q[part], train_d[part]
+
+
+def run(corpus: Path, budgets: list[int], settings: BinarizerTraining, validation: bool = False) -> dict:
+    import torch
+
+    train_q, train_d, test_q, test_d = splits(corpus, validation)
+    data = TrainingData(train_q, train_d)
+    exact = float_top(test_q, test_d)
+    rows = [{"method": "float32 exact", "bytes": FLOAT_BYTES, **metrics(exact, exact)}]
+    both = np.concatenate([train_q, train_d])
+    work = Path(tempfile.mkdtemp(prefix="bebr-fidelity-"))
+
+    def encode(model, vectors):
+        with torch.no_grad():
+            return model.encode(torch.from_numpy(vectors))[0].numpy()
+
+    config = BinarizerConfig(dim=train_q.shape[1], bits=512, planes=1, binary=False)
+    model, seconds = learned(data, config, settings, work / "float")
+    with torch.no_grad():
+        projected = [model.levels(model(torch.from_numpy(v))).numpy() for v in (test_q, test_d)]
+    rows.append({"method": "float projection, fine-tuned (512 x float32)", "bytes": 512 * 4,
+                 **metrics(float_top(*projected), exact), "train_s": round(seconds, 1)})
+    for budget in budgets:
+        bits = budget * 8
+        for name, fit in (("random-projection sign", random_projection), ("ITQ", itq)):
+            transform = fit(both, bits)
+            (query_codes, layout), (doc_codes, _) = sign_codes(transform(test_q)), sign_codes(transform(test_d))
+            rows.append({"method": name, "bytes": budget, **metrics(code_top(query_codes, doc_codes, layout), exact)})
+        rows.append({"method": "faiss IndexPQ (8-bit codes)", "bytes": budget,
+                     **metrics(pq_top(both, test_q, test_d, budget), exact)})
+        variants = [("learned linear + sign", BinarizerConfig(dim=train_q.shape[1], bits=bits, planes=1, hidden=0))]
+        variants += [(f"BEBR u={planes - 1}", BinarizerConfig(dim=train_q.shape[1], bits=CodeLayout.for_budget(budget, planes).bits,
+                                                            planes=planes)) for planes in (1, 2, 3)]
+        for name, config in variants:
+            model, seconds = learned(data, config, settings, work / f"{name}-{budget}".replace(" ", "_"))
+            layout = config.layout
+            top = code_top(encode(model, test_q), encode(model, test_d), layout)
+            rows.append({"method": name, "bytes": layout.code_bytes, "budget": budget, "bits": layout.bits,
+                         "planes": layout.planes, **metrics(top, exact), "train_s": round(seconds, 1)})
+            print(json.dumps(rows[-1]), flush=True)
+    return {"protocol": "sdk/weights/bebr/TRAINING.md", "corpus": str(corpus),
+            "evaluated_on": "validation part of the training pairs" if validation else "held-out pairs",
+            "pairs": {"train": len(train_q), "evaluated": len(test_q)}, "k": K,
+            "settings": asdict(settings), "rows": rows, "machine": describe_machine()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", type=Path, default=default_corpus_path())
+    parser.add_argument("--budgets", type=int, nargs="+", default=[64, 128, 256])
+    parser.add_argument("--epochs", type=int, default=BinarizerTraining.epochs)
+    parser.add_argument("--validation", action="store_true",
+                        help="score on the validation part of the training pairs (choosing settings), not the held-out pairs")
+    parser.add_argument("--out", type=Path, default=None, help="default: results/bebr_fidelity[_validation].json")
+    args = parser.parse_args()
+    args.out = args.out or REPO / "benchmarks" / "results" / f"bebr_fidelity{'_validation' if args.validation else ''}.json"
+    result = run(args.corpus, args.budgets, BinarizerTraining(epochs=args.epochs), args.validation)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""The `bebr` pipeline's steps: an embedding (or a batch of them, or a frame turned into a descriptor) ->
+codes by the binarizer package -> top-k ids and cosine scores from the index by rapid::BinarySearch.
+
+A bad item (wrong dimension, NaN, a zero vector) raises in its stage, so the streaming runtime counts it
+and goes on with the next: the stream never stops for one bad vector."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from runtimes.bebr_index import BinaryIndex
+from runtimes.embeddings import check_embeddings
+from runtimes.ops.bebr_spec import CodeError, CodeLayout, check_k
+from runtimes.package import Package
+from runtimes.runner import Runner
+from runtimes.streaming import Stage
+
+#: an item's embedding from whatever the stream carries (a frame, say), for pipelines fed by an encoder
+Describe = Callable[[object], np.ndarray]
+
+
+@dataclass
+class Retrieval:
+    """One item's result: the top-k document ids and cosine scores ([k], or [n, k] for a batch of n), the
+    item as it came, and timings per stage in milliseconds."""
+
+    item: object
+    ids: np.ndarray
+    scores: np.ndarray
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Encoded:
+    item: object
+    codes: np.ndarray
+    norms: np.ndarray
+    single: bool  # the item was one vector, not a batch
+
+
+class RetrievalSteps:
+    """Encode with the binarizer package's runner, search the index; refuses an index of other codes."""
+
+    def __init__(self, package: Package, index: BinaryIndex, k: int = 10, describe: Describe | None = None,
+                 threads: int | None = None) -> None:
+        bebr = package.manifest.get("bebr")
+        if package.manifest.get("model", {}).get("name") != "bebr" or bebr is None:
+            raise ValueError(f"{package.folder}: not a BEBR binarizer package")
+        self.layout = CodeLayout(bebr["layout"]["bits"], bebr["layout"]["planes"])
+        self.code_version = bebr["code_version"]
+        self.dim = int(package.manifest["preprocessing"]["embeddings"]["dim"])
+        if index.layout != self.layout:
+            raise CodeError(f"the index holds codes of {index.layout}, the binarizer makes {self.layout}")
+        index.check_version(self.code_version)
+        self.index, self.k, self.describe, self.threads = index, check_k(k, len(index)), describe, threads
+
+    def stages(self, runner: Runner) -> list[Stage]:
+        stages = [Stage("describe", self.describe)] if self.describe else []
+        return stages + [Stage("encode", lambda item: self.encode(runner, item)), Stage("search", self.search)]
+
+    def encode(self, runner: Runner, item) -> Encoded:
+        vectors = np.asarray(item)
+        single = vectors.ndim == 1
+        embeddings = check_embeddings(vectors[None] if single else vectors, "embedding", self.dim)
+        out = runner.infer({"embeddings": np.ascontiguousarray(embeddings)})
+        return Encoded(item, out["codes"], out["norms"], single)
+
+    def search(self, encoded: Encoded) -> Retrieval:
+        ids, scores = self.index.search(encoded.codes, encoded.norms, self.k, self.code_version, self.threads)
+        if encoded.single:
+            ids, scores = ids[0], scores[0]
+        return Retrieval(encoded.item, ids, scores)
+
+    def warmup(self, runner: Runner) -> tuple[list[Stage], np.ndarray]:
+        """Encode and search one random vector (the describe stage, if any, is the caller's encoder)."""
+        stages = [stage for stage in self.stages(runner) if stage.name != "describe"]
+        return stages, np.random.default_rng(0).standard_normal(self.dim).astype(np.float32)
+
+    def timestamp_of(self, item) -> float | None:
+        return getattr(item, "timestamp", None)
+
+
+def open_index(index: BinaryIndex | str | Path) -> BinaryIndex:
+    return index if isinstance(index, BinaryIndex) else BinaryIndex.load(index)
