@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from . import export_commands, run_commands, sensor_commands, train_commands
+from .bebr import commands as bebr_commands
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     sensor_commands.add_parser(commands)
     train_commands.add_parser(commands)
     export_commands.add_parser(commands)
+    bebr_commands.add_parser(commands)
     return parser
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from runtimes.bebr_index import BinaryIndex
 from runtimes.embeddings import check_embeddings
 from runtimes.ops.bebr_spec import CodeError, CodeLayout, check_k
-from runtimes.package import Package
+from runtimes.package import MANIFEST, Package, sha256
 from runtimes.runner import Runner
 from runtimes.streaming import Stage
 
@@ -41,17 +41,41 @@ class Encoded:
     single: bool  # the item was one vector, not a batch
 
 
+@dataclass(frozen=True)
+class BinarizerInfo:
+    """What a binarizer package's manifest says of its codes."""
+
+    layout: CodeLayout
+    code_version: str
+    dim: int
+    compatible_with: tuple[str, ...]
+    package_sha256: str  # of its manifest, which holds every file's sha256
+
+    @classmethod
+    def of(cls, package: Package) -> BinarizerInfo:
+        bebr = package.manifest.get("bebr")
+        if package.manifest.get("model", {}).get("name") != "bebr" or bebr is None:
+            raise ValueError(f"{package.folder}: not a BEBR binarizer package")
+        return cls(CodeLayout(bebr["layout"]["bits"], bebr["layout"]["planes"]), bebr["code_version"],
+                   int(package.manifest["preprocessing"]["embeddings"]["dim"]), tuple(bebr.get("compatible_with", [])),
+                   sha256(package.folder / MANIFEST))
+
+
+def encode_all(runner: Runner, embeddings: np.ndarray, dim: int, batch: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """Codes and norms of many embeddings, a batch at a time (the package's profile allows up to 4096)."""
+    embeddings = check_embeddings(embeddings, "embeddings", dim)
+    parts = [runner.infer({"embeddings": np.ascontiguousarray(embeddings[start:start + batch])})
+             for start in range(0, len(embeddings), batch)]
+    return np.concatenate([p["codes"] for p in parts]), np.concatenate([p["norms"] for p in parts])
+
+
 class RetrievalSteps:
     """Encode with the binarizer package's runner, search the index; refuses an index of other codes."""
 
     def __init__(self, package: Package, index: BinaryIndex, k: int = 10, describe: Describe | None = None,
                  threads: int | None = None) -> None:
-        bebr = package.manifest.get("bebr")
-        if package.manifest.get("model", {}).get("name") != "bebr" or bebr is None:
-            raise ValueError(f"{package.folder}: not a BEBR binarizer package")
-        self.layout = CodeLayout(bebr["layout"]["bits"], bebr["layout"]["planes"])
-        self.code_version = bebr["code_version"]
-        self.dim = int(package.manifest["preprocessing"]["embeddings"]["dim"])
+        info = BinarizerInfo.of(package)
+        self.layout, self.code_version, self.dim = info.layout, info.code_version, info.dim
         if index.layout != self.layout:
             raise CodeError(f"the index holds codes of {index.layout}, the binarizer makes {self.layout}")
         index.check_version(self.code_version)

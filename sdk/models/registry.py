@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 WEIGHTS_ROOT = Path(__file__).resolve().parent.parent / "weights"
-DEFAULT_CHECKPOINTS = {"rapid_seg": WEIGHTS_ROOT / "rapid_seg", "bebr": WEIGHTS_ROOT / "bebr"}
+DEFAULT_CHECKPOINTS = {"rapid_seg": WEIGHTS_ROOT / "rapid_seg", "bebr": WEIGHTS_ROOT / "bebr" / "package" / "checkpoint"}
 #: models whose package ships ready to run (ONNX + manifest + parity report): no export on first use
 SHIPPED_PACKAGES = {"bebr": WEIGHTS_ROOT / "bebr" / "package"}
 
