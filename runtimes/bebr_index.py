@@ -85,7 +85,6 @@ class BinaryIndex:
         self.norms = check_norms(norms, len(self.codes), "index norms") if norms is not None else np.empty(0, np.float32)
         ids = np.arange(len(self.codes), dtype=np.int64) if ids is None else np.asarray(ids)
         self.ids = self._checked_ids(ids, len(self.codes))
-        self._row_of: dict[int, int] | None = None
 
     # -- contents -------------------------------------------------------------------------------------------
     @property
@@ -119,7 +118,6 @@ class BinaryIndex:
         self.codes = np.concatenate([self.codes, codes])
         self.norms = np.concatenate([self.norms, norms])
         self.ids = np.concatenate([self.ids, ids])
-        self._row_of = None
 
     def remove(self, ids) -> None:
         """Remove documents by id; every id must be present (nothing is removed otherwise)."""
@@ -127,18 +125,8 @@ class BinaryIndex:
         keep = ~np.isin(self.ids, ids)
         missing = np.setdiff1d(ids, self.ids)
         if len(missing):
-            raise KeyError(f"ids not in the index: {missing[:5].tolist()}")
+            raise CodeError(f"ids not in the index: {missing[:5].tolist()}")
         self.codes, self.norms, self.ids = self.codes[keep], self.norms[keep], self.ids[keep]
-        self._row_of = None
-
-    def rows(self, ids) -> np.ndarray:
-        """Rows of the given ids."""
-        if self._row_of is None:
-            self._row_of = {int(i): row for row, i in enumerate(self.ids)}
-        try:
-            return np.array([self._row_of[int(i)] for i in np.asarray(ids).reshape(-1)], dtype=np.int64)
-        except KeyError as err:
-            raise KeyError(f"id {err.args[0]} is not in the index") from None
 
     # -- versions -------------------------------------------------------------------------------------------
     def accepts(self, code_version: str) -> bool:
