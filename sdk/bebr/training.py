@@ -46,6 +46,7 @@ class BinarizerTraining:
     hard_weight: float = 0.5
     teacher_temperature: float = 0.05  # vectors mode: the float neighbourhood's softmax
     compatible_weight: float = 1.0  # backward-compatible mode: weight of the new-query / old-document loss
+    neighbourhood_weight: float = 0.0  # pairs mode: weight of the vectors mode's loss, a regulariser
     seed: int = 0
     device: str = "cpu"
 
@@ -126,7 +127,12 @@ def batch_loss(model: Binarizer, data: TrainingData, rows: np.ndarray, settings:
         docs = queries
     else:
         docs = torch.from_numpy(data.docs[rows]).to(device)
-        loss = contrastive(query_codes, unit_codes(model, docs), settings.temperature, settings.hard_negatives)
+        doc_codes = unit_codes(model, docs)
+        loss = contrastive(query_codes, doc_codes, settings.temperature, settings.hard_negatives)
+        if settings.neighbourhood_weight:
+            floats = F.normalize(torch.cat([queries, docs]), dim=-1)
+            loss = loss + settings.neighbourhood_weight * neighbourhood(
+                torch.cat([query_codes, doc_codes]), floats, settings.temperature, settings.teacher_temperature)
     if old is not None:
         with torch.no_grad():
             old_docs = unit_codes(old, docs)

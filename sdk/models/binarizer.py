@@ -27,6 +27,7 @@ class BinarizerConfig:
     planes: int = 2  # u + 1
     hidden: int = 512  # 0: every transform is one Linear (the "learned linear projection + sign" baseline)
     binary: bool = True  # False: no sign, the float projection the paper compares with (not exportable)
+    dropout: float = 0.0  # after each MLP block's ReLU, in training only
 
     def __post_init__(self) -> None:
         self.layout  # validates bits and planes
@@ -61,9 +62,9 @@ class SignSTE(torch.autograd.Function):
         return grad * (value.abs() <= 1).to(grad.dtype)
 
 
-def transform(inputs: int, hidden: int, outputs: int) -> nn.Module:
+def transform(inputs: int, hidden: int, outputs: int, dropout: float) -> nn.Module:
     """A residual MLP block, or one Linear when hidden is 0."""
-    return ResidualMLP(inputs, hidden, outputs) if hidden else nn.Linear(inputs, outputs)
+    return ResidualMLP(inputs, hidden, outputs, dropout) if hidden else nn.Linear(inputs, outputs)
 
 
 def binary_sign(value: torch.Tensor) -> torch.Tensor:
@@ -76,9 +77,10 @@ def binary_sign(value: torch.Tensor) -> torch.Tensor:
 class ResidualMLP(nn.Module):
     """Linear-BN-ReLU-Linear with a skip connection (a bias-free projection when the widths differ)."""
 
-    def __init__(self, inputs: int, hidden: int, outputs: int) -> None:
+    def __init__(self, inputs: int, hidden: int, outputs: int, dropout: float = 0.0) -> None:
         super().__init__()
-        self.body = nn.Sequential(nn.Linear(inputs, hidden), nn.BatchNorm1d(hidden), nn.ReLU(), nn.Linear(hidden, outputs))
+        self.body = nn.Sequential(nn.Linear(inputs, hidden), nn.BatchNorm1d(hidden), nn.ReLU(), nn.Dropout(dropout),
+                                  nn.Linear(hidden, outputs))
         self.skip = nn.Identity() if inputs == outputs else nn.Linear(inputs, outputs, bias=False)
 
     def forward(self, value: torch.Tensor) -> torch.Tensor:
@@ -94,8 +96,8 @@ class Binarizer(nn.Module):
         super().__init__()
         self.config = config
         c = config
-        self.encoders = nn.ModuleList(transform(c.dim, c.hidden, c.bits) for _ in range(c.planes))
-        self.decoders = nn.ModuleList(transform(c.bits, c.hidden, c.dim) for _ in range(c.planes - 1))
+        self.encoders = nn.ModuleList(transform(c.dim, c.hidden, c.bits, c.dropout) for _ in range(c.planes))
+        self.decoders = nn.ModuleList(transform(c.bits, c.hidden, c.dim, c.dropout) for _ in range(c.planes - 1))
         self.sign = binary_sign if c.binary else nn.Identity()
         layout = c.layout
         self.register_buffer("plane_weights", torch.tensor([2.0**-i for i in range(c.planes)]), persistent=False)

@@ -38,6 +38,8 @@ class SimOptions:
     seed: int = 0
     frames: int | None = 100  # None: drive forever
     speed: float = 8.0  # m/s
+    start: float = 0.0  # metres along the street at frame 0
+    lane_offset: float = 0.0  # metres left of the ego lane (a second pass over the same street, say)
     dropout: float = 0.005  # random loss of returns
     realtime: bool = False  # pace frames at the sensor rate and behave as a live source
 
@@ -127,8 +129,8 @@ class SimulatedLidar(Source):
         beams, options = self.beams, self.options
         rng = np.random.default_rng([options.seed, index, 99])
         t0 = index / beams.rate_hz
-        x0 = options.speed * t0
-        lane = ego_lane(self.style)
+        x0 = options.start + options.speed * t0
+        lane = ego_lane(self.style) + options.lane_offset
         origin_x = x0 + options.speed * self._column_time  # per column
         scene = window.scene_for(float(origin_x[0]), float(origin_x[-1]))
         columns, rings = beams.columns, beams.rings
