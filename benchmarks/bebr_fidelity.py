@@ -28,6 +28,8 @@ REPO = Path(__file__).resolve().parent.parent
 K = 10
 FLOAT_BYTES = 384 * 4
 SEED = 0
+#: the MLP settings chosen on the validation part (sdk/weights/bebr/TRAINING.md)
+MLP = {"hidden": 1024, "dropout": 0.3}
 
 
 def unit(values: np.ndarray) -> np.ndarray:
@@ -132,7 +134,7 @@ def run(corpus: Path, budgets: list[int], settings: BinarizerTraining, validatio
         with torch.no_grad():
             return model.encode(torch.from_numpy(vectors))[0].numpy()
 
-    config = BinarizerConfig(dim=train_q.shape[1], bits=512, planes=1, binary=False)
+    config = BinarizerConfig(dim=train_q.shape[1], bits=512, planes=1, binary=False, **MLP)
     model, seconds = learned(data, config, settings, work / "float")
     with torch.no_grad():
         projected = [model.levels(model(torch.from_numpy(v))).numpy() for v in (test_q, test_d)]
@@ -148,7 +150,7 @@ def run(corpus: Path, budgets: list[int], settings: BinarizerTraining, validatio
                      **metrics(pq_top(both, test_q, test_d, budget), exact)})
         variants = [("learned linear + sign", BinarizerConfig(dim=train_q.shape[1], bits=bits, planes=1, hidden=0))]
         variants += [(f"BEBR u={planes - 1}", BinarizerConfig(dim=train_q.shape[1], bits=CodeLayout.for_budget(budget, planes).bits,
-                                                            planes=planes)) for planes in (1, 2, 3)]
+                                                            planes=planes, **MLP)) for planes in (1, 2, 3)]
         for name, config in variants:
             model, seconds = learned(data, config, settings, work / f"{name}-{budget}".replace(" ", "_"))
             layout = config.layout
