@@ -28,8 +28,8 @@ REPO = Path(__file__).resolve().parent.parent
 K = 10
 FLOAT_BYTES = 384 * 4
 SEED = 0
-#: the MLP settings chosen on the validation part (sdk/weights/bebr/TRAINING.md)
-MLP = {"hidden": 1024, "dropout": 0.3}
+#: the MLP settings chosen on the validation part (sdk/weights/bebr/TRAINING.md), BinarizerConfig's defaults
+MLP = {"hidden": BinarizerConfig.hidden, "dropout": BinarizerConfig.dropout}
 
 
 def unit(values: np.ndarray) -> np.ndarray:

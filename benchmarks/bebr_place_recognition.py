@@ -37,7 +37,7 @@ def run(frames: int, streets: int, epochs: int) -> dict:
     describe = ScanContext()
     work = Path(tempfile.mkdtemp(prefix="bebr-places-"))
     data = TrainingData(*revisit_pairs(list(TRAINING_STREETS)[:streets], frames // 2, describe))
-    config = BinarizerConfig(dim=describe.dim, hidden=512, **LAYOUT)
+    config = BinarizerConfig(dim=describe.dim, **LAYOUT)
     settings = BinarizerTraining(epochs=epochs, batch_size=min(512, len(data) // 2))
     train_binarizer(data, work / "checkpoint", config, settings, progress=False)
     package = export_binarizer(work / "checkpoint", work / "package", parity_embeddings=data.queries)

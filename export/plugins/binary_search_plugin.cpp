@@ -10,6 +10,8 @@
 
 #include <NvInferRuntime.h>
 
+#include <cstring>
+
 using namespace nvinfer1;
 
 namespace rapid
@@ -18,7 +20,6 @@ namespace
 {
 constexpr char const* kName = "BinarySearch";
 constexpr char const* kVersion = "1";
-constexpr char const* kNamespace = "";
 
 constexpr FieldSpec kFields[] = {
     {"bits", PluginFieldType::kINT32}, {"planes", PluginFieldType::kINT32}, {"k", PluginFieldType::kINT32}};
@@ -28,48 +29,33 @@ constexpr int kOutputs = 2;
 constexpr DataType kInputTypes[kInputs] = {DataType::kINT32, DataType::kFLOAT, DataType::kINT32, DataType::kFLOAT};
 constexpr DataType kOutputTypes[kOutputs] = {DataType::kFLOAT, DataType::kINT64};
 
-struct FieldAddresses
-{
-    void* values[kFieldCount];
-
-    explicit FieldAddresses(BinarySearchParams& p)
-        : values{&p.bits, &p.planes, &p.k}
-    {
-    }
-};
-
 //! Ranks of each input: codes are matrices, norms vectors.
 constexpr int kInputRanks[kInputs] = {2, 1, 2, 1};
 } // namespace
 
-class BinarySearchPlugin : public IPluginV3, public IPluginV3OneCore, public IPluginV3OneBuild, public IPluginV3OneRuntime
+struct BinarySearchTraits
+{
+    static constexpr char const* kName = rapid::kName;
+    static constexpr char const* kVersion = rapid::kVersion;
+    static constexpr FieldSpec const* kFields = rapid::kFields;
+    static constexpr int kFieldCount = rapid::kFieldCount;
+    using Params = BinarySearchParams;
+    using Plugin = class BinarySearchPlugin;
+
+    //! Where each field of kFields lives in the parameters.
+    static void addresses(Params& p, void** out)
+    {
+        void* fields[] = {&p.bits, &p.planes, &p.k};
+        std::memcpy(out, fields, sizeof(fields));
+    }
+
+    static bool valid(Params const& p) { return p.valid(); }
+};
+
+class BinarySearchPlugin : public FieldPlugin<BinarySearchTraits>
 {
 public:
-    explicit BinarySearchPlugin(BinarySearchParams const& params)
-        : mParams(params)
-        , mAddresses(mParams)
-        , mSerialized(kFields, mAddresses.values, kFieldCount)
-    {
-    }
-
-    // IPluginV3
-    IPluginCapability* getCapabilityInterface(PluginCapabilityType type) noexcept override
-    {
-        switch (type)
-        {
-        case PluginCapabilityType::kCORE: return static_cast<IPluginV3OneCore*>(this);
-        case PluginCapabilityType::kBUILD: return static_cast<IPluginV3OneBuild*>(this);
-        case PluginCapabilityType::kRUNTIME: return static_cast<IPluginV3OneRuntime*>(this);
-        }
-        return nullptr;
-    }
-
-    IPluginV3* clone() noexcept override { return new (std::nothrow) BinarySearchPlugin(mParams); }
-
-    // IPluginV3OneCore
-    char const* getPluginName() const noexcept override { return kName; }
-    char const* getPluginVersion() const noexcept override { return kVersion; }
-    char const* getPluginNamespace() const noexcept override { return kNamespace; }
+    using FieldPlugin::FieldPlugin;
 
     // IPluginV3OneBuild
     int32_t configurePlugin(DynamicPluginTensorDesc const* in, int32_t nbInputs, DynamicPluginTensorDesc const* /*out*/,
@@ -148,47 +134,11 @@ public:
             static_cast<int64_t*>(outputs[1]), workspace, static_cast<int>(inputDesc[0].dims.d[0]),
             static_cast<int>(inputDesc[2].dims.d[0]), mParams, stream);
     }
-
-    IPluginV3* attachToContext(IPluginResourceContext* /*context*/) noexcept override { return clone(); }
-
-    PluginFieldCollection const* getFieldsToSerialize() noexcept override { return mSerialized.collection(); }
-
-private:
-    BinarySearchParams mParams;
-    FieldAddresses mAddresses;
-    FieldList mSerialized;
-};
-
-class BinarySearchCreator : public IPluginCreatorV3One
-{
-public:
-    BinarySearchCreator()
-        : mFields(kFields, nullptr, kFieldCount)
-    {
-    }
-
-    char const* getPluginName() const noexcept override { return kName; }
-    char const* getPluginVersion() const noexcept override { return kVersion; }
-    char const* getPluginNamespace() const noexcept override { return kNamespace; }
-    PluginFieldCollection const* getFieldNames() noexcept override { return mFields.collection(); }
-
-    IPluginV3* createPlugin(char const* /*name*/, PluginFieldCollection const* fc, TensorRTPhase /*phase*/) noexcept override
-    {
-        BinarySearchParams params;
-        if (!readFields(fc, kFields, FieldAddresses(params).values, kFieldCount) || !params.valid())
-        {
-            return nullptr;
-        }
-        return new (std::nothrow) BinarySearchPlugin(params);
-    }
-
-private:
-    FieldList mFields;
 };
 
 IPluginCreatorInterface* binarySearchCreator()
 {
-    static BinarySearchCreator creator;
+    static FieldPluginCreator<BinarySearchTraits> creator;
     return &creator;
 }
 

@@ -10,6 +10,8 @@
 
 #include <NvInferRuntime.h>
 
+#include <cstring>
+
 using namespace nvinfer1;
 
 namespace rapid
@@ -18,7 +20,7 @@ namespace
 {
 constexpr char const* kName = "RapidFeatures";
 constexpr char const* kVersion = "1";
-constexpr char const* kNamespace = "";
+constexpr int kMaxK = 16;  // RAPID_MAX_K of the kernels
 
 // the fields, in one place, for parsing, advertising and serialising
 constexpr FieldSpec kFields[] = {
@@ -30,49 +32,32 @@ constexpr FieldSpec kFields[] = {
 };
 constexpr int kFieldCount = sizeof(kFields) / sizeof(kFields[0]);
 
-struct FieldAddresses
-{
-    void* values[kFieldCount];
-
-    explicit FieldAddresses(RapidParams& p)
-        : values{&p.window, &p.kNear, &p.kMid, &p.kFar, &p.rangeNear, &p.rangeFar, &p.delta, &p.frozen, &p.rMin, &p.rMax,
-            &p.dMin, &p.dMax, &p.scale}
-    {
-    }
-};
 } // namespace
 
-class RapidFeaturesPlugin : public IPluginV3, public IPluginV3OneCore, public IPluginV3OneBuild, public IPluginV3OneRuntime
+struct RapidFeaturesTraits
+{
+    static constexpr char const* kName = rapid::kName;
+    static constexpr char const* kVersion = rapid::kVersion;
+    static constexpr FieldSpec const* kFields = rapid::kFields;
+    static constexpr int kFieldCount = rapid::kFieldCount;
+    using Params = RapidParams;
+    using Plugin = class RapidFeaturesPlugin;
+
+    //! Where each field of kFields lives in the parameters.
+    static void addresses(Params& p, void** out)
+    {
+        void* fields[] = {&p.window, &p.kNear, &p.kMid, &p.kFar, &p.rangeNear, &p.rangeFar, &p.delta, &p.frozen, &p.rMin, &p.rMax,
+            &p.dMin, &p.dMax, &p.scale};
+        std::memcpy(out, fields, sizeof(fields));
+    }
+
+    static bool valid(Params const& p) { return p.kMax() <= kMaxK && 2 * p.window >= p.kMax(); }
+};
+
+class RapidFeaturesPlugin : public FieldPlugin<RapidFeaturesTraits>
 {
 public:
-    explicit RapidFeaturesPlugin(RapidParams const& params)
-        : mParams(params)
-        , mAddresses(mParams)
-        , mSerialized(kFields, mAddresses.values, kFieldCount)
-    {
-    }
-
-    // IPluginV3
-    IPluginCapability* getCapabilityInterface(PluginCapabilityType type) noexcept override
-    {
-        switch (type)
-        {
-        case PluginCapabilityType::kCORE: return static_cast<IPluginV3OneCore*>(this);
-        case PluginCapabilityType::kBUILD: return static_cast<IPluginV3OneBuild*>(this);
-        case PluginCapabilityType::kRUNTIME: return static_cast<IPluginV3OneRuntime*>(this);
-        }
-        return nullptr;
-    }
-
-    IPluginV3* clone() noexcept override
-    {
-        return new (std::nothrow) RapidFeaturesPlugin(mParams);
-    }
-
-    // IPluginV3OneCore
-    char const* getPluginName() const noexcept override { return kName; }
-    char const* getPluginVersion() const noexcept override { return kVersion; }
-    char const* getPluginNamespace() const noexcept override { return kNamespace; }
+    using FieldPlugin::FieldPlugin;
 
     // IPluginV3OneBuild
     int32_t configurePlugin(DynamicPluginTensorDesc const* in, int32_t nbInputs, DynamicPluginTensorDesc const* /*out*/,
@@ -133,48 +118,11 @@ public:
         return rapidFeaturesEnqueue(static_cast<float const*>(inputs[0]), static_cast<float*>(outputs[0]), workspace,
             static_cast<int>(dims.d[0]), static_cast<int>(dims.d[2]), static_cast<int>(dims.d[3]), mParams, stream);
     }
-
-    IPluginV3* attachToContext(IPluginResourceContext* /*context*/) noexcept override { return clone(); }
-
-    PluginFieldCollection const* getFieldsToSerialize() noexcept override { return mSerialized.collection(); }
-
-private:
-    RapidParams mParams;
-    FieldAddresses mAddresses;
-    FieldList mSerialized;
-};
-
-class RapidFeaturesCreator : public IPluginCreatorV3One
-{
-public:
-    RapidFeaturesCreator()
-        : mFields(kFields, nullptr, kFieldCount)
-    {
-    }
-
-    char const* getPluginName() const noexcept override { return kName; }
-    char const* getPluginVersion() const noexcept override { return kVersion; }
-    char const* getPluginNamespace() const noexcept override { return kNamespace; }
-    PluginFieldCollection const* getFieldNames() noexcept override { return mFields.collection(); }
-
-    IPluginV3* createPlugin(char const* /*name*/, PluginFieldCollection const* fc, TensorRTPhase /*phase*/) noexcept override
-    {
-        RapidParams params;
-        if (!readFields(fc, kFields, FieldAddresses(params).values, kFieldCount) || params.kMax() > RAPID_MAX_K_HOST || 2 * params.window < params.kMax())
-        {
-            return nullptr;
-        }
-        return new (std::nothrow) RapidFeaturesPlugin(params);
-    }
-
-private:
-    static constexpr int RAPID_MAX_K_HOST = 16;  // RAPID_MAX_K of the kernels
-    FieldList mFields;
 };
 
 IPluginCreatorInterface* rapidFeaturesCreator()
 {
-    static RapidFeaturesCreator creator;
+    static FieldPluginCreator<RapidFeaturesTraits> creator;
     return &creator;
 }
 

@@ -37,11 +37,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--bits", type=int, default=BinarizerConfig.bits, help="m, bits per plane")
     train.add_argument("--planes", type=int, default=BinarizerConfig.planes, help="u + 1 bit-planes")
     train.add_argument("--hidden", type=int, default=BinarizerConfig.hidden, help="MLP width (0: linear transforms)")
-    for name in ("epochs", "batch_size", "learning_rate", "weight_decay", "temperature", "hard_negatives", "hard_weight",
-                 "teacher_temperature", "compatible_weight", "seed"):
+    train.add_argument("--dropout", type=float, default=BinarizerConfig.dropout, help="after each MLP block's ReLU")
+    for name in BinarizerTraining.__dataclass_fields__:  # every training setting, by its own name and default
         default = getattr(BinarizerTraining, name)
-        train.add_argument(f"--{name.replace('_', '-')}", type=type(default), default=default)
-    train.add_argument("--device", default=BinarizerTraining.device, help="cpu, cuda, cuda:1 ...")
+        train.add_argument(f"--{name.replace('_', '-')}", type=type(default), default=default,
+                           help="cpu, cuda, cuda:1 ..." if name == "device" else None)
     train.add_argument("--resume", action="store_true", help="continue the checkpoint in OUT/checkpoint")
     train.add_argument("--compatible-with", type=Path, default=None, metavar="OLD",
                        help="a binarizer package (or checkpoint) whose index the new queries must search")
@@ -121,7 +121,7 @@ def run_train(args: argparse.Namespace) -> dict:
 
     data = _training_data(args)
     settings = BinarizerTraining(**{name: getattr(args, name) for name in BinarizerTraining.__dataclass_fields__})
-    config = BinarizerConfig(dim=data.dim, bits=args.bits, planes=args.planes, hidden=args.hidden)
+    config = BinarizerConfig(dim=data.dim, bits=args.bits, planes=args.planes, hidden=args.hidden, dropout=args.dropout)
     checkpoint = args.out / CHECKPOINT
     old = _checkpoint_of(open_binarizer(str(args.compatible_with)).folder if (args.compatible_with / "manifest.json").is_file()
                          else args.compatible_with) if args.compatible_with else None

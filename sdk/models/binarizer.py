@@ -25,9 +25,9 @@ class BinarizerConfig:
     dim: int = 384  # all-MiniLM-L6-v2's embedding width
     bits: int = 512  # m, bits per plane
     planes: int = 2  # u + 1
-    hidden: int = 512  # 0: every transform is one Linear (the "learned linear projection + sign" baseline)
+    hidden: int = 1024  # 0: every transform is one Linear (the "learned linear projection + sign" baseline)
     binary: bool = True  # False: no sign, the float projection the paper compares with (not exportable)
-    dropout: float = 0.0  # after each MLP block's ReLU, in training only
+    dropout: float = 0.3  # after each MLP block's ReLU, in training only (width and rate: weights/bebr/TRAINING.md)
 
     def __post_init__(self) -> None:
         self.layout  # validates bits and planes

@@ -10,18 +10,18 @@ SHIPPED_PACKAGES = {"bebr": WEIGHTS_ROOT / "bebr" / "package"}
 
 
 def default_checkpoint(name: str) -> Path:
-    if name not in DEFAULT_CHECKPOINTS:
-        raise ValueError(f"no model named {name!r}; the SDK ships {', '.join(DEFAULT_CHECKPOINTS)}")
-    folder = DEFAULT_CHECKPOINTS[name]
-    if not (folder / "model.safetensors").is_file():
-        raise FileNotFoundError(f"{folder}: the default {name} weights are missing from this installation")
-    return folder
+    return _installed(DEFAULT_CHECKPOINTS, name, "model.safetensors", "weights")
 
 
 def shipped_package(name: str) -> Path:
-    if name not in SHIPPED_PACKAGES:
-        raise ValueError(f"no ready-made package of {name!r}; the SDK ships {', '.join(SHIPPED_PACKAGES)}")
-    folder = SHIPPED_PACKAGES[name]
-    if not (folder / "manifest.json").is_file():
-        raise FileNotFoundError(f"{folder}: the default {name} package is missing from this installation")
+    return _installed(SHIPPED_PACKAGES, name, "manifest.json", "package")
+
+
+def _installed(table: dict[str, Path], name: str, marker: str, what: str) -> Path:
+    """The folder `table` names for `name`, which must hold `marker`."""
+    if name not in table:
+        raise ValueError(f"no default {what} of {name!r}; the SDK ships them for {', '.join(table)}")
+    folder = table[name]
+    if not (folder / marker).is_file():
+        raise FileNotFoundError(f"{folder / marker}: missing; the default {name} {what} did not install with the SDK")
     return folder

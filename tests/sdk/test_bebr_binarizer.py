@@ -20,7 +20,7 @@ from sdk.models.binarizer import Binarizer, BinarizerConfig, SignSTE, fold_batch
 
 from bebr_data import synthetic_pairs
 
-CONFIG = BinarizerConfig(dim=32, bits=64, planes=2, hidden=64)
+CONFIG = BinarizerConfig(dim=32, bits=64, planes=2, hidden=64, dropout=0.0)
 FAST = BinarizerTraining(epochs=6, batch_size=256, learning_rate=5e-3, hard_negatives=4)
 
 
@@ -86,7 +86,7 @@ def test_vectors_mode_keeps_float_neighbourhoods(tmp_path):
     rng = np.random.default_rng(2)  # vectors near a 6-d subspace: neighbourhoods that random codes keep poorly
     vectors = (rng.standard_normal((3072, 6)) @ rng.standard_normal((6, 32)) + 0.05 * rng.standard_normal((3072, 32)))
     vectors = vectors.astype(np.float32)
-    config = BinarizerConfig(dim=32, bits=64, planes=1, hidden=64)
+    config = BinarizerConfig(dim=32, bits=64, planes=1, hidden=64, dropout=0.0)
     train_binarizer(TrainingData(vectors), tmp_path / "run", config, FAST, progress=False)
     model = load_binarizer(tmp_path / "run")
     torch.manual_seed(0)
@@ -129,7 +129,7 @@ def test_backward_compatible_binarizer_searches_the_old_index(tmp_path, trained)
     record = json.loads((tmp_path / "compatible" / "config.json").read_text())
     assert record["compatible_with"] == [read_code_version(trained)]
     with pytest.raises(ValueError, match="keeps the old layout"):
-        train_binarizer(data, tmp_path / "wider", BinarizerConfig(dim=32, bits=128, planes=2, hidden=64), other,
+        train_binarizer(data, tmp_path / "wider", BinarizerConfig(dim=32, bits=128, planes=2, hidden=64, dropout=0.0), other,
                         old_checkpoint=trained, progress=False)
 
 

@@ -38,7 +38,7 @@ def test_a_revisit_finds_its_place_in_the_mapped_pass(tmp_path):
 
     describe = ScanContext()
     data = TrainingData(*revisit_pairs([101], frames=80, describe=describe))
-    config = BinarizerConfig(dim=describe.dim, bits=128, planes=2, hidden=128)
+    config = BinarizerConfig(dim=describe.dim, bits=128, planes=2, hidden=128, dropout=0.0)
     train_binarizer(data, tmp_path / "checkpoint", config, BinarizerTraining(epochs=12, batch_size=40, hard_negatives=4),
                     progress=False)
     package = export_binarizer(tmp_path / "checkpoint", tmp_path / "package", parity_embeddings=data.queries)
