@@ -43,8 +43,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         train.add_argument(f"--{name.replace('_', '-')}", type=type(default), default=default,
                            help="cpu, cuda, cuda:1 ..." if name == "device" else None)
     train.add_argument("--resume", action="store_true", help="continue the checkpoint in OUT/checkpoint")
-    train.add_argument("--compatible-with", type=Path, default=None, metavar="OLD",
-                       help="a binarizer package (or checkpoint) whose index the new queries must search")
+    train.add_argument("--compatible-with", default=None, metavar="OLD",
+                       help="a binarizer package (or checkpoint, or `default`) whose index the new queries must search")
     train.set_defaults(run=run_train)
 
     index = verbs.add_parser("index", help="encode documents into an index file (or change one)")
@@ -90,8 +90,11 @@ def open_binarizer(name: str) -> Package:
     return load_package(shipped_package("bebr") if name == DEFAULT else Path(name))
 
 
-def _checkpoint_of(path: Path) -> Path:
-    """A checkpoint folder, or the one inside a package made by `bebr train`."""
+def _checkpoint_of(name: str) -> Path:
+    """A checkpoint folder, or the one inside a package made by `bebr train` (`default`: the shipped one's)."""
+    from ..models.registry import shipped_package
+
+    path = shipped_package("bebr") if name == DEFAULT else Path(name)
     return path / CHECKPOINT if (path / CHECKPOINT / "config.json").is_file() else path
 
 
@@ -123,8 +126,7 @@ def run_train(args: argparse.Namespace) -> dict:
     settings = BinarizerTraining(**{name: getattr(args, name) for name in BinarizerTraining.__dataclass_fields__})
     config = BinarizerConfig(dim=data.dim, bits=args.bits, planes=args.planes, hidden=args.hidden, dropout=args.dropout)
     checkpoint = args.out / CHECKPOINT
-    old = _checkpoint_of(open_binarizer(str(args.compatible_with)).folder if (args.compatible_with / "manifest.json").is_file()
-                         else args.compatible_with) if args.compatible_with else None
+    old = _checkpoint_of(args.compatible_with) if args.compatible_with else None
     train_binarizer(data, checkpoint, None if args.resume else config, settings, resume=args.resume, old_checkpoint=old)
     drop_optimizer_state(checkpoint)  # the run is complete: the package keeps its weights and record
     package = export_binarizer(checkpoint, args.out, parity_embeddings=data.queries[:4096])

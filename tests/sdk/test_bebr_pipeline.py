@@ -130,3 +130,22 @@ def test_bad_arguments_fail_with_a_message(workspace, tmp_path, capsys):
     for argv, message in cases:
         assert main(argv) == 2, argv
         assert message in capsys.readouterr().err, message
+
+
+def test_a_binarizer_trained_compatible_is_declared_without_force(workspace, tmp_path):
+    assert main(["bebr", "train", "--pairs", str(workspace / "pairs.npz"), "--out", str(tmp_path / "third"), *TRAIN,
+                 "--seed", "9", "--epochs", "8", "--compatible-with", str(workspace / "first")]) == 0
+    first, third = (BinarizerInfo.of(load_package(p)) for p in (workspace / "first", tmp_path / "third"))
+    assert third.compatible_with == (first.code_version,)
+    index = tmp_path / "docs.bebr"
+    index.write_bytes((workspace / "docs.bebr").read_bytes())
+    assert main(["bebr", "declare", str(index), str(tmp_path / "third")]) == 0
+    from sdk import Pipeline
+
+    queries = np.load(workspace / "queries.npy")
+    with Pipeline("bebr", package=tmp_path / "third", index=index, k=1, runtime="onnxruntime-cpu") as pipeline:
+        found = pipeline(queries).ids[:, 0]
+    with Pipeline("bebr", package=workspace / "first", index=index, k=1, runtime="onnxruntime-cpu") as pipeline:
+        own = pipeline(queries).ids[:, 0]
+    truth = np.arange(len(queries))
+    assert (found == truth).mean() > 0.7 * (own == truth).mean()  # the old index serves the new queries

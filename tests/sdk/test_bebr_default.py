@@ -1,0 +1,54 @@
+"""The binarizer that ships with the SDK: a ready package (no export, no torch to run it), consistent with
+the checkpoint it was exported from, usable as `default` by the pipeline and the CLI."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from runtimes.bebr_index import BinaryIndex
+from runtimes.onnxruntime_runner import OnnxRuntimeRunner
+from runtimes.package import load_package
+from sdk.bebr.training import load_binarizer, read_code_version
+from sdk.models.registry import default_checkpoint, shipped_package
+from sdk.retrieval import BinarizerInfo, encode_all
+
+
+@pytest.fixture(scope="module")
+def package():
+    return load_package(shipped_package("bebr"))  # verifies every file's sha256
+
+
+def test_the_default_is_m512_u1_of_384_d_embeddings(package):
+    info = BinarizerInfo.of(package)
+    assert (info.layout.bits, info.layout.planes, info.layout.code_bytes, info.dim) == (512, 2, 128, 384)
+    assert info.code_version == read_code_version(default_checkpoint("bebr"))
+    assert json.loads((package.folder / "parity.json").read_text())["passed"]
+    assert not (default_checkpoint("bebr") / "optimizer.safetensors").exists()
+
+
+def test_the_package_encodes_as_its_checkpoint(package):
+    vectors = np.random.default_rng(0).standard_normal((512, 384)).astype(np.float32)
+    with OnnxRuntimeRunner(package, providers=["CPUExecutionProvider"]) as runner:
+        codes, norms = encode_all(runner, vectors, 384)
+    with torch.no_grad():
+        expected_codes, expected_norms = load_binarizer(default_checkpoint("bebr")).encode(torch.from_numpy(vectors))
+    differing = np.bitwise_count(codes.view(np.uint32) ^ expected_codes.numpy().view(np.uint32)).sum()
+    assert differing / codes.size / 32 <= 1e-4
+    np.testing.assert_array_equal(norms, expected_norms.numpy())
+
+
+def test_the_pipeline_and_the_cli_take_the_default(package, tmp_path):
+    from sdk import Pipeline
+    from sdk.cli import main
+
+    docs = np.random.default_rng(1).standard_normal((200, 384)).astype(np.float32)
+    np.save(tmp_path / "docs.npy", docs)
+    assert main(["bebr", "index", "default", "--embeddings", str(tmp_path / "docs.npy"), "--out", str(tmp_path / "d.bebr")]) == 0
+    index = BinaryIndex.load(tmp_path / "d.bebr")
+    assert index.info.package_sha256 == BinarizerInfo.of(package).package_sha256
+    with Pipeline("bebr", index=index, k=3, runtime="onnxruntime-cpu") as pipeline:
+        result = pipeline(docs[:5] + 0.01)  # a document slightly moved still finds itself
+    assert result.ids[:, 0].tolist() == [0, 1, 2, 3, 4]
