@@ -175,3 +175,15 @@ def test_export_to_a_package_matches_pytorch(tmp_path, trained):
     expected_codes, expected_norms = codes_of(load_binarizer(trained), queries[:64])
     np.testing.assert_array_equal(out["codes"], expected_codes)
     np.testing.assert_array_equal(out["norms"], expected_norms)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device: the binarizer's GPU training runs on an NVIDIA machine only")
+def test_training_on_cuda_learns_as_on_the_cpu(tmp_path):
+    queries, docs = synthetic_pairs(4096, seed=10)
+    cuda = BinarizerTraining(**{**vars(FAST), "device": "cuda"})
+    train_binarizer(TrainingData(queries, docs), tmp_path / "cuda", CONFIG, cuda, progress=False)
+    train_binarizer(TrainingData(queries, docs), tmp_path / "cpu", CONFIG, FAST, progress=False)
+    test_queries, test_docs = synthetic_pairs(500, seed=11)
+    on_cuda, on_cpu = (load_binarizer(tmp_path / name) for name in ("cuda", "cpu"))  # both load on the CPU
+    assert recall_at_1(on_cuda, on_cuda, test_queries, test_docs) > recall_at_1(on_cpu, on_cpu, test_queries, test_docs) - 0.1
