@@ -41,11 +41,18 @@ def kernel_objects(tmp_path_factory):
     return compile_kernels(tmp_path_factory.mktemp("kernels"))
 
 
+def headers(version: str) -> Path:
+    include = HEADERS / version / "include"
+    if not include.is_dir():
+        pytest.skip(f"TensorRT {version} headers are not present at {include} (set RAPID_EDGE_TENSORRT_HEADERS)")
+    return include
+
+
 @pytest.fixture(scope="module")
 def creators_check(tmp_path_factory):
     """The loader program, built against the newest headers (the creator interface is the same in all three)."""
     program = tmp_path_factory.mktemp("check") / "plugin_creators_check"
-    subprocess.run(["g++", "-std=c++17", "-Wall", "-Wextra", "-Werror", "-isystem", str(HEADERS / VERSIONS[-1] / "include"),
+    subprocess.run(["g++", "-std=c++17", "-Wall", "-Wextra", "-Werror", "-isystem", str(headers(VERSIONS[-1])),
                     "-isystem", str(cuda_include()), str(Path(__file__).with_name("plugin_creators_check.cpp")), "-ldl",
                     "-o", str(program)], check=True, capture_output=True)
     return program
@@ -55,10 +62,7 @@ def creators_check(tmp_path_factory):
 @pytest.mark.slow
 @pytest.mark.parametrize("version", VERSIONS)
 def test_library_builds_against_tensorrt_headers_and_exports_its_creators(tmp_path, kernel_objects, creators_check, version):
-    include = HEADERS / version / "include"
-    if not include.is_dir():
-        pytest.skip(f"TensorRT {version} headers are not present at {include} (set RAPID_EDGE_TENSORRT_HEADERS)")
-    library = build_against_headers(include, tmp_path, kernel_objects)
+    library = build_against_headers(headers(version), tmp_path, kernel_objects)
     symbols = subprocess.run(["nm", "-D", "--defined-only", str(library)], capture_output=True, text=True, check=True).stdout
     assert re.search(r"\bT getCreators\b", symbols)
     assert "nvinfer" not in subprocess.run(["ldd", str(library)], capture_output=True, text=True).stdout
