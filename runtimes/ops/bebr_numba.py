@@ -51,13 +51,9 @@ def binary_search_numba(query_codes: np.ndarray, query_norms: np.ndarray, doc_co
     u = layout.u
     shifts = np.array([[2 * u - i - j for j in range(layout.planes)] for i in range(layout.planes)], dtype=np.int64)
     base = int(layout.bits * layout.pair_weights().sum())
-    if len(queries) >= TRANSPOSE_FROM_QUERIES:
-        block = max(64, BLOCK_BYTES // layout.code_bytes)
-        scores, indices = _search_blocked(queries, query_norms, documents, doc_norms, layout.planes, base, shifts, k,
-                                          chunks, block)
-    else:
-        scores, indices = _search_direct(queries, query_norms, documents, doc_norms, layout.planes, base, shifts, k,
-                                         chunks)
+    block = max(64, BLOCK_BYTES // layout.code_bytes)
+    search = _search_blocked if len(queries) >= TRANSPOSE_FROM_QUERIES else _search_direct
+    scores, indices = search(queries, query_norms, documents, doc_norms, layout.planes, base, shifts, k, chunks, block)
     return _merge(scores, indices, k)
 
 
@@ -71,47 +67,56 @@ def _search_blocked(queries, query_norms, documents, doc_norms, planes, base, sh
         start, stop = chunk * n_documents // chunks, (chunk + 1) * n_documents // chunks
         transposed = np.empty((n_words, block), dtype=documents.dtype)
         weighted = np.empty(block, dtype=np.int64)  # sum_ij 2^shift_ij popcount(q_i ^ d_j) per document
+        passes = np.empty(block, dtype=np.bool_)
         for block_start in range(start, stop, block):
             size = min(block, stop - block_start)
             for d in range(size):
                 for w in range(n_words):
                     transposed[w, d] = documents[block_start + d, w]
             for q in range(n_queries):
-                weighted[:size] = 0
                 for i in range(planes):
                     for j in range(planes):
                         shift = shifts[i, j]
                         for w in range(words_per_plane):
                             query_word = queries[q, i * words_per_plane + w]
                             row = transposed[j * words_per_plane + w]
-                            for d in range(size):
-                                weighted[d] += np.int64(popcount(query_word ^ row[d])) << shift
-                for d in range(size):
-                    _offer(scores[chunk, q], indices[chunk, q], base - 2 * weighted[d], query_norms[q],
-                           doc_norms[block_start + d], block_start + d)
+                            if i == 0 and j == 0 and w == 0:  # the first pass writes: no zeroing pass
+                                for d in range(size):
+                                    weighted[d] = np.int64(popcount(query_word ^ row[d])) << shift
+                            else:
+                                for d in range(size):
+                                    weighted[d] += np.int64(popcount(query_word ^ row[d])) << shift
+                _offer_block(scores[chunk, q], indices[chunk, q], weighted, size, base, query_norms[q], doc_norms,
+                             block_start, passes)
     return scores, indices
 
 
 @njit(parallel=True, cache=True)
-def _search_direct(queries, query_norms, documents, doc_norms, planes, base, shifts, k, chunks):
-    """As _search_blocked, one document at a time: for a batch of one or a few, bound by memory speed."""
+def _search_direct(queries, query_norms, documents, doc_norms, planes, base, shifts, k, chunks, block):
+    """As _search_blocked without the transposition, for a batch of one or a few: bound by memory speed."""
     n_queries, n_documents = queries.shape[0], documents.shape[0]
     words_per_plane = queries.shape[1] // planes
     scores, indices = _empty_lists(chunks, n_queries, k)
     for chunk in prange(chunks):
         start, stop = chunk * n_documents // chunks, (chunk + 1) * n_documents // chunks
-        for d in range(start, stop):
-            document = documents[d]
+        weighted = np.empty(block, dtype=np.int64)
+        passes = np.empty(block, dtype=np.bool_)
+        for block_start in range(start, stop, block):
+            size = min(block, stop - block_start)
             for q in range(n_queries):
                 query = queries[q]
-                weighted = 0
-                for i in range(planes):
-                    for j in range(planes):
-                        differing = 0
-                        for w in range(words_per_plane):
-                            differing += popcount(query[i * words_per_plane + w] ^ document[j * words_per_plane + w])
-                        weighted += np.int64(differing) << shifts[i, j]
-                _offer(scores[chunk, q], indices[chunk, q], base - 2 * weighted, query_norms[q], doc_norms[d], d)
+                for d in range(size):
+                    document = documents[block_start + d]
+                    total = 0
+                    for i in range(planes):
+                        for j in range(planes):
+                            differing = 0
+                            for w in range(words_per_plane):
+                                differing += popcount(query[i * words_per_plane + w] ^ document[j * words_per_plane + w])
+                            total += np.int64(differing) << shifts[i, j]
+                    weighted[d] = total
+                _offer_block(scores[chunk, q], indices[chunk, q], weighted, size, base, query_norms[q], doc_norms,
+                             block_start, passes)
     return scores, indices
 
 
@@ -119,6 +124,23 @@ def _search_direct(queries, query_norms, documents, doc_norms, planes, base, shi
 def _empty_lists(chunks, n_queries, k):
     return (np.full((chunks, n_queries, k), -np.inf, dtype=np.float32),
             np.full((chunks, n_queries, k), -1, dtype=np.int64))
+
+
+@njit(cache=True, inline="always")
+def _offer_block(best, best_index, weighted, size, base, query_norm, doc_norms, block_start, passes):
+    """Offer a block of documents: a bound at the block's first threshold, computed for all of them in one
+    vectorised loop, picks the few that may enter (the threshold only rises, so the bound lets no entrant by)."""
+    bound = best[len(best) - 1] * query_norm
+    candidates = 0
+    for d in range(size):
+        limit = bound * doc_norms[block_start + d]
+        passes[d] = np.float32(base - 2 * weighted[d]) >= limit - abs(limit) * BOUND_SLACK
+        candidates += passes[d]
+    if candidates == 0:  # the usual case once the list has filled: no scalar pass over the block
+        return
+    for d in range(size):
+        if passes[d]:
+            _offer(best, best_index, base - 2 * weighted[d], query_norm, doc_norms[block_start + d], block_start + d)
 
 
 @njit(cache=True, inline="always")
