@@ -90,16 +90,51 @@ def orthonormal_lift(dim: int, out: int) -> np.ndarray:
     return q.T.astype(np.float32)
 
 
-def pq_top(train: np.ndarray, queries: np.ndarray, docs: np.ndarray, code_bytes: int) -> np.ndarray:
-    import faiss
+def product_quantizer(sub_bits: int) -> Callable[[np.ndarray, np.ndarray, np.ndarray, int], np.ndarray]:
+    """faiss PQ top-k at `code_bytes`: IndexPQ with 8-bit sub-codes (M = bytes) or IndexPQFastScan with 4-bit
+    ones (M = 2 x bytes); vectors lifted by orthonormal columns to the next multiple of M when theirs is not one."""
 
-    dim = train.shape[1]
-    lift = orthonormal_lift(dim, code_bytes * 2) if dim % code_bytes else np.eye(dim, dtype=np.float32)
-    train, queries, docs = (np.ascontiguousarray(unit(x) @ lift) for x in (train, queries, docs))
-    index = faiss.IndexPQ(train.shape[1], code_bytes, 8, faiss.METRIC_INNER_PRODUCT)
-    index.train(train)
-    index.add(docs)
-    return index.search(queries, K)[1]
+    def top(train: np.ndarray, queries: np.ndarray, docs: np.ndarray, code_bytes: int) -> np.ndarray:
+        import faiss
+
+        dim, quantizers = train.shape[1], code_bytes * 8 // sub_bits
+        lift = orthonormal_lift(dim, -(-dim // quantizers) * quantizers) if dim % quantizers else np.eye(dim, dtype=np.float32)
+        train, queries, docs = (np.ascontiguousarray(unit(x) @ lift) for x in (train, queries, docs))
+        kind = faiss.IndexPQ if sub_bits == 8 else faiss.IndexPQFastScan
+        index = kind(train.shape[1], quantizers, sub_bits, faiss.METRIC_INNER_PRODUCT)
+        index.train(train)
+        index.add(docs)
+        return index.search(queries, K)[1]
+
+    return top
+
+
+def sign_hashing(fit: Callable[[np.ndarray, int], Callable[[np.ndarray], np.ndarray]]):
+    """A training-free sign code (random projection, ITQ) as a top-k method like the PQ ones."""
+
+    def top(train: np.ndarray, queries: np.ndarray, docs: np.ndarray, code_bytes: int) -> np.ndarray:
+        transform = fit(train, code_bytes * 8)
+        (query_codes, layout), (doc_codes, _) = sign_codes(transform(queries)), sign_codes(transform(docs))
+        return code_top(query_codes, doc_codes, layout)
+
+    return top
+
+
+#: methods that need no training on the pairs, by the name of their rows: (train vectors, queries, docs, bytes) -> top-k
+BASELINES = {
+    "random-projection sign": sign_hashing(random_projection),
+    "ITQ": sign_hashing(itq),
+    "faiss IndexPQ (8-bit codes)": product_quantizer(8),
+    "faiss IndexPQFastScan (4-bit codes)": product_quantizer(4),
+}
+
+
+def baseline_rows(train: np.ndarray, queries: np.ndarray, docs: np.ndarray, budgets: list[int], names: list[str],
+                  exact: np.ndarray | None = None) -> list[dict]:
+    """One row per named baseline and budget."""
+    exact = float_top(queries, docs) if exact is None else exact
+    return [{"method": name, "bytes": budget, **metrics(BASELINES[name](train, queries, docs, budget), exact)}
+            for budget in budgets for name in names]
 
 
 def learned(data: TrainingData, config: BinarizerConfig, settings: BinarizerTraining, folder: Path):
@@ -142,12 +177,7 @@ def run(corpus: Path, budgets: list[int], settings: BinarizerTraining, validatio
                  **metrics(float_top(*projected), exact), "train_s": round(seconds, 1)})
     for budget in budgets:
         bits = budget * 8
-        for name, fit in (("random-projection sign", random_projection), ("ITQ", itq)):
-            transform = fit(both, bits)
-            (query_codes, layout), (doc_codes, _) = sign_codes(transform(test_q)), sign_codes(transform(test_d))
-            rows.append({"method": name, "bytes": budget, **metrics(code_top(query_codes, doc_codes, layout), exact)})
-        rows.append({"method": "faiss IndexPQ (8-bit codes)", "bytes": budget,
-                     **metrics(pq_top(both, test_q, test_d, budget), exact)})
+        rows += baseline_rows(both, test_q, test_d, [budget], list(BASELINES), exact)
         variants = [("learned linear + sign", BinarizerConfig(dim=train_q.shape[1], bits=bits, planes=1, hidden=0))]
         variants += [(f"BEBR u={planes - 1}", BinarizerConfig(dim=train_q.shape[1], bits=CodeLayout.for_budget(budget, planes).bits,
                                                             planes=planes, **MLP)) for planes in (1, 2, 3)]
@@ -164,6 +194,12 @@ def run(corpus: Path, budgets: list[int], settings: BinarizerTraining, validatio
             "settings": asdict(settings), "rows": rows, "machine": describe_machine()}
 
 
+def merge_rows(previous: dict, rows: list[dict]) -> dict:
+    """`previous` with `rows` in place of its rows of the same method and bytes (a baseline added or rerun)."""
+    fresh = {(r["method"], r["bytes"]) for r in rows}
+    return {**previous, "rows": [r for r in previous["rows"] if (r["method"], r["bytes"]) not in fresh] + rows}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, default=default_corpus_path())
@@ -171,10 +207,20 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=BinarizerTraining.epochs)
     parser.add_argument("--validation", action="store_true",
                         help="score on the validation part of the training pairs (choosing settings), not the held-out pairs")
+    parser.add_argument("--only", nargs="+", choices=sorted(BASELINES), metavar="BASELINE",
+                        help="run only these training-free baselines and merge their rows into the existing results "
+                             f"(one of: {', '.join(BASELINES)})")
     parser.add_argument("--out", type=Path, default=None, help="default: results/bebr_fidelity[_validation].json")
     args = parser.parse_args()
     args.out = args.out or REPO / "benchmarks" / "results" / f"bebr_fidelity{'_validation' if args.validation else ''}.json"
-    result = run(args.corpus, args.budgets, BinarizerTraining(epochs=args.epochs), args.validation)
+    if args.only:
+        if not args.out.is_file():
+            parser.error(f"--only merges into existing results, and {args.out} does not exist")
+        train_q, train_d, test_q, test_d = splits(args.corpus, args.validation)
+        rows = baseline_rows(np.concatenate([train_q, train_d]), test_q, test_d, args.budgets, args.only)
+        result = merge_rows(json.loads(args.out.read_text()), rows)
+    else:
+        result = run(args.corpus, args.budgets, BinarizerTraining(epochs=args.epochs), args.validation)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {args.out}")

@@ -4,8 +4,8 @@ The documents are dealt out in one contiguous range per thread. A batch of queri
 range in blocks that fit the L1 cache, transposed word-major once per block, so the innermost loop runs
 over documents: XOR with one query word, popcount (LLVM's ctpop: VPOPCNTQ on AVX-512 machines, a
 nibble lookup on AVX2), shift by the plane pair's weight (a power of two) and add, all vectorised; the
-index is read once per batch, not once per query. A single query (or a few) reads the index at memory
-speed without transposing, one document at a time. Each thread keeps a sorted top-k per query; a
+index is read once per batch, not once per query. A single query (or a few) reads the index without
+transposing, one document at a time, with the word counts of the usual layouts as constants. Each thread keeps a sorted top-k per query; a
 document is scored exactly (float32 cosine, product first, as the reference) only when a cheap bound
 says it may enter; a thread's documents arrive in index order, so a later document enters only when
 strictly better, and the per-thread lists are merged by (score, index) at the end."""
@@ -94,8 +94,9 @@ def _search_blocked(queries, query_norms, documents, doc_norms, planes, base, sh
 @njit(parallel=True, cache=True)
 def _search_direct(queries, query_norms, documents, doc_norms, planes, base, shifts, k, chunks, block):
     """As _search_blocked without the transposition, for a batch of one or a few: bound by memory speed."""
-    n_queries, n_documents = queries.shape[0], documents.shape[0]
-    words_per_plane = queries.shape[1] // planes
+    n_queries, n_documents, n_words = queries.shape[0], documents.shape[0], queries.shape[1]
+    words_per_plane = n_words // planes
+    flat = documents.reshape(-1)
     scores, indices = _empty_lists(chunks, n_queries, k)
     for chunk in prange(chunks):
         start, stop = chunk * n_documents // chunks, (chunk + 1) * n_documents // chunks
@@ -104,20 +105,46 @@ def _search_direct(queries, query_norms, documents, doc_norms, planes, base, shi
         for block_start in range(start, stop, block):
             size = min(block, stop - block_start)
             for q in range(n_queries):
-                query = queries[q]
-                for d in range(size):
-                    document = documents[block_start + d]
-                    total = 0
-                    for i in range(planes):
-                        for j in range(planes):
-                            differing = 0
-                            for w in range(words_per_plane):
-                                differing += popcount(query[i * words_per_plane + w] ^ document[j * words_per_plane + w])
-                            total += np.int64(differing) << shifts[i, j]
-                    weighted[d] = total
+                _score_block_direct(queries[q], flat, block_start, size, words_per_plane, planes, shifts, weighted)
                 _offer_block(scores[chunk, q], indices[chunk, q], weighted, size, base, query_norms[q], doc_norms,
                              block_start, passes)
     return scores, indices
+
+
+@njit(cache=True, inline="always")
+def _score_rows(query, flat, first, size, words_per_plane, planes, shifts, weighted):
+    """weighted[d] = sum_ij 2^(2u-i-j) popcount(q_i ^ d_j) for documents first .. first + size."""
+    n_words = words_per_plane * planes
+    for d in range(size):
+        offset = (first + d) * n_words
+        total = 0
+        for i in range(planes):
+            for j in range(planes):
+                differing = 0
+                for w in range(words_per_plane):
+                    differing += popcount(query[i * words_per_plane + w] ^ flat[offset + j * words_per_plane + w])
+                total += np.int64(differing) << shifts[i, j]
+        weighted[d] = total
+
+
+@njit(cache=True, inline="always")
+def _score_block_direct(query, flat, first, size, words_per_plane, planes, shifts, weighted):
+    """_score_rows with constant word counts for the usual layouts (128 to 1024 bits per plane, u = 0 or 1): the
+    compiler unrolls the words and vectorises over documents, measured 1.5x faster at a batch of one (32 bytes)."""
+    if planes == 1 and words_per_plane == 4:
+        _score_rows(query, flat, first, size, 4, 1, shifts, weighted)
+    elif planes == 1 and words_per_plane == 8:
+        _score_rows(query, flat, first, size, 8, 1, shifts, weighted)
+    elif planes == 1 and words_per_plane == 16:
+        _score_rows(query, flat, first, size, 16, 1, shifts, weighted)
+    elif planes == 2 and words_per_plane == 2:
+        _score_rows(query, flat, first, size, 2, 2, shifts, weighted)
+    elif planes == 2 and words_per_plane == 4:
+        _score_rows(query, flat, first, size, 4, 2, shifts, weighted)
+    elif planes == 2 and words_per_plane == 8:
+        _score_rows(query, flat, first, size, 8, 2, shifts, weighted)
+    else:
+        _score_rows(query, flat, first, size, words_per_plane, planes, shifts, weighted)
 
 
 @njit(cache=True)
