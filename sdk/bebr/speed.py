@@ -6,6 +6,7 @@ same whatever the codes hold, so the index is random codes (and random vectors f
 a sample). faiss (`faiss-cpu`) is a benchmark dependency, imported here only."""
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,8 +19,8 @@ from runtimes.ops.bebr_spec import CodeLayout, code_norms
 BATCHES = (1, 16, 256)
 K = 10
 DIM = 384
-#: stop repeating a measurement after this long (a slow method is timed once)
-BUDGET_S = 2.0
+#: timed calls per method and batch size (in turns with every other method)
+ROUNDS = 5
 NORM_BYTES, ID_BYTES = 4, 8
 
 
@@ -38,21 +39,19 @@ class Method:
     search: Callable[[int], Callable[[], object]]  # batch size -> a call that searches one batch
 
 
-def timed_qps(run: Callable[[], object], batch: int) -> float:
-    """Median queries per second over repeats within BUDGET_S after a first call (warm-up: numba's threads,
-    faiss's first allocations); a first call longer than BUDGET_S is the measurement itself."""
-    began = time.perf_counter()
-    run()
-    first = time.perf_counter() - began
-    if first > BUDGET_S:
-        return batch / first
-    times = []
-    start = time.perf_counter()
-    while not times or (time.perf_counter() - start < BUDGET_S and len(times) < 7):
-        began = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - began)
-    return batch / float(np.median(times))
+def round_robin_qps(calls: dict[str, Callable[[], object]], batch: int, rounds: int = ROUNDS) -> dict[str, float]:
+    """Median queries per second of each call, timed in turns (every method once per round), so that a
+    change in the machine's load during the run falls on every method alike; one untimed call each first
+    (numba's compilation and threads, faiss's first allocations)."""
+    for call in calls.values():
+        call()
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(rounds):
+        for name, call in calls.items():
+            began = time.perf_counter()
+            call()
+            times[name].append(time.perf_counter() - began)
+    return {name: batch / float(np.median(spent)) for name, spent in times.items()}
 
 
 def read_rate(array: np.ndarray) -> float:
@@ -97,6 +96,9 @@ def bebr_methods(documents: int, rng: np.random.Generator, layouts: list[CodeLay
 
 
 def faiss_methods(documents: int, rng: np.random.Generator, code_bytes: list[int], binary_codes: dict) -> list[Method]:
+    # faiss's OpenMP threads otherwise spin for a while after each search, taking the cores from whichever
+    # method is timed next; read when faiss's OpenMP runtime loads, so before the first import
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import faiss
 
     faiss.omp_set_num_threads(max(1, faiss.omp_get_max_threads()))
@@ -143,12 +145,13 @@ def run_speed_benchmark(documents: int = 1_000_000, layouts: list[CodeLayout] | 
     rng = np.random.default_rng(seed)
     methods, binary_codes = bebr_methods(documents, rng, layouts)
     methods += faiss_methods(documents, rng, [layout.code_bytes for layout in layouts if layout.planes == 1], binary_codes)
+    qps = {batch: round_robin_qps({m.key: m.search(batch) for m in methods}, batch) for batch in BATCHES}
     rows = []
     for method in methods:
-        qps = {str(batch): round(timed_qps(method.search(batch), batch), 1) for batch in BATCHES}
+        speeds = {str(batch): round(qps[batch][method.key], 1) for batch in BATCHES}
         rows.append({"method": method.name, "key": method.key, "code_bytes": method.code_bytes,
-                     "bytes_per_vector": method.bytes_per_vector, "qps": qps,
-                     "scan_gb_per_s": {b: round(documents * method.code_bytes * q / int(b) / 1e9, 2) for b, q in qps.items()}})
+                     "bytes_per_vector": method.bytes_per_vector, "qps": speeds,
+                     "scan_gb_per_s": {b: round(documents * method.code_bytes * q / int(b) / 1e9, 2) for b, q in speeds.items()}})
         print(rows[-1], flush=True)
     largest = max(binary_codes.values(), key=lambda codes: codes.nbytes)
     return {"documents": documents, "k": K, "batches": list(BATCHES), "rows": rows,
