@@ -34,15 +34,21 @@ PLANES = (1, 2, 3)
 class Method:
     name: str
     key: str  # what the fidelity table's rows are matched by (kind:bytes[:planes])
+    group: str  # the methods timed in turns with each other: those of one byte budget, or the float searches
     code_bytes: int
     bytes_per_vector: int  # in memory, with what the index keeps beside each code
     search: Callable[[int], Callable[[], object]]  # batch size -> a call that searches one batch
 
 
+def budget_group(code_bytes: int) -> str:
+    """The byte budget a code is compared at: u = 2 codes fall a few bytes short of it (bits come in words of 32)."""
+    return f"{-(-code_bytes // 32) * 32} bytes"
+
+
 def round_robin_qps(calls: dict[str, Callable[[], object]], batch: int, rounds: int = ROUNDS) -> dict[str, float]:
-    """Median queries per second of each call, timed in turns (every method once per round), so that a
-    change in the machine's load during the run falls on every method alike; one untimed call each first
-    (numba's compilation and threads, faiss's first allocations)."""
+    """Median queries per second of each call, timed in turns (every method of a group once per round), so
+    that a change in the machine's load during the run falls on the methods compared alike; one untimed call
+    each first (numba's compilation and threads, faiss's first allocations)."""
     for call in calls.values():
         call()
     times: dict[str, list[float]] = {name: [] for name in calls}
@@ -90,7 +96,7 @@ def bebr_methods(documents: int, rng: np.random.Generator, layouts: list[CodeLay
             return lambda: binary_search_numba(queries[:batch], query_norms[:batch], codes, norms, layout, K)
 
         methods.append(Method(f"BEBR u={layout.u} ({layout.planes} x {layout.bits} bits)",
-                              f"binary:{layout.code_bytes}:{layout.planes}", layout.code_bytes,
+                              f"binary:{layout.code_bytes}:{layout.planes}", budget_group(layout.code_bytes), layout.code_bytes,
                               layout.code_bytes + NORM_BYTES + ID_BYTES, search))
     return methods, arrays
 
@@ -110,7 +116,7 @@ def faiss_methods(documents: int, rng: np.random.Generator, code_bytes: list[int
         binary = faiss.IndexBinaryFlat(size * 8)
         binary.add(codes.view(np.uint8))
         queries = codes[rng.integers(0, documents, max(BATCHES))].view(np.uint8)
-        methods.append(Method(f"faiss IndexBinaryFlat ({size * 8} bits)", f"faiss-binary:{size}", size, size,
+        methods.append(Method(f"faiss IndexBinaryFlat ({size * 8} bits)", f"faiss-binary:{size}", budget_group(size), size, size,
                               lambda batch, index=binary, q=queries: (lambda: index.search(q[:batch], K))))
     vectors = rng.standard_normal((documents, DIM)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -127,14 +133,14 @@ def faiss_methods(documents: int, rng: np.random.Generator, code_bytes: list[int
             index.train(np.ascontiguousarray(sample @ lift))
             index.add(np.ascontiguousarray(vectors @ lift))
             lifted = np.ascontiguousarray(queries @ lift)
-            methods.append(Method(f"{name} ({size} bytes)", f"{kind}:{size}", size, size,
+            methods.append(Method(f"{name} ({size} bytes)", f"{kind}:{size}", budget_group(size), size, size,
                                   lambda batch, index=index, q=lifted: (lambda: index.search(q[:batch], K))))
     for dim in (DIM, 512):  # the embeddings, and the 512-d fine-tuned float projection of the fidelity table
         stored = vectors if dim == DIM else np.ascontiguousarray(vectors @ np.eye(DIM, dim, dtype=np.float32))
         flat = faiss.IndexFlatIP(dim)
         flat.add(stored)
         chosen = np.ascontiguousarray(stored[rng.integers(0, documents, max(BATCHES))])
-        methods.append(Method(f"float32 exact, {dim}-d (faiss IndexFlatIP)", f"float:{dim * 4}", dim * 4, dim * 4,
+        methods.append(Method(f"float32 exact, {dim}-d (faiss IndexFlatIP)", f"float:{dim * 4}", "float32", dim * 4, dim * 4,
                               lambda batch, index=flat, q=chosen: (lambda: index.search(q[:batch], K))))
     return methods
 
@@ -145,7 +151,10 @@ def run_speed_benchmark(documents: int = 1_000_000, layouts: list[CodeLayout] | 
     rng = np.random.default_rng(seed)
     methods, binary_codes = bebr_methods(documents, rng, layouts)
     methods += faiss_methods(documents, rng, [layout.code_bytes for layout in layouts if layout.planes == 1], binary_codes)
-    qps = {batch: round_robin_qps({m.key: m.search(batch) for m in methods}, batch) for batch in BATCHES}
+    qps: dict[int, dict[str, float]] = {batch: {} for batch in BATCHES}
+    for batch in BATCHES:
+        for group in sorted({method.group for method in methods}):
+            qps[batch].update(round_robin_qps({m.key: m.search(batch) for m in methods if m.group == group}, batch))
     rows = []
     for method in methods:
         speeds = {str(batch): round(qps[batch][method.key], 1) for batch in BATCHES}

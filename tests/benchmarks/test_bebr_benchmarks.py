@@ -97,3 +97,19 @@ def test_the_plot_has_a_point_for_every_timed_method(tmp_path, monkeypatch):
     assert path.stat().st_size > 0
     assert sorted(plotted) == [("BEBR u=1", [500.0], [0.83]), ("faiss IndexPQ (8-bit codes)", [120.0], [0.77]),
                                ("faiss IndexPQFastScan (4-bit codes)", [900.0], [0.72])]
+
+
+@pytest.mark.slow
+def test_the_speed_benchmark_times_every_method_at_every_batch():
+    pytest.importorskip("faiss")
+    from runtimes.ops.bebr_spec import CodeLayout
+    from sdk.bebr.speed import BATCHES, budget_group, run_speed_benchmark
+
+    result = run_speed_benchmark(documents=4096, layouts=[CodeLayout(256, 1), CodeLayout(64, 3)])
+    keys = [row["key"] for row in result["rows"]]
+    assert keys == ["binary:32:1", "binary:24:3", "faiss-binary:32", "pq:32", "pq-fastscan:32", "float:1536", "float:2048"]
+    for row in result["rows"]:
+        assert set(row["qps"]) == {str(b) for b in BATCHES} and all(q > 0 for q in row["qps"].values())
+        assert row["bytes_per_vector"] >= row["code_bytes"]
+    assert budget_group(24) == budget_group(32) == "32 bytes" and budget_group(60) == "64 bytes"
+    assert result["read_rate_gb_per_s"] > 0
