@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .ops.bebr_numba import binary_search_numba
-from .ops.bebr_spec import CodeError, CodeLayout, check_codes, check_k, check_norms
+from .ops.bebr_spec import CodeError, CodeLayout, NormRange, check_codes, check_k, check_norms
 
 MAGIC = b"RAPIDIDX"
 FORMAT = "rapid-edge-bebr-index"
@@ -85,6 +85,7 @@ class BinaryIndex:
         self.norms = check_norms(norms, len(self.codes), "index norms") if norms is not None else np.empty(0, np.float32)
         ids = np.arange(len(self.codes), dtype=np.int64) if ids is None else np.asarray(ids)
         self.ids = self._checked_ids(ids, len(self.codes))
+        self.norm_range = NormRange.of(self.norms)  # norms are checked once, here and in add(), not per search
 
     # -- contents -------------------------------------------------------------------------------------------
     @property
@@ -118,6 +119,7 @@ class BinaryIndex:
         self.codes = np.concatenate([self.codes, codes])
         self.norms = np.concatenate([self.norms, norms])
         self.ids = np.concatenate([self.ids, ids])
+        self.norm_range = NormRange.of(self.norms)
 
     def remove(self, ids) -> None:
         """Remove documents by id; every id must be present (nothing is removed otherwise)."""
@@ -127,6 +129,7 @@ class BinaryIndex:
         if len(missing):
             raise CodeError(f"ids not in the index: {missing[:5].tolist()}")
         self.codes, self.norms, self.ids = self.codes[keep], self.norms[keep], self.ids[keep]
+        self.norm_range = NormRange.of(self.norms)
 
     # -- versions -------------------------------------------------------------------------------------------
     def accepts(self, code_version: str) -> bool:
@@ -150,7 +153,8 @@ class BinaryIndex:
         """Top-k of each query: ids int64 [Q, k] and cosine scores float32 [Q, k]."""
         self.check_version(code_version)
         check_k(k, len(self))
-        scores, rows = binary_search_numba(query_codes, query_norms, self.codes, self.norms, self.layout, k, threads)
+        scores, rows = binary_search_numba(query_codes, query_norms, self.codes, self.norms, self.layout, k, threads,
+                                           self.norm_range)
         return self.ids[rows], scores
 
     # -- files ----------------------------------------------------------------------------------------------

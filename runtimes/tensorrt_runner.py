@@ -1,7 +1,7 @@
-"""TensorRT backend: a serialized engine plus the plugin libraries it needs; device buffers through
-cuda-python (pycuda is not needed). An engine built for another TensorRT, CUDA or GPU (SM) is detected
-from the JSON written beside it before anything is deserialised: the runner rebuilds it through the
-`rebuild` callable it was given, or refuses with the reason."""
+"""TensorRT backend: a serialized engine plus the plugin libraries it needs, run by Polygraphy's TrtRunner
+(device buffers, streams and output allocation are Polygraphy's). An engine built for another TensorRT,
+CUDA or GPU (SM) is detected from the JSON written beside it before anything is deserialised: the runner
+rebuilds it through the `rebuild` callable it was given, or refuses with the reason."""
 from __future__ import annotations
 
 import json
@@ -12,6 +12,9 @@ import numpy as np
 
 from .package import TensorSpec
 from .runner import Runner
+
+#: the name Polygraphy's metadata gives no dynamic axis; the SDK's packages call theirs "points"
+DYNAMIC_AXIS = "points"
 
 
 class EngineMismatch(RuntimeError):
@@ -39,13 +42,6 @@ def mismatch(engine: Path, target: dict[str, str]) -> str | None:
     return f"{engine.name} was built for " + ", ".join(different) if different else None
 
 
-def _check(result):
-    error, *values = result if isinstance(result, tuple) else (result,)
-    if int(error) != 0:
-        raise RuntimeError(f"CUDA error {error}")
-    return values[0] if len(values) == 1 else values
-
-
 class TensorRTRunner(Runner):
     name = "tensorrt"
 
@@ -53,87 +49,47 @@ class TensorRTRunner(Runner):
                  rebuild: Callable[[], Path] | None = None) -> None:
         super().__init__()
         self.engine_path, self.plugin_libraries, self.rebuild = Path(engine), list(plugin_libraries), rebuild
-        self.engine = self.context = self.stream = None
-        self.buffers: dict[str, tuple[int, int]] = {}
+        self.runner = None
 
     def activate(self) -> None:
         import tensorrt as trt
-        from cuda.bindings import runtime as cudart
+        from polygraphy.backend.trt import EngineFromPath, TrtRunner
 
-        for library in self.plugin_libraries:
+        for library in self.plugin_libraries:  # IPluginV3 creators register through getCreators()
             trt.get_plugin_registry().load_library(str(library))
         reason = mismatch(self.engine_path, current_target())
         if reason is not None:
             if self.rebuild is None:
                 raise EngineMismatch(reason)
             self.engine_path = self.rebuild()
-        logger = trt.Logger(trt.Logger.WARNING)
-        self.engine = trt.Runtime(logger).deserialize_cuda_engine(self.engine_path.read_bytes())
-        if self.engine is None:
-            raise EngineMismatch(f"{self.engine_path}: TensorRT could not deserialise it")
-        self.context = self.engine.create_execution_context()
-        self.stream = _check(cudart.cudaStreamCreate())
+        self.runner = TrtRunner(EngineFromPath(str(self.engine_path)), name=self.engine_path.stem)
+        try:
+            self.runner.activate()
+        except Exception as err:  # Polygraphy reports a failed deserialisation as its own exception
+            self.runner = None
+            raise EngineMismatch(f"{self.engine_path}: TensorRT could not deserialise it: {err}") from err
 
     def deactivate(self) -> None:
-        from cuda.bindings import runtime as cudart
+        if self.runner is not None:
+            self.runner.deactivate()
+        self.runner = None
 
-        for pointer, _ in self.buffers.values():
-            cudart.cudaFree(pointer)
-        self.buffers.clear()
-        if self.stream is not None:
-            cudart.cudaStreamDestroy(self.stream)
-        self.engine = self.context = self.stream = None
-
-    def _tensors(self, mode) -> list[TensorSpec]:
+    def _tensors(self, output: bool) -> list[TensorSpec]:
         import tensorrt as trt
 
-        specs = []
-        for i in range(self.engine.num_io_tensors):
-            name = self.engine.get_tensor_name(i)
-            if self.engine.get_tensor_mode(name) == mode:
-                dtype = np.dtype(trt.nptype(self.engine.get_tensor_dtype(name))).name
-                specs.append(TensorSpec(name, dtype, [d if d >= 0 else "points" for d in self.engine.get_tensor_shape(name)]))
-        return specs
+        engine, mode = self.runner.engine, trt.TensorIOMode.OUTPUT if output else trt.TensorIOMode.INPUT
+        names = [engine.get_tensor_name(i) for i in range(engine.num_io_tensors)]
+        return [TensorSpec(name, np.dtype(trt.nptype(engine.get_tensor_dtype(name))).name,
+                           [d if d >= 0 else DYNAMIC_AXIS for d in engine.get_tensor_shape(name)])
+                for name in names if engine.get_tensor_mode(name) == mode]
 
     def inputs(self) -> list[TensorSpec]:
-        import tensorrt as trt
-
-        return self._tensors(trt.TensorIOMode.INPUT)
+        return self._tensors(output=False)
 
     def outputs(self) -> list[TensorSpec]:
-        import tensorrt as trt
-
-        return self._tensors(trt.TensorIOMode.OUTPUT)
-
-    def _buffer(self, name: str, nbytes: int) -> int:
-        from cuda.bindings import runtime as cudart
-
-        pointer, size = self.buffers.get(name, (0, 0))
-        if size < nbytes:
-            if pointer:
-                cudart.cudaFree(pointer)
-            pointer = _check(cudart.cudaMalloc(nbytes))
-            self.buffers[name] = (pointer, nbytes)
-        return pointer
+        return self._tensors(output=True)
 
     def _infer(self, feed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        from cuda.bindings import runtime as cudart
-
-        copy_in, copy_out = cudart.cudaMemcpyKind.cudaMemcpyHostToDevice, cudart.cudaMemcpyKind.cudaMemcpyDeviceToHost
-        for spec in self.inputs():
-            array = np.ascontiguousarray(feed[spec.name])
-            self.context.set_input_shape(spec.name, array.shape)
-            pointer = self._buffer(spec.name, array.nbytes)
-            _check(cudart.cudaMemcpyAsync(pointer, array.ctypes.data, array.nbytes, copy_in, self.stream))
-            self.context.set_tensor_address(spec.name, pointer)
-        results = {}
-        for spec in self.outputs():
-            shape = tuple(self.context.get_tensor_shape(spec.name))
-            results[spec.name] = np.empty(shape, dtype=spec.dtype)
-            self.context.set_tensor_address(spec.name, self._buffer(spec.name, results[spec.name].nbytes))
-        if not self.context.execute_async_v3(self.stream):
-            raise RuntimeError(f"{self.engine_path}: execution failed")
-        for name, array in results.items():
-            _check(cudart.cudaMemcpyAsync(array.ctypes.data, self.buffers[name][0], array.nbytes, copy_out, self.stream))
-        _check(cudart.cudaStreamSynchronize(self.stream))
-        return results
+        arrays = {spec.name: np.ascontiguousarray(feed[spec.name]) for spec in self.inputs()}
+        # Polygraphy reuses its host output buffers on the next call: the caller gets arrays of its own
+        return {name: np.array(value) for name, value in self.runner.infer(arrays, copy_outputs_to_host=True).items()}

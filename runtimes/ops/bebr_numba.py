@@ -5,17 +5,18 @@ range in blocks that fit the L1 cache, transposed word-major once per block, so 
 over documents: XOR with one query word, popcount (LLVM's ctpop: VPOPCNTQ on AVX-512 machines, a
 nibble lookup on AVX2), shift by the plane pair's weight (a power of two) and add, all vectorised; the
 index is read once per batch, not once per query. A single query (or a few) reads the index without
-transposing, one document at a time, with the word counts of the usual layouts as constants. Each thread keeps a sorted top-k per query; a
-document is scored exactly (float32 cosine, product first, as the reference) only when a cheap bound
-says it may enter; a thread's documents arrive in index order, so a later document enters only when
-strictly better, and the per-thread lists are merged by (score, index) at the end."""
+transposing, one document at a time, with the word counts of the usual layouts as constants. Each thread
+keeps a sorted top-k per query; a document is scored exactly (float32 cosine, product first, as the
+reference) only when an integer bound (from the k-th score and the index's range of norms) says it may
+enter; a thread's documents arrive in index order, so a later document enters only when strictly better,
+and the per-thread lists are merged by (score, index) at the end."""
 from __future__ import annotations
 
 import numpy as np
 from numba import get_num_threads, njit, prange, types
 from numba.extending import intrinsic
 
-from .bebr_spec import CodeLayout, check_codes, check_k, check_norms
+from .bebr_spec import CodeLayout, NormRange, check_codes, check_k, check_norms
 
 #: bytes of document codes per transposed block: the block stays in the L1 cache (32 KiB measured best)
 BLOCK_BYTES = 32 * 1024
@@ -38,12 +39,15 @@ def popcount(typingctx, value):
 
 
 def binary_search_numba(query_codes: np.ndarray, query_norms: np.ndarray, doc_codes: np.ndarray,
-                        doc_norms: np.ndarray, layout: CodeLayout, k: int,
-                        threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k cosine of every query: scores float32 [Q, k] and document indices int64 [Q, k]."""
+                        doc_norms: np.ndarray, layout: CodeLayout, k: int, threads: int | None = None,
+                        doc_norm_range: NormRange | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k cosine of every query: scores float32 [Q, k] and document indices int64 [Q, k].
+    `doc_norm_range`: the range of `doc_norms`, from an index that checked them when they entered it (the
+    norms are then not scanned again); without it the norms are checked and their range measured here."""
     query_codes, doc_codes = check_codes(query_codes, layout, "query codes"), check_codes(doc_codes, layout, "document codes")
     query_norms = check_norms(query_norms, len(query_codes), "query norms")
-    doc_norms = check_norms(doc_norms, len(doc_codes), "document norms")
+    doc_norms = check_norms(doc_norms, len(doc_codes), "document norms", values=doc_norm_range is None)
+    doc_norm_range = doc_norm_range or NormRange.of(doc_norms)
     check_k(k, len(doc_codes))
     chunks = max(1, min(threads or get_num_threads(), len(doc_codes) // 1024))
     word = np.uint64 if layout.words_per_plane % 2 == 0 else np.uint32  # 64-bit words: half the popcounts
@@ -53,12 +57,14 @@ def binary_search_numba(query_codes: np.ndarray, query_norms: np.ndarray, doc_co
     base = int(layout.bits * layout.pair_weights().sum())
     block = max(64, BLOCK_BYTES // layout.code_bytes)
     search = _search_blocked if len(queries) >= TRANSPOSE_FROM_QUERIES else _search_direct
-    scores, indices = search(queries, query_norms, documents, doc_norms, layout.planes, base, shifts, k, chunks, block)
+    scores, indices = search(queries, query_norms, documents, doc_norms, doc_norm_range.lowest, doc_norm_range.highest,
+                             layout.planes, base, shifts, k, chunks, block)
     return _merge(scores, indices, k)
 
 
 @njit(parallel=True, cache=True)
-def _search_blocked(queries, query_norms, documents, doc_norms, planes, base, shifts, k, chunks, block):
+def _search_blocked(queries, query_norms, documents, doc_norms, lowest_norm, highest_norm, planes, base, shifts, k,
+                    chunks, block):
     """Per chunk of documents, the top-k of every query: [chunks, Q, k] scores and indices."""
     n_queries, n_documents, n_words = queries.shape[0], documents.shape[0], queries.shape[1]
     words_per_plane = n_words // planes
@@ -67,7 +73,6 @@ def _search_blocked(queries, query_norms, documents, doc_norms, planes, base, sh
         start, stop = chunk * n_documents // chunks, (chunk + 1) * n_documents // chunks
         transposed = np.empty((n_words, block), dtype=documents.dtype)
         weighted = np.empty(block, dtype=np.int64)  # sum_ij 2^shift_ij popcount(q_i ^ d_j) per document
-        passes = np.empty(block, dtype=np.bool_)
         for block_start in range(start, stop, block):
             size = min(block, stop - block_start)
             for d in range(size):
@@ -87,12 +92,13 @@ def _search_blocked(queries, query_norms, documents, doc_norms, planes, base, sh
                                 for d in range(size):
                                     weighted[d] += np.int64(popcount(query_word ^ row[d])) << shift
                 _offer_block(scores[chunk, q], indices[chunk, q], weighted, size, base, query_norms[q], doc_norms,
-                             block_start, passes)
+                             block_start, lowest_norm, highest_norm)
     return scores, indices
 
 
 @njit(parallel=True, cache=True)
-def _search_direct(queries, query_norms, documents, doc_norms, planes, base, shifts, k, chunks, block):
+def _search_direct(queries, query_norms, documents, doc_norms, lowest_norm, highest_norm, planes, base, shifts, k,
+                   chunks, block):
     """As _search_blocked without the transposition, for a batch of one or a few: bound by memory speed."""
     n_queries, n_documents, n_words = queries.shape[0], documents.shape[0], queries.shape[1]
     words_per_plane = n_words // planes
@@ -101,13 +107,12 @@ def _search_direct(queries, query_norms, documents, doc_norms, planes, base, shi
     for chunk in prange(chunks):
         start, stop = chunk * n_documents // chunks, (chunk + 1) * n_documents // chunks
         weighted = np.empty(block, dtype=np.int64)
-        passes = np.empty(block, dtype=np.bool_)
         for block_start in range(start, stop, block):
             size = min(block, stop - block_start)
             for q in range(n_queries):
                 _score_block_direct(queries[q], flat, block_start, size, words_per_plane, planes, shifts, weighted)
                 _offer_block(scores[chunk, q], indices[chunk, q], weighted, size, base, query_norms[q], doc_norms,
-                             block_start, passes)
+                             block_start, lowest_norm, highest_norm)
     return scores, indices
 
 
@@ -154,19 +159,25 @@ def _empty_lists(chunks, n_queries, k):
 
 
 @njit(cache=True, inline="always")
-def _offer_block(best, best_index, weighted, size, base, query_norm, doc_norms, block_start, passes):
-    """Offer a block of documents: a bound at the block's first threshold, computed for all of them in one
-    vectorised loop, picks the few that may enter (the threshold only rises, so the bound lets no entrant by)."""
-    bound = best[len(best) - 1] * query_norm
+def _offer_block(best, best_index, weighted, size, base, query_norm, doc_norms, block_start, lowest_norm, highest_norm):
+    """Offer a block of documents. A document enters only if S / (|q| |d|) beats the k-th cosine t, which needs
+    S >= t |q| |d| >= t |q| times the lowest or highest norm of the index, whichever is smaller: one integer
+    bound on the weighted popcounts for the whole block, checked in one vectorised loop, no norm read (the
+    threshold only rises, so a bound from the block's first threshold lets no entrant by)."""
+    threshold = np.float64(best[len(best) - 1]) * query_norm
+    if threshold == -np.inf:  # the list is not full yet: every document is a candidate
+        most = np.int64(np.iinfo(np.int64).max)
+    else:
+        limit = min(threshold * lowest_norm, threshold * highest_norm)
+        limit -= abs(limit) * BOUND_SLACK
+        most = np.int64(np.floor((base - limit) / 2.0))  # weighted <= most  <=>  S = base - 2 weighted >= limit
     candidates = 0
     for d in range(size):
-        limit = bound * doc_norms[block_start + d]
-        passes[d] = np.float32(base - 2 * weighted[d]) >= limit - abs(limit) * BOUND_SLACK
-        candidates += passes[d]
+        candidates += weighted[d] <= most
     if candidates == 0:  # the usual case once the list has filled: no scalar pass over the block
         return
     for d in range(size):
-        if passes[d]:
+        if weighted[d] <= most:
             _offer(best, best_index, base - 2 * weighted[d], query_norm, doc_norms[block_start + d], block_start + d)
 
 

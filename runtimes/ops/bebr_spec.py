@@ -92,13 +92,30 @@ def check_codes(codes: np.ndarray, layout: CodeLayout, what: str = "codes") -> n
     return np.ascontiguousarray(codes.view(np.int32))
 
 
-def check_norms(norms: np.ndarray, count: int, what: str = "norms") -> np.ndarray:
+def check_norms(norms: np.ndarray, count: int, what: str = "norms", values: bool = True) -> np.ndarray:
+    """float32 [count], each finite and positive (`values=False`: the dtype and shape only, for norms whose
+    values were checked when they entered an index)."""
     norms = np.asarray(norms)
     if norms.dtype != np.float32 or norms.shape != (count,):
         raise CodeError(f"{what}: {norms.dtype} {list(norms.shape)}, expected float32 [{count}]")
-    if not (np.isfinite(norms).all() and (norms > 0).all()):
+    if values and not (np.isfinite(norms).all() and (norms > 0).all()):
         raise CodeError(f"{what}: every norm must be finite and positive")
     return np.ascontiguousarray(norms)
+
+
+@dataclass(frozen=True)
+class NormRange:
+    """The smallest and largest of a set of checked norms: what the fast search's entry bound needs, kept by an
+    index so that a search reads no document's norm unless that document may enter the top-k."""
+
+    lowest: float
+    highest: float
+
+    @classmethod
+    def of(cls, checked_norms: np.ndarray) -> NormRange:
+        if len(checked_norms) == 0:
+            return cls(1.0, 1.0)
+        return cls(float(checked_norms.min()), float(checked_norms.max()))
 
 
 def check_k(k: int, documents: int) -> int:

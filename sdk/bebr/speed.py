@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from runtimes.ops.bebr_numba import binary_search_numba
-from runtimes.ops.bebr_spec import CodeLayout, code_norms
+from runtimes.ops.bebr_spec import CodeLayout, NormRange, code_norms
 
 BATCHES = (1, 16, 256)
 K = 10
@@ -92,8 +92,11 @@ def bebr_methods(documents: int, rng: np.random.Generator, layouts: list[CodeLay
         query_norms = code_norms(queries, layout)
         arrays[layout] = codes
 
+        norm_range = NormRange.of(norms)  # as a BinaryIndex keeps it
+
         def search(batch, layout=layout, codes=codes, norms=norms, queries=queries, query_norms=query_norms):
-            return lambda: binary_search_numba(queries[:batch], query_norms[:batch], codes, norms, layout, K)
+            return lambda: binary_search_numba(queries[:batch], query_norms[:batch], codes, norms, layout, K,
+                                               doc_norm_range=norm_range)
 
         methods.append(Method(f"BEBR u={layout.u} ({layout.planes} x {layout.bits} bits)",
                               f"binary:{layout.code_bytes}:{layout.planes}", budget_group(layout.code_bytes), layout.code_bytes,

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from runtimes.ops.bebr_numba import binary_search_numba
 from runtimes.ops.bebr_reference import binary_search_reference, sdc_scores
-from runtimes.ops.bebr_spec import (MAX_K, CodeError, CodeLayout, code_norms, decoded_levels, pack_signs,
+from runtimes.ops.bebr_spec import (MAX_K, CodeError, CodeLayout, NormRange, code_norms, decoded_levels, pack_signs,
                                     unpack_signs)
 
 #: the kernel's specialised word counts (256, 512, 1024 bits x 1 plane; 128, 256, 512 bits x 2) and general ones
@@ -82,6 +82,9 @@ def test_numba_matches_reference_bit_for_bit(layout, queries, threads):
         actual = binary_search_numba(*arrays, layout, k, threads=threads)
         np.testing.assert_array_equal(actual[1], expected[1])
         np.testing.assert_array_equal(actual[0], expected[0])
+        # as an index searches: the norms' range kept from when they entered it
+        kept = binary_search_numba(*arrays, layout, k, threads=threads, doc_norm_range=NormRange.of(arrays[3]))
+        np.testing.assert_array_equal(kept[1], expected[1])
 
 
 @settings(max_examples=30, deadline=None)
