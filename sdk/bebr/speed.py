@@ -61,7 +61,8 @@ def round_robin_qps(calls: dict[str, Callable[[], object]], batch: int, rounds: 
 
 
 def read_rate(array: np.ndarray) -> float:
-    """Bytes per second of a parallel streaming read of `array` (the memory bound a scan can approach)."""
+    """Bytes per second of a parallel streaming read of `array` (the memory bound a scan can approach): the
+    best of five passes, as a bandwidth is the most the machine gives."""
     from numba import njit, prange
 
     @njit(parallel=True, cache=False)
@@ -78,9 +79,12 @@ def read_rate(array: np.ndarray) -> float:
 
     words = array.reshape(-1).view(np.uint64)
     xor_all(words[:1024])
-    begun = time.perf_counter()
-    xor_all(words)
-    return array.nbytes / (time.perf_counter() - begun)
+    fastest = np.inf
+    for _ in range(5):
+        begun = time.perf_counter()
+        xor_all(words)
+        fastest = min(fastest, time.perf_counter() - begun)
+    return array.nbytes / fastest
 
 
 def bebr_methods(documents: int, rng: np.random.Generator, layouts: list[CodeLayout]) -> tuple[list[Method], dict]:
