@@ -37,7 +37,7 @@ check environment 120 python3 -c "import torch, cupy, open3d, sdk.cli; print(tor
 torch.cuda.get_device_name(), 'cupy', cupy.__version__, 'open3d', open3d.__version__)"
 if [ "$MODE" = checks ]; then
   check gpu_tests 300 python3 -m pytest -q -m gpu -p no:cacheprovider tests/export/test_rapid_cuda.py \
-    tests/sdk/test_rapid_seg_model.py
+    tests/export/test_bebr_cuda.py tests/sdk/test_rapid_seg_model.py tests/sdk/test_bebr_binarizer.py
   check gpu_latency 300 python3 benchmarks/gpu_latency.py --data "$RAPID_EDGE_DATA" --out "$OUT/gpu_latency.json"
 else
   check train $((TRAIN_MINUTES * 60 + 120)) python3 -m sdk.cli train --stage segmentation \

@@ -8,7 +8,8 @@
 //                complement of the index, so the lower index ranks first on a tie: keys are unique), gather of
 //                the k keys at or above it, and placement by rank (counting larger keys): exact and ordered.
 
-#ifdef __CUDACC__
+#if defined(__CUDACC__) || defined(__CUDACC_RTC__)  // nvcc, or NVRTC (CuPy)
+#define BEBR_CUDA 1
 #define BEBR_HD __host__ __device__ __forceinline__
 #else
 #define BEBR_HD inline
@@ -79,7 +80,7 @@ BEBR_HD unsigned int bebr_key_index(bebr_key_t key)
     return 0xffffffffu - static_cast<unsigned int>(key & 0xffffffffull);
 }
 
-#ifdef __CUDACC__
+#ifdef BEBR_CUDA
 
 extern "C" __global__ void bebr_score(const unsigned int* queries, const float* queryNorms, const unsigned int* documents,
     const float* docNorms, int documentCount, int words, int bits, int planes, float* scores)
@@ -172,4 +173,4 @@ extern "C" __global__ void bebr_select(const float* scores, int documentCount, i
     }
 }
 
-#endif // __CUDACC__
+#endif // BEBR_CUDA

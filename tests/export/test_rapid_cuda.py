@@ -1,5 +1,6 @@
-"""The CUDA kernel and the TensorRT plugin: compiled with nvcc where it exists; run on a GPU (CuPy) and
-inside a TensorRT engine where those exist, against the NumPy reference."""
+"""The CUDA kernel and the TensorRT plugin: compiled with nvcc where it exists; the kernels' per-pixel logic
+built for the host and run on the real scan in every run, bit for bit against the NumPy reference; on a GPU
+(CuPy) and inside a TensorRT engine where those exist, against the reference too."""
 from __future__ import annotations
 
 import os
@@ -17,6 +18,7 @@ from runtimes.ops.rapid_spec import KITTI, FrozenStats, RapidConfig
 from sdk.range_image import project
 
 PLUGINS = KERNELS.parent
+HERE = Path(__file__).parent
 NVCC = shutil.which("nvcc")
 needs_nvcc = pytest.mark.skipif(NVCC is None, reason="nvcc is not installed")
 
@@ -33,9 +35,29 @@ def build_launch_check(folder: Path) -> Path:
     """The plugin's launcher linked into a small program that runs it on files (rapid_launch_check.cu)."""
     program = folder / "rapid_launch_check"
     sources = [Path(__file__).with_name("rapid_launch_check.cu"), PLUGINS / "rapid_features_launch.cu"]
-    subprocess.run([NVCC, "-std=c++17", "-O3", "--fmad=false", f"-I{PLUGINS}", *map(str, sources), "-o", str(program)],
-                   check=True, capture_output=True)
+    subprocess.run([NVCC, "-std=c++17", "-O3", "--fmad=false", f"-I{PLUGINS}", f"-I{HERE}", *map(str, sources), "-o",
+                    str(program)], check=True, capture_output=True)
     return program
+
+
+def build_host_check(folder: Path) -> Path:
+    """The kernels' per-pixel functions compiled as host C++ (rapid_host_check.cpp): IEEE float, no FMA."""
+    program = folder / "rapid_host_check"
+    subprocess.run(["g++", "-std=c++17", "-O2", "-ffp-contract=off", "-Wall", "-Wextra", "-Werror", "-x", "c++",
+                    f"-I{PLUGINS}", f"-I{HERE}", str(HERE / "rapid_host_check.cpp"), "-o", str(program)],
+                   check=True, capture_output=True, text=True)
+    return program
+
+
+def run_check_program(program: Path, folder: Path, batch: np.ndarray, config: RapidConfig) -> np.ndarray:
+    """Either check program on `batch` [B, 4, H, W]: its output [B, k_max, H, W]."""
+    batch = np.ascontiguousarray(batch, dtype=np.float32)
+    batch.tofile(folder / "image.bin")
+    run = subprocess.run([str(program), str(folder / "image.bin"), str(folder / "out.bin"),
+                          *map(str, (batch.shape[0], *batch.shape[2:])), *launcher_arguments(config)],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    return np.fromfile(folder / "out.bin", dtype=np.float32).reshape(batch.shape[0], config.k_max, *batch.shape[2:])
 
 
 @needs_nvcc
@@ -66,9 +88,27 @@ def scan_image():
     return project(frame).image[None]
 
 
+CONFIGS = [KITTI, RapidConfig(frozen=FrozenStats(0.0, 1.0, 0.01, 3.0, 12.0))]
+
+
+@pytest.fixture(scope="module")
+def host_check(tmp_path_factory):
+    if shutil.which("g++") is None:
+        pytest.skip("g++ is not installed")
+    return build_host_check(tmp_path_factory.mktemp("host"))
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=["measured", "frozen"])
+def test_kernel_logic_on_the_host_matches_reference_bit_for_bit(tmp_path, host_check, scan_image, config):
+    """The real scan and its mirror image in one batch (per-frame statistics must stay per frame)."""
+    batch = np.concatenate([scan_image, scan_image[..., ::-1]])
+    out = run_check_program(host_check, tmp_path, batch, config)
+    np.testing.assert_array_equal(out, rapid_features_reference(batch, config))
+
+
 @pytest.mark.gpu
 @pytest.mark.skipif(not cuda_available(), reason="no CUDA GPU with CuPy")
-@pytest.mark.parametrize("config", [KITTI, RapidConfig(frozen=FrozenStats(0.0, 1.0, 0.01, 3.0, 12.0))])
+@pytest.mark.parametrize("config", CONFIGS)
 def test_cuda_kernel_matches_reference(scan_image, config):
     from export.plugins.cupy_rapid import rapid_features_cuda
 
@@ -87,17 +127,11 @@ def launcher_arguments(config: RapidConfig) -> list[str]:
 @needs_nvcc
 @pytest.mark.gpu
 @pytest.mark.skipif(not cuda_available(), reason="no CUDA GPU with CuPy")
-@pytest.mark.parametrize("config", [KITTI, RapidConfig(frozen=FrozenStats(0.0, 1.0, 0.01, 3.0, 12.0))])
+@pytest.mark.parametrize("config", CONFIGS)
 def test_plugin_launcher_matches_reference(tmp_path, scan_image, config):
     """The host code the plugin's enqueue calls (workspace carving, four launches), run without TensorRT."""
-    program = build_launch_check(tmp_path)
-    batch = np.ascontiguousarray(np.concatenate([scan_image, scan_image[..., ::-1]]), dtype=np.float32)
-    batch.tofile(tmp_path / "image.bin")
-    run = subprocess.run([str(program), str(tmp_path / "image.bin"), str(tmp_path / "out.bin"),
-                          *map(str, (batch.shape[0], *batch.shape[2:])), *launcher_arguments(config)],
-                         capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr
-    out = np.fromfile(tmp_path / "out.bin", dtype=np.float32).reshape(batch.shape[0], config.k_max, *batch.shape[2:])
+    batch = np.concatenate([scan_image, scan_image[..., ::-1]])
+    out = run_check_program(build_launch_check(tmp_path), tmp_path, batch, config)
     np.testing.assert_allclose(out, rapid_features_reference(batch, config), atol=1e-5, rtol=0)
 
 
