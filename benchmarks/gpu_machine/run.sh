@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The SDK's GPU checks for a short lease on an offline NVIDIA machine, in two commands that each end
 # well inside ten minutes: run from the repository root with prepare.sh's bundle (.device) beside it.
-# Each check's output goes to OUT/checks.log, its exit status and time to OUT/summary.txt; a failing
-# check does not stop the rest.
+# Each check's output goes to OUT/checks.log, its exit status and time to OUT/summary.txt and, with the
+# machine it ran on, to OUT/gpu_checks.json; a failing check does not stop the rest.
 #
 #   benchmarks/gpu_machine/run.sh checks                  # the gpu tests and benchmarks/gpu_latency.py
 #   benchmarks/gpu_machine/run.sh train MINUTES STEPS     # CUDA training from the shipped weights + evaluation
@@ -47,3 +47,4 @@ else
   check evaluate 180 python3 -m sdk.cli evaluate --checkpoint runs/gpu --out "$OUT/eval_sim_heldout.json"
   cp runs/gpu/model.safetensors runs/gpu/config.json "$OUT/" 2>/dev/null
 fi
+python3 benchmarks/gpu_machine/gpu_checks_json.py "$OUT/summary.txt" "$OUT/gpu_checks.json"

@@ -155,9 +155,12 @@ def test_run_command_rejects_a_missing_source(cache):
 @pytest.mark.slow
 def test_ctrl_c_stops_cleanly_with_a_summary(cache, tmp_path):
     render = tmp_path / "render"
+    # Ctrl-C as in a terminal: a suite started in the background (`pytest &`) runs with SIGINT ignored, which
+    # a child inherits and which Python then leaves ignored
     process = subprocess.Popen([sys.executable, "-m", "sdk.cli", "run", "--source", "sim://hdl64e?frames=1000",
                                 "--runtime", "onnxruntime-cpu", "--render", str(render)], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env={**os.environ, "RAPID_EDGE_CACHE": str(cache)})
+                               stderr=subprocess.PIPE, text=True, env={**os.environ, "RAPID_EDGE_CACHE": str(cache)},
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 300
     # two pictures: the first is then complete (a Ctrl-C may land in the middle of writing one)
     while len(list(render.glob("bev_*.png"))) < 2 and time.monotonic() < deadline and process.poll() is None:
