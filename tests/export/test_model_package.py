@@ -62,6 +62,26 @@ def test_every_form_gives_the_same_labels_in_the_pipeline(packages):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("form", ["split", "portable", "plugin"])
+def test_each_forms_engine_recipe(packages, form):
+    """What TensorRT would be asked for, per export form: every input profiled over the manifest's point
+    range (the real scan inside it), the plugin library only for the plugin form, on TensorRT 10 and 11."""
+    pytest.importorskip("polygraphy")
+    from export.engine import engine_chain, engine_recipe
+
+    package = packages[form]
+    for has_fp16_flag in (True, False):
+        recipe = engine_recipe(package, "fp16", has_fp16_flag)
+        assert recipe.needs_plugins == (form == "plugin")
+        assert set(recipe.profile) == {spec.name for spec in package.inputs}
+        for low, opt, high in recipe.profile.values():
+            assert len(low) == len(opt) == len(high) and all(a <= b <= c for a, b, c in zip(low, opt, high))
+        assert max(max(high) for _, _, high in recipe.profile.values()) >= 124_668
+        chain = engine_chain(recipe, package.model_path)
+        assert chain.network.strongly_typed == (not has_fp16_flag) and chain.config.fp16 == has_fp16_flag
+
+
+@pytest.mark.slow
 def test_a_package_runs_in_the_runner_with_clear_errors_for_bad_feeds(packages):
     package = packages["split"]
     with OnnxRuntimeRunner(package) as runner:
