@@ -3,7 +3,8 @@
 - the model in PyTorch on the GPU (fp32 and fp16 autocast) against the CPU reference (parity report:
   label agreement, logit cosine, mIoU change), model call and the whole frame -> labels path with RAPiD
   on the GPU;
-- ONNX Runtime with the CUDA EP and TensorRT engines from the plugin package, where those are installed.
+- ONNX Runtime with the CUDA EP, and TensorRT engines (every export form, fp32 and fp16, built through
+  Polygraphy; parity and latency), where those are installed.
 Writes benchmarks/results/gpu_latency.json. Without a GPU it says so and measures nothing.
 
     python benchmarks/gpu_latency.py [--data ../shared/data] [--packages DIR]
@@ -28,7 +29,7 @@ from runtimes.ops.rapid_numba import rapid_features_numba
 from runtimes.ops.rapid_reference import rapid_features_reference
 from runtimes.ops.rapid_spec import KITTI
 from runtimes.torch_runner import TorchRunner
-from sdk.exporting import feed_for, tensor_specs
+from sdk.exporting import RAPID_FORM, feed_for, tensor_specs
 from sdk.models.registry import default_checkpoint
 from sdk.models.rapid_seg_config import SHIPPED_RAPID
 from sdk.range_image import project
@@ -122,6 +123,8 @@ def onnxruntime_on_gpu(frame: sensors.Frame, checkpoint: Path, packages: Path | 
 
 
 def tensorrt_on_gpu(frame: sensors.Frame, checkpoint: Path, packages: Path | None) -> dict:
+    """One engine per export form and precision, built through Polygraphy: parity with PyTorch on the CPU
+    on the real scan, and the engine's latency."""
     try:
         import tensorrt  # noqa: F401
     except ImportError:
@@ -131,12 +134,24 @@ def tensorrt_on_gpu(frame: sensors.Frame, checkpoint: Path, packages: Path | Non
     from runtimes.tensorrt_runner import TensorRTRunner
 
     report = {}
-    package = _package(checkpoint, "plugin", packages)
     plugin = library.library_path() or library.build()
-    feed = feed_for(frame, load_model(checkpoint, rapid_form="plugin"), "plugin")
-    for precision in ("fp32", "fp16"):
-        with TensorRTRunner(build_engine(package, precision), [plugin]) as runner:
-            report[f"plugin {precision}"] = {"ms": round(median_ms(lambda r=runner: r.infer(feed), REPEATS), 2)}
+    for form in ("split", "portable", "plugin"):
+        model = load_model(checkpoint, rapid_form=RAPID_FORM[form])
+        inputs, outputs = tensor_specs(model, form)
+        feed = feed_for(frame, model, form)
+        package = _package(checkpoint, form, packages)
+        for precision in ("fp32", "fp16"):
+            name = f"{form} {precision}"
+            try:  # one failing build must not hide the other engines' numbers
+                runner = TensorRTRunner(build_engine(package, precision), [plugin] if package.custom_ops else [])
+                parity = compare(TorchRunner(model, inputs, outputs), runner,
+                                 [ParityCase(f"{SCAN}:{frame.index}", feed, frame.labels)])
+                with runner:
+                    ms = round(median_ms(lambda r=runner: r.infer(feed), REPEATS), 2)
+                report[name] = {"passed": parity["passed"], **parity["frames"][0], "ms": ms}
+            except Exception as err:  # noqa: BLE001 - recorded in the JSON with its type
+                report[name] = {"failed": f"{type(err).__name__}: {err}"}
+            print(name, report[name])
     return report
 
 
