@@ -1,7 +1,8 @@
-"""One JSON for a GPU machine's run: each check's exit status and seconds (run.sh's summary.txt) with the
-machine it ran on, so the result can be committed as it came back.
+"""One JSON for a GPU machine's run: each check's exit status and seconds (run.sh's summary.txt), the
+measurements of benchmarks/gpu_latency.py when it wrote them, and the machine it ran on, so the result can
+be committed as it came back.
 
-    python3 benchmarks/gpu_machine/gpu_checks_json.py OUT/summary.txt OUT/gpu_checks.json
+    python3 benchmarks/gpu_machine/gpu_checks_json.py OUT/summary.txt OUT/gpu_checks.json [OUT/gpu_latency.json]
 """
 from __future__ import annotations
 
@@ -30,12 +31,14 @@ def parse_summary(text: str) -> list[dict]:
     return checks
 
 
-def main(summary: Path, out: Path) -> None:
+def main(summary: Path, out: Path, latency: Path | None = None) -> None:
     checks = parse_summary(summary.read_text())
-    out.write_text(json.dumps({"checks": checks, "all_passed": all(c["passed"] for c in checks),
-                               "machine": describe_machine()}, indent=2) + "\n")
+    result = {"checks": checks, "all_passed": all(c["passed"] for c in checks), "machine": describe_machine()}
+    if latency is not None and latency.is_file():
+        result["gpu_latency"] = json.loads(latency.read_text())
+    out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {out}")
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), Path(sys.argv[2]))
+    main(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]) if len(sys.argv) > 3 else None)

@@ -47,4 +47,4 @@ else
   check evaluate 180 python3 -m sdk.cli evaluate --checkpoint runs/gpu --out "$OUT/eval_sim_heldout.json"
   cp runs/gpu/model.safetensors runs/gpu/config.json "$OUT/" 2>/dev/null
 fi
-python3 benchmarks/gpu_machine/gpu_checks_json.py "$OUT/summary.txt" "$OUT/gpu_checks.json"
+python3 benchmarks/gpu_machine/gpu_checks_json.py "$OUT/summary.txt" "$OUT/gpu_checks.json" "$OUT/gpu_latency.json"

@@ -21,7 +21,15 @@ def test_each_check_with_its_status_and_time(tmp_path):
     assert [(c["check"], c["rc"], c["passed"], c["seconds"]) for c in result["checks"]] == [
         ("environment", 0, True, 3), ("gpu_tests", 1, False, 212), ("gpu_latency", 124, False, 300)]
     assert result["all_passed"] is False
-    assert "cpu" in result["machine"]
+    assert "cpu" in result["machine"] and "gpu_latency" not in result
+
+
+def test_the_latency_measurements_travel_in_the_same_json(tmp_path):
+    (tmp_path / "summary.txt").write_text("gpu_latency rc=0 120s\n")
+    (tmp_path / "gpu_latency.json").write_text(json.dumps({"tensorrt": {"plugin fp16": {"ms": 4.2}}}))
+    summary.main(tmp_path / "summary.txt", tmp_path / "gpu_checks.json", tmp_path / "gpu_latency.json")
+    result = json.loads((tmp_path / "gpu_checks.json").read_text())
+    assert result["all_passed"] and result["gpu_latency"]["tensorrt"]["plugin fp16"]["ms"] == 4.2
 
 
 def test_all_passed_only_when_every_check_did():
