@@ -50,6 +50,7 @@ class TensorRTRunner(Runner):
         super().__init__()
         self.engine_path, self.plugin_libraries, self.rebuild = Path(engine), list(plugin_libraries), rebuild
         self.runner = None
+        self.input_names: list[str] = []
 
     def activate(self) -> None:
         import tensorrt as trt
@@ -68,6 +69,7 @@ class TensorRTRunner(Runner):
         except Exception as err:  # Polygraphy reports a failed deserialisation as its own exception
             self.runner = None
             raise EngineMismatch(f"{self.engine_path}: TensorRT could not deserialise it: {err}") from err
+        self.input_names = [spec.name for spec in self.inputs()]  # once: the feed is picked by them every frame
 
     def deactivate(self) -> None:
         if self.runner is not None:
@@ -90,6 +92,6 @@ class TensorRTRunner(Runner):
         return self._tensors(output=True)
 
     def _infer(self, feed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        arrays = {spec.name: np.ascontiguousarray(feed[spec.name]) for spec in self.inputs()}
+        arrays = {name: np.ascontiguousarray(feed[name]) for name in self.input_names}
         # Polygraphy reuses its host output buffers on the next call: the caller gets arrays of its own
         return {name: np.array(value) for name, value in self.runner.infer(arrays, copy_outputs_to_host=True).items()}
