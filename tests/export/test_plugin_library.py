@@ -14,8 +14,8 @@ import pytest
 
 from conftest import REPO
 from export.bebr_op import schema as bebr_schema
-from export.plugins.header_check import build_against_headers, compile_kernels, cuda_include
-from export.plugins.library import KERNEL_SOURCES, PLUGIN_SOURCES, SOURCES
+from export.plugins.header_check import WARNINGS, build_against_headers, compile_kernels, cuda_include
+from export.plugins.library import KERNEL_SOURCES, LIBRARY_NAME, PLUGIN_SOURCES, SOURCES
 from export.rapid_op import schema as rapid_schema
 from runtimes.ops.rapid_spec import RapidConfig
 
@@ -77,3 +77,32 @@ def test_library_builds_against_tensorrt_headers_and_exports_its_creators(tmp_pa
 def test_cmake_builds_the_same_sources():
     listed = re.search(r"add_library\(rapid_edge_plugins SHARED([^)]*)\)", (SOURCES / "CMakeLists.txt").read_text())
     assert listed and listed.group(1).split() == [*KERNEL_SOURCES, *PLUGIN_SOURCES]
+
+
+def tensorrt_prefix_with_stub_library(root: Path, include: Path) -> Path:
+    """A TensorRT install prefix as CMake expects one: the real headers and an empty libnvinfer.so to link."""
+    (root / "lib").mkdir(parents=True)
+    (root / "include").symlink_to(include)
+    (root / "empty.c").write_text("")
+    subprocess.run(["gcc", "-shared", "-fPIC", str(root / "empty.c"), "-o", str(root / "lib" / "libnvinfer.so")],
+                   check=True, capture_output=True)
+    return root
+
+
+@needs_nvcc
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("cmake") is None, reason="cmake is needed to check CMakeLists.txt")
+def test_cmake_project_configures_and_builds_the_library(tmp_path, creators_check):
+    """What a user on a TensorRT machine runs, with our warnings as errors and TensorRT's left to TensorRT."""
+    prefix = tensorrt_prefix_with_stub_library(tmp_path / "tensorrt", headers(VERSIONS[0]))
+    build = tmp_path / "build"
+    for command in (["cmake", "-S", str(SOURCES), "-B", str(build), f"-DTENSORRT_ROOT={prefix}",
+                     "-DCMAKE_CUDA_ARCHITECTURES=87", f"-DCMAKE_CUDA_COMPILER={shutil.which('nvcc')}",
+                     f"-DCMAKE_CXX_FLAGS={' '.join(WARNINGS)}",
+                     "-DCMAKE_CUDA_FLAGS=-Werror=all-warnings"],
+                    ["cmake", "--build", str(build), "-j2"]):
+        result = subprocess.run(command, capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    run = subprocess.run([str(creators_check), str(build / LIBRARY_NAME)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert {json.loads(line)["name"] for line in run.stdout.splitlines()} == set(expected_creators())
