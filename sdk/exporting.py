@@ -21,6 +21,7 @@ from runtimes.torch_runner import TorchRunner
 
 from .models.rapid_seg import RapidSeg
 from .neighbour_vote import DEFAULT_VOTE
+from .package_provenance import ROOT, BuildRecord
 from .range_image import GEOMETRY
 from .segmentation import RapidSegSteps
 from .training.checkpoint import load_model
@@ -111,7 +112,8 @@ def export_rapid_seg(checkpoint: Path, form: str, out: Path, opset: int = DEFAUL
             np.savez(out / "calibration" / f"{i:03d}.npz", **feed_for(frame, model, form))
     config = json.loads(model.config.to_json())
     write_manifest(out, {
-        "model": {"name": "rapid_seg", "version": _sdk_version(), "checkpoint": str(checkpoint)},
+        "model": {"name": "rapid_seg", "version": _sdk_version(), "checkpoint": _shown(Path(checkpoint))},
+        "built_from": BuildRecord.of(checkpoint).to_dict(),
         "form": form, "opset": opset, "custom_ops": ["rapid::RapidFeatures"] if form == "plugin" else [],
         "label_set": sensors.SEMANTIC_KITTI.name, "classes": list(sensors.SEMANTIC_KITTI.class_names),
         "palette": [list(c) for c in sensors.SEMANTIC_KITTI.palette_rgb],
@@ -127,6 +129,12 @@ def export_rapid_seg(checkpoint: Path, form: str, out: Path, opset: int = DEFAUL
         "producer": {"torch": torch.__version__, "onnx": onnx.__version__, "python": platform.python_version()},
     })
     return load_package(out)
+
+
+def _shown(checkpoint: Path) -> str:
+    """The checkpoint as the manifest names it: relative to the SDK for its own weights (no machine's paths)."""
+    resolved = checkpoint.resolve()
+    return str(resolved.relative_to(ROOT)) if resolved.is_relative_to(ROOT) else str(resolved)
 
 
 def _sdk_version() -> str:

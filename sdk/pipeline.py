@@ -14,7 +14,7 @@ from pathlib import Path
 
 import sensors
 from runtimes.auto import BACKENDS, open_runner
-from runtimes.package import Package, load_package
+from runtimes.package import Package, PackageError, load_package
 from runtimes.runner import Runner
 from runtimes.streaming import StreamExecutor, StreamSummary
 from runtimes.torch_runner import TorchRunner
@@ -38,7 +38,7 @@ class Pipeline:
     `describe` turns into one) -> `Retrieval` results, searched in `index` (a file or a BinaryIndex), `k`
     per item; `package` defaults to the binarizer shipped with the SDK. `runtime`: auto (the fastest available, `reason` says why),
     tensorrt, onnxruntime, onnxruntime-cpu or pytorch (eager, from the checkpoint). `package`: a folder made
-    by `rapid-edge export`; without it the shipped model is used (exported once, cached).
+    by `rapid-edge export`; without it the package the SDK ships (split form; other forms are exported once and cached).
 
     Streaming options: queue_size (frames waiting between stages; default 1 live, 2 files), drop_when_behind (None: live sources
     drop the oldest waiting frame, files never do), idle_timeout (seconds without a frame before a run
@@ -48,14 +48,15 @@ class Pipeline:
     precision and form for the engine/package it builds. `warmup` (default True) runs one synthetic sweep through
     every stage when the pipeline opens: loading numba's kernels, starting thread pools and the runtime's first
     allocations cost ~1 s, which would otherwise land on the first real frame (and, live, drop the next ones).
-    `neighbour_vote=False` gives the network's argmax alone, without the vote the package's manifest names."""
+    `neighbour_vote=False` gives the network's argmax alone, without the vote the package's manifest names.
+    `allow_export=False` refuses to export a form the SDK does not ship (a vehicle node never exports at start-up)."""
 
     def __init__(self, name: str = "rapid_seg", runtime: str = "auto", package: str | Path | None = None, *,
                  index=None, k: int = 10, describe: Describe | None = None,
                  checkpoint: str | Path | None = None, form: str = "split", precision: str = "fp16",
                  threads: int | None = None, queue_size: int | None = None, drop_when_behind: bool | None = None,
                  idle_timeout: float | None = 10.0, overlap: bool | None = None, warmup: bool = True,
-                 neighbour_vote: bool = True) -> None:
+                 neighbour_vote: bool = True, allow_export: bool = True) -> None:
         if name not in PIPELINES:
             raise ValueError(f"no pipeline named {name!r}; available: {', '.join(PIPELINES)}")
         if runtime not in RUNTIMES:
@@ -72,14 +73,14 @@ class Pipeline:
                 raise ValueError("the bebr pipeline runs a binarizer package: choose an ONNX Runtime or TensorRT runtime")
             if index is None:
                 raise ValueError("the bebr pipeline searches an index: pass index= (rapid-edge bebr index builds one)")
-            self.package = load_package(package) if package is not None else _default_package(name, form, checkpoint)
+            self.package = load_package(package) if package is not None else _default_package(name, form, checkpoint, allow_export)
             self.steps = RetrievalSteps(self.package, open_index(index), k, describe, threads)
             self.runner, self.reason = open_runner(self.package, runtime, engine=lambda: _engine(self.package, precision),
                                                    threads=threads)
         elif runtime == "pytorch":
             self.runner, self.steps, self.reason = _torch_runner(name, checkpoint, threads)
         else:
-            self.package = load_package(package) if package is not None else _default_package(name, form, checkpoint)
+            self.package = load_package(package) if package is not None else _default_package(name, form, checkpoint, allow_export)
             self.runner, self.reason = open_runner(self.package, runtime, engine=lambda: _engine(self.package, precision),
                                                    plugin_libraries=_plugin_libraries(self.package), threads=threads)
             self.steps = RapidSegSteps.from_manifest(self.package.manifest)
@@ -153,12 +154,18 @@ class Pipeline:
                 "inputs": [s.name for s in self.runner.inputs()]}
 
 
-def _default_package(name: str, form: str, checkpoint: str | Path | None) -> Package:
-    """A package the SDK ships ready-made (bebr), else the shipped weights exported once and cached."""
+def _default_package(name: str, form: str, checkpoint: str | Path | None, allow_export: bool) -> Package:
+    """The package the SDK ships for `name` when it is in `form`; else the shipped weights (or `checkpoint`)
+    exported once and cached, where `allow_export` permits."""
     from .models.registry import SHIPPED_PACKAGES, shipped_package
 
     if name in SHIPPED_PACKAGES and checkpoint is None:
-        return load_package(shipped_package(name))
+        shipped = load_package(shipped_package(name))
+        if shipped.form == form:
+            return shipped
+    if not allow_export:
+        raise PackageError(f"{name}: no {form}-form package is shipped or given and exporting is not allowed here; "
+                           f"make one with `rapid-edge export {name} --form {form} --out DIR` and pass it as the package")
     from .package_cache import default_package
 
     return default_package(name, form, Path(checkpoint) if checkpoint else None)

@@ -6,7 +6,7 @@ from pathlib import Path
 WEIGHTS_ROOT = Path(__file__).resolve().parent.parent / "weights"
 DEFAULT_CHECKPOINTS = {"rapid_seg": WEIGHTS_ROOT / "rapid_seg", "bebr": WEIGHTS_ROOT / "bebr" / "package" / "checkpoint"}
 #: models whose package ships ready to run (ONNX + manifest + parity report): no export on first use
-SHIPPED_PACKAGES = {"bebr": WEIGHTS_ROOT / "bebr" / "package"}
+SHIPPED_PACKAGES = {"bebr": WEIGHTS_ROOT / "bebr" / "package", "rapid_seg": WEIGHTS_ROOT / "rapid_seg" / "package"}
 
 
 def default_checkpoint(name: str) -> Path:

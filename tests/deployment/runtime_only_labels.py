@@ -1,0 +1,28 @@
+"""Run inside the core-only environment: check that the training stack is absent, then label one scan
+through the shipped package and save the labels (the test compares them with the full install's)."""
+from __future__ import annotations
+
+import importlib.util
+import sys
+
+import numpy as np
+
+ABSENT = ("torch", "open3d", "onnx", "onnxslim", "onnxruntime_extensions", "safetensors")
+
+
+def main(scan: str, out: str) -> None:
+    present = [name for name in ABSENT if importlib.util.find_spec(name) is not None]
+    assert not present, f"the core install carries {present}"
+    import runtimes.auto  # noqa: F401
+    import sdk
+    import sensors
+
+    frame = next(iter(sensors.open(scan)))
+    with sdk.Pipeline("rapid_seg", "onnxruntime-cpu", allow_export=False) as pipeline:
+        labels = pipeline(frame).labels
+    assert "torch" not in sys.modules and "open3d" not in sys.modules
+    np.save(out, labels)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

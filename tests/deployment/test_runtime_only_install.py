@@ -1,0 +1,37 @@
+"""The core install (what a vehicle carries: no PyTorch, no exporter, no simulator) labels the real scan
+like the full install. The environment is the install script's .venv-runtime (or $RAPID_EDGE_RUNTIME_PYTHON)."""
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import sensors
+from conftest import REPO
+from sdk import Pipeline
+
+SCAN = "semantickitti/sequences/00/velodyne/000000.bin"
+RUNTIME_PYTHON = Path(os.environ.get("RAPID_EDGE_RUNTIME_PYTHON", REPO / ".venv-runtime" / "bin" / "python"))
+
+
+def runtime_python() -> Path:
+    if not RUNTIME_PYTHON.is_file():
+        pytest.skip(f"no core-only environment at {RUNTIME_PYTHON} (install.sh makes .venv-runtime)")
+    return RUNTIME_PYTHON
+
+
+@pytest.mark.slow
+def test_the_core_install_labels_the_real_scan_as_the_full_install(tmp_path, data):
+    scan = data(SCAN)
+    out = tmp_path / "labels.npy"
+    env = {**os.environ, "RAPID_EDGE_CACHE": str(tmp_path / "cache")}
+    run = subprocess.run([str(runtime_python()), str(Path(__file__).with_name("runtime_only_labels.py")), str(scan), str(out)],
+                         capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert not (tmp_path / "cache").exists(), "the core install exported instead of using the shipped package"
+    with Pipeline("rapid_seg", "onnxruntime-cpu") as pipeline:
+        expected = pipeline(next(iter(sensors.open(scan)))).labels
+    np.testing.assert_array_equal(np.load(out), expected)
