@@ -4,6 +4,7 @@ processing-time budget. It works on any message classes with ROS's attribute nam
 vehicle, rosbags' in the tests."""
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,32 +25,38 @@ OK, WARN, ERROR = 0, 1, 2  # diagnostic_msgs/DiagnosticStatus levels
 
 @dataclass(frozen=True)
 class NodeParameters:
-    runtime: str = "auto"
-    package: str = ""
-    #: classes left out of ~/output/pointcloud/filtered (default: the ground, as a ground filter would)
-    filtered_classes: tuple[str, ...] = ("road", "parking", "sidewalk", "other-ground", "terrain")
-    #: processing time per cloud above which /diagnostics warns, milliseconds (10 Hz sensor: 100)
-    processing_time_budget_ms: float = 100.0
-    #: the neighbour vote after the argmax (false: the network's labels alone, ~9 ms sooner on 2 cores)
-    neighbour_vote: bool = True
+    """The node's parameters; their defaults, types and ranges live in the schema (and its YAML), not here."""
+
+    runtime: str
+    package: str
+    filtered_classes: tuple[str, ...]
+    processing_time_budget_ms: float
+    consecutive_over_budget_for_error: int
+    neighbour_vote: bool
 
 
-def load_parameters(values: dict[str, Any]) -> NodeParameters:
-    """Validate a node's parameters (the `ros__parameters` mapping) against the schema; the error names the key."""
-    import json
+def parameter_schema() -> dict[str, Any]:
+    return json.loads(SCHEMA.read_text())
 
+
+def load_parameters(values: dict[str, Any], source: str = "parameters") -> NodeParameters:
+    """Validate a node's parameters (the `ros__parameters` mapping) against the schema, every key of it
+    (unknown ones included), and fill the rest from the schema's defaults; the error names `source` and the key."""
     import jsonschema
 
+    schema = parameter_schema()
     try:
-        jsonschema.validate(values, json.loads(SCHEMA.read_text()))
+        jsonschema.validate(values, schema)
     except jsonschema.ValidationError as err:
         where = ".".join(str(p) for p in err.absolute_path) or "parameters"
-        raise ValueError(f"{where}: {err.message}") from None
+        raise ValueError(f"{source}: {where}: {err.message}") from None
     classes = set(sensors.SEMANTIC_KITTI.class_names[1:])
     unknown = [name for name in values.get("filtered_classes", ()) if name not in classes]
     if unknown:
-        raise ValueError(f"filtered_classes: unknown class names {unknown}; known: {sorted(classes)}")
-    return NodeParameters(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+        raise ValueError(f"{source}: filtered_classes: unknown class names {unknown}; known: {sorted(classes)}")
+    merged = {name: values.get(name, spec["default"]) for name, spec in schema["properties"].items()}
+    return NodeParameters(**{**merged, "filtered_classes": tuple(merged["filtered_classes"]),
+                             "processing_time_budget_ms": float(merged["processing_time_budget_ms"])})
 
 
 def parameters_from_yaml(path: Path, node: str = "rapid_seg") -> NodeParameters:
@@ -57,8 +64,15 @@ def parameters_from_yaml(path: Path, node: str = "rapid_seg") -> NodeParameters:
     import yaml
 
     document = yaml.safe_load(Path(path).read_text()) or {}
-    section = document.get(node) or document.get("/**") or {}
-    return load_parameters(section.get("ros__parameters", {}))
+    section = document.get(node) or document.get(f"/{node}") or document.get("/**") or {}
+    return load_parameters(section.get("ros__parameters", {}), str(path))
+
+
+def open_pipeline(parameters: NodeParameters) -> Pipeline:
+    """The pipeline the node runs, opened the same way by the node and by `rapid-edge ros2 check` (which thereby
+    builds a TensorRT engine before the vehicle drives); it never exports a model."""
+    return Pipeline("rapid_seg", parameters.runtime, parameters.package or None,
+                    neighbour_vote=parameters.neighbour_vote, allow_export=False)
 
 
 @dataclass
@@ -92,7 +106,7 @@ class SegmentationCore:
         names = sensors.SEMANTIC_KITTI.class_names
         self.excluded = np.array([name in parameters.filtered_classes for name in names])
         self.palette = np.array(sensors.SEMANTIC_KITTI.palette_rgb, dtype=np.uint32)
-        self.processed = self.failed = self.over_budget = 0
+        self.processed = self.failed = self.over_budget = self.consecutive_over_budget = 0
 
     def process(self, cloud: Any, wanted: set[str]) -> NodeOutputs:
         """One input cloud. A cloud that cannot be read or segmented gives no messages and an ERROR diagnostic."""
@@ -109,17 +123,24 @@ class SegmentationCore:
         total = 1000 * (time.perf_counter() - start)
         self.processed += 1
         timings = {**result.timings, "processing_time": total}
+        return NodeOutputs(messages, timings, self._budget_diagnostic(total))
+
+    def _budget_diagnostic(self, total_ms: float) -> Diagnostic:
+        """OK within the budget; WARN over it; ERROR once `consecutive_over_budget_for_error` clouds in a row were
+        over (one slow cloud is a hiccup, a run of them means the node cannot keep up), as Autoware's nodes do."""
         budget = self.parameters.processing_time_budget_ms
-        if total > budget:
-            self.over_budget += 1
-            diagnostic = Diagnostic(WARN, f"processing took {total:.1f} ms, over the {budget:g} ms budget", self._counts())
-        else:
-            diagnostic = Diagnostic(OK, f"processing {total:.1f} ms within {budget:g} ms", self._counts())
-        return NodeOutputs(messages, timings, diagnostic)
+        if total_ms <= budget:
+            self.consecutive_over_budget = 0
+            return Diagnostic(OK, f"processing {total_ms:.1f} ms within {budget:g} ms", self._counts())
+        self.over_budget += 1
+        self.consecutive_over_budget += 1
+        level = ERROR if self.consecutive_over_budget >= self.parameters.consecutive_over_budget_for_error else WARN
+        return Diagnostic(level, f"processing took {total_ms:.1f} ms, over the {budget:g} ms budget "
+                                 f"({self.consecutive_over_budget} in a row)", self._counts())
 
     def _counts(self) -> dict[str, str]:
         return {"processed": str(self.processed), "failed": str(self.failed), "over_budget": str(self.over_budget),
-                "runtime": self.pipeline.runner.name}
+                "consecutive_over_budget": str(self.consecutive_over_budget), "runtime": self.pipeline.runner.name}
 
     def _pack(self, columns: list[tuple[str, np.ndarray]], header: Any) -> Any:
         return pack_pointcloud2(columns, self.types.cloud, self.types.field, header, self.types.data)

@@ -11,7 +11,7 @@ setup(
         ("share/ament_index/resource_index/packages", ["resource/rapid_edge_ros2"]),
         ("share/rapid_edge_ros2", ["package.xml"]),
         ("share/rapid_edge_ros2/launch", glob("launch/*.xml")),
-        ("share/rapid_edge_ros2/config", glob("config/*.yaml")),
+        ("share/rapid_edge_ros2/config", glob("config/*.yaml") + glob("config/*.xml")),
     ],
     install_requires=["setuptools"],
     entry_points={"console_scripts": ["rapid_seg_node = rapid_edge_ros2.segmentation_node:main"]},

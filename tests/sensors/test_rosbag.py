@@ -14,7 +14,7 @@ from sensors.point_fields import LAYOUTS
 from sensors.ros_messages import pack_pointcloud2
 from sensors.rosbag import POINTCLOUD2, bag_writer, pointcloud2_types, typestore, write_messages
 
-from conftest import layout_columns
+from sensors.point_fields import layout_columns
 
 BAG = "ros2/velodyne_vlp16/1673400471837873222"
 NEBULA_PCD = "ros2/velodyne_vlp16/1673400472138016708.pcd"
