@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-APT_PACKAGES=(libusb-1.0-0 libgl1 libgomp1 cmake)  # open3d's runtime libraries; cmake for the plugin library
+APT_PACKAGES=(libusb-1.0-0 libgl1 libgomp1 cmake iproute2)  # open3d's runtime libraries; cmake for the plugin library; ip for the loopback-only test namespaces
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

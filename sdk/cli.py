@@ -2,24 +2,36 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import sys
 from collections.abc import Sequence
 
-from . import export_commands, run_commands, sensor_commands, train_commands
-from .bebr import commands as bebr_commands
+#: the modules that define the subcommands, in the order `--help` lists them
+COMMAND_MODULES = ("run_commands", "sensor_commands", "ros2_commands", "train_commands", "export_commands", "bebr.commands")
+#: what the [export] and [train] extras add; a core install (a vehicle's) lacks them
+TRAINING_STACK = ("torch", "onnx", "onnxscript", "onnxslim", "onnxruntime_extensions", "safetensors", "open3d")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """Every subcommand this install can run; those needing the training stack are listed as absent on a core install."""
     parser = argparse.ArgumentParser(prog="rapid-edge", description="RAPiD Edge SDK: LiDAR segmentation from PyTorch to the vehicle.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     commands = parser.add_subparsers(dest="command", required=True)
-    run_commands.add_parser(commands)
-    sensor_commands.add_parser(commands)
-    train_commands.add_parser(commands)
-    export_commands.add_parser(commands)
-    bebr_commands.add_parser(commands)
+    absent = []
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f".{name}", __package__)
+        except ModuleNotFoundError as err:
+            if err.name not in TRAINING_STACK:
+                raise
+            absent.append(f"{name.replace('_commands', '').replace('.commands', '')} (needs {err.name})")
+            continue
+        module.add_parser(commands)
+    if absent:
+        parser.epilog = (f"Not in this install: the commands of {', '.join(absent)}; "
+                         "pip install 'rapid-edge-sdk[train]' adds them.")
     return parser
 
 

@@ -35,3 +35,11 @@ def test_the_core_install_labels_the_real_scan_as_the_full_install(tmp_path, dat
     with Pipeline("rapid_seg", "onnxruntime-cpu") as pipeline:
         expected = pipeline(next(iter(sensors.open(scan)))).labels
     np.testing.assert_array_equal(np.load(out), expected)
+
+
+def test_the_cli_runs_on_the_core_install_and_names_what_it_lacks(tmp_path):
+    cli = runtime_python().parent / "rapid-edge"
+    help_text = subprocess.run([str(cli), "--help"], capture_output=True, text=True, cwd=tmp_path)
+    assert help_text.returncode == 0, help_text.stderr[-2000:]
+    assert "ros2" in help_text.stdout and "run" in help_text.stdout
+    assert "Not in this install" in " ".join(help_text.stdout.split()) and "rapid-edge-sdk[train]" in help_text.stdout
