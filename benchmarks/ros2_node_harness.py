@@ -40,12 +40,14 @@ FRAME_ID = "velodyne_top"
 MIN_ROTATION_POINTS = 10_000  # the bag's first and last rotations are partial
 
 
-def bag_clouds(bag: Path, limit: int | None) -> list[PointCloud2]:
-    """The bag's full rotations as XYZIRC clouds, stamped with each rotation's time as a driver would."""
+def bag_clouds(bag: Path, limit: int | None, repeat: int = 1) -> list[PointCloud2]:
+    """The bag's full rotations as XYZIRC clouds, stamped with each rotation's time as a driver would;
+    `repeat` plays them again, each pass stamped one bag length later (for latency statistics)."""
     frames = [f for f in sensors.open(bag) if len(f) > MIN_ROTATION_POINTS][:limit]
+    span = frames[-1].timestamp - frames[0].timestamp + 0.1 if frames else 0.0
     clouds = []
-    for frame in frames:
-        seconds, nanoseconds = divmod(round(frame.timestamp * 1e9), 10**9)
+    for cycle, frame in ((c, f) for c in range(repeat) for f in frames):
+        seconds, nanoseconds = divmod(round((frame.timestamp + cycle * span) * 1e9), 10**9)
         header = Header(frame_id=FRAME_ID)
         header.stamp.sec, header.stamp.nanosec = seconds, nanoseconds
         clouds.append(pack_pointcloud2(layout_columns(frame, "XYZIRC"), PointCloud2, PointField, header,
@@ -131,13 +133,14 @@ def main() -> None:
     parser.add_argument("--node-python", default=sys.executable)
     parser.add_argument("--params", type=Path, default=PARAMS, help="the node's parameter file")
     parser.add_argument("--signal", choices=("SIGINT", "SIGTERM"), default="SIGINT")
-    parser.add_argument("--clouds", type=int, default=None)
+    parser.add_argument("--clouds", type=int, default=None, help="the bag's first N full rotations (default: all)")
+    parser.add_argument("--repeat", type=int, default=1, help="play the rotations this many times")
     parser.add_argument("--start-timeout", type=float, default=120.0)
     parser.add_argument("--per-cloud-timeout", type=float, default=5.0)
     parser.add_argument("--attempts", type=int, default=10)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    clouds = bag_clouds(args.bag, args.clouds)
+    clouds = bag_clouds(args.bag, args.clouds, args.repeat)
 
     rclpy.init()
     recorder = Recorder()
