@@ -16,7 +16,7 @@ def open_source(source: str | Path | int, **options: Any) -> Source:
     """Open a source of frames.
 
     - ``sim://hdl64e?seed=0&frames=100`` (also vlp16, os128): the simulated LiDAR
-    - ``udp://0.0.0.0:2368`` (or ``velodyne://``): a live Velodyne
+    - ``udp://0.0.0.0:2368`` (or ``velodyne://``; ``?device_ip=A`` accepts that sender only): a live Velodyne
     - ``camera://0`` or an int: a camera device
     - a ``.pcap`` (Velodyne, or Ouster with its ``.json``), a ROS 2 bag folder/``.db3``/``.mcap``,
       KITTI ``.bin``/sequence folder, nuScenes ``.pcd.bin``, ``.pcd``, ``.ply``, a video, or an image folder
@@ -118,7 +118,8 @@ def _velodyne_udp(host: str, port: int, options: dict[str, Any]) -> Source:
 
     model = options.pop("model", None)
     idle_timeout = float(options.pop("idle_timeout", 5.0))
-    return VelodyneUdpSource(host, port, model, _decode_options(options), idle_timeout=idle_timeout)
+    device_ip = options.pop("device_ip", None)
+    return VelodyneUdpSource(host, port, model, _decode_options(options), idle_timeout=idle_timeout, device_ip=device_ip)
 
 
 def _sim(sensor: str, options: dict[str, Any]) -> Source:

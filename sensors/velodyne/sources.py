@@ -1,6 +1,7 @@
 """Velodyne sources: a pcap capture, a live UDP socket, or any iterable of (stamp, packet) pairs."""
 from __future__ import annotations
 
+import ipaddress
 import logging
 import queue
 import socket
@@ -138,10 +139,16 @@ def open_velodyne_pcap(path: Path, model: str | None = None, port: int | None = 
 
 class VelodyneUdpSource(VelodynePacketSource):
     """A live sensor on a UDP port. Frames wait in a short queue; when the consumer falls behind, the
-    oldest waiting frame is dropped and counted so latency stays bounded."""
+    oldest waiting frame is dropped and counted so latency stays bounded. `device_ip` (as the ROS velodyne
+    driver's parameter) accepts packets from that sender only; others are counted as rejected, never decoded."""
 
     def __init__(self, host: str = "0.0.0.0", port: int = DATA_PORT, model: str | None = None,
-                 options: DecodeOptions = DecodeOptions(), idle_timeout: float = 5.0, queue_size: int = 2) -> None:
+                 options: DecodeOptions = DecodeOptions(), idle_timeout: float = 5.0, queue_size: int = 2,
+                 device_ip: str | None = None) -> None:
+        try:
+            self.device_ip = str(ipaddress.IPv4Address(device_ip)) if device_ip else None
+        except ValueError as err:
+            raise SourceError(f"udp://{host}:{port}: device_ip {device_ip!r} is not an IPv4 address") from err
         self.address = (host, port)
         self.idle_timeout = idle_timeout
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -165,13 +172,16 @@ class VelodyneUdpSource(VelodynePacketSource):
         buffer = bytearray(2048)
         while not self._stop.is_set():
             try:
-                size = self._socket.recv_into(buffer)
+                size, (sender, _) = self._socket.recvfrom_into(buffer)
             except socket.timeout:
                 self.timed_out = True
                 log.warning("%s: no packets for %.1f s", self.origin, self.idle_timeout)
                 return
             except OSError:
                 return  # socket closed by close()
+            if self.device_ip is not None and sender != self.device_ip:
+                self.stats.other_packets[f"rejected: not from device_ip {self.device_ip}"] += 1
+                continue
             if size == POSITION_PACKET_SIZE:
                 self.stats.other_packets["position packet"] += 1
                 continue

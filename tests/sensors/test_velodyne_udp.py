@@ -20,12 +20,19 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def replay(packets, port: int, delay: float = 0.0005) -> threading.Thread:
-    """Send the packets from a thread, starting once the source under test has had time to bind."""
+def replay(packets, port: int, delay: float = 0.0005, sender_ip: str = "127.0.0.1",
+           impostor_ip: str | None = None) -> threading.Thread:
+    """Send the packets from a thread (from `sender_ip`, a loopback address), starting once the source under
+    test has had time to bind; an `impostor_ip` sends a copy of every packet too."""
     def send() -> None:
         time.sleep(0.3)
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender, \
+                socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as impostor:
+            sender.bind((sender_ip, 0))
+            impostor.bind((impostor_ip or sender_ip, 0))
             for _, payload in packets:
+                if impostor_ip:
+                    impostor.sendto(payload, ("127.0.0.1", port))
                 sender.sendto(payload, ("127.0.0.1", port))
                 time.sleep(delay)
 
@@ -45,6 +52,23 @@ def test_live_udp_yields_the_same_rotations_as_the_capture(data):
     assert [len(f) for f in frames] == [14522, 18561, 18554, 18482, 3367]
     assert source.timed_out
     assert not source.stats.skipped_frames
+
+
+def test_device_ip_accepts_the_sensor_only_and_counts_the_rest(data):
+    packets = list(pcap_packets(data(CAPTURE), SourceStats()))
+    port = free_port()
+    sender = replay(packets, port, sender_ip="127.0.0.2", impostor_ip="127.0.0.3")
+    source = sensors.open(f"udp://127.0.0.1:{port}?device_ip=127.0.0.2", idle_timeout=1.0)
+    frames = list(source)
+    sender.join()
+    assert [len(f) for f in frames] == [14522, 18561, 18554, 18482, 3367]
+    rejected = source.stats.other_packets["rejected: not from device_ip 127.0.0.2"]
+    assert rejected == len(packets)
+
+
+def test_a_bad_device_ip_fails_at_once():
+    with pytest.raises(sensors.SourceError, match="device_ip 'sensor' is not an IPv4 address"):
+        sensors.open(f"udp://127.0.0.1:{free_port()}?device_ip=sensor")
 
 
 def test_live_source_drops_oldest_frames_when_the_consumer_is_slow(data):
