@@ -13,15 +13,19 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from runtimes.package import Package
+from runtimes.package import Package, seal
 
 from .plugins import library
 
 log = logging.getLogger("export")
 PRECISIONS = ("fp32", "fp16", "int8")
+ENGINES = "engines"  # the package's folder of engines, each beside the record of what it was built for
+#: where a package that needs the SDK's plugins carries the library its engines were built with
+PLUGIN_IN_PACKAGE = f"plugins/{library.LIBRARY_NAME}"
 #: ops kept in float32 when a graph is converted to float16 (index outputs, our plugins' float32 contracts)
 FLOAT32_OPS = ("TopK", "RapidFeatures", "BinarySearch")
 
@@ -106,11 +110,12 @@ def build_engine(package: Package, precision: str = "fp16", workspace_gib: float
     from runtimes.tensorrt_runner import current_target
 
     recipe = engine_recipe(package, precision, hasattr(trt.BuilderFlag, "FP16"), workspace_gib)
+    plugin = library.library_path() if recipe.needs_plugins else None
     if recipe.needs_plugins:
-        library.load()
+        library.load(plugin)
     built_for = current_target()
     onnx_path = _graph(package, recipe.graph)
-    folder = package.folder / "engines"
+    folder = package.folder / ENGINES
     folder.mkdir(exist_ok=True)
     key = engine_key(built_for, precision)
     path = folder / f"{key}.engine"
@@ -121,7 +126,19 @@ def build_engine(package: Package, precision: str = "fp16", workspace_gib: float
         raise EngineError(f"{onnx_path}: TensorRT could not build the engine: {err}") from err
     (folder / f"{key}.json").write_text(json.dumps({**built_for, "precision": precision, "onnx": onnx_path.name,
                                                     "recipe": asdict(recipe)}, indent=2))
+    if plugin is not None:  # the engine needs these plugins: they travel with it, checked like every package file
+        (package.folder / PLUGIN_IN_PACKAGE).parent.mkdir(exist_ok=True)
+        shutil.copy2(plugin, package.folder / PLUGIN_IN_PACKAGE)
+    seal(package)
     return path
+
+
+def engine_in_package(package: Package, target: dict[str, str], precision: str) -> Path | None:
+    """The package's engine for `target` and `precision` if its manifest lists it (checked now), else None:
+    an engine file that was dropped into the folder without `rapid-edge build` is never deserialised."""
+    key = engine_key(target, precision)
+    record = package.listed_file(f"{ENGINES}/{key}.json")
+    return package.listed_file(f"{ENGINES}/{key}.engine") if record is not None else None
 
 
 def _graph(package: Package, graph: str) -> Path:

@@ -73,6 +73,19 @@ class Package:
     def custom_ops(self) -> list[str]:
         return self.manifest.get("custom_ops", [])
 
+    def listed_file(self, relative: str) -> Path | None:
+        """The package's file `relative` if its manifest lists it, checked against its sha256 now (just before
+        anything native, an engine or a plugin library, is loaded from it); None when it is not listed."""
+        expected = self.manifest["files"].get(relative)
+        if expected is None:
+            return None
+        path = self.folder / relative
+        if not path.is_file():
+            raise PackageError(f"{path}: listed in the manifest but missing")
+        if sha256(path) != expected:
+            raise PackageError(f"{path}: sha256 does not match the manifest (damaged or edited); not loading it")
+        return path
+
 
 def write_manifest(folder: Path, manifest: dict[str, Any]) -> Path:
     """Record the sha256 of every file in the folder (but the manifest itself) and write the manifest."""
@@ -83,6 +96,15 @@ def write_manifest(folder: Path, manifest: dict[str, Any]) -> Path:
     path = folder / MANIFEST
     path.write_text(json.dumps(manifest, indent=2) + "\n")
     return path
+
+
+def seal(package: Package) -> Package:
+    """Add the files written into a package after its export (engines, the plugin library) to its manifest;
+    the files already listed must still match, so a damaged one is never blessed."""
+    load_package(package.folder)
+    kept = {k: v for k, v in package.manifest.items() if k not in ("format", "format_version", "files")}
+    write_manifest(package.folder, kept)
+    return load_package(package.folder)
 
 
 def load_package(folder: str | Path, verify: bool = True) -> Package:

@@ -6,21 +6,17 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import os
 import shutil
 import tempfile
 from pathlib import Path
 
+from runtimes.cache import cache_root
 from runtimes.package import Package, PackageError, load_package
 
 from .models.registry import default_checkpoint
 from .package_provenance import BuildRecord
 
 log = logging.getLogger("sdk")
-
-
-def cache_root() -> Path:
-    return Path(os.environ.get("RAPID_EDGE_CACHE", Path.home() / ".cache" / "rapid-edge"))
 
 
 def default_package(name: str, form: str = "split", checkpoint: Path | None = None) -> Package:

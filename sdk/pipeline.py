@@ -183,19 +183,20 @@ def _torch_runner(name: str, checkpoint: str | Path | None, threads: int | None)
 
 
 def _plugin_libraries(package: Package) -> tuple[Path, ...]:
-    """The RAPiD plugin library for a plugin-form package, where one is built (`rapid-edge build` makes it)."""
+    """For a plugin-form package: the library the user names ($RAPID_EDGE_PLUGIN_LIBRARY), else the one the
+    package carries (`rapid-edge build` puts it there), checked against the manifest now; never a search path."""
     if not package.custom_ops:
         return ()
-    from export.plugins.library import library_path
+    from export.engine import PLUGIN_IN_PACKAGE
+    from export.plugins.library import user_library
 
-    path = library_path()
+    path = user_library() or package.listed_file(PLUGIN_IN_PACKAGE)
     return (path,) if path else ()
 
 
 def _engine(package: Package, precision: str) -> Path:
-    """The package's engine for this GPU and precision, built on first use (TensorRT only)."""
-    from export.engine import build_engine, engine_key
+    """The package's engine for this GPU and precision (listed in its manifest, checked now), else built (TensorRT only)."""
+    from export.engine import build_engine, engine_in_package
     from runtimes.tensorrt_runner import current_target
 
-    existing = package.folder / "engines" / f"{engine_key(current_target(), precision)}.engine"
-    return existing if existing.is_file() else build_engine(package, precision)
+    return engine_in_package(package, current_target(), precision) or build_engine(package, precision)

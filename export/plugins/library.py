@@ -7,6 +7,8 @@ import subprocess
 from functools import cache
 from pathlib import Path
 
+from runtimes.cache import cache_root
+
 SOURCES = Path(__file__).resolve().parent
 LIBRARY_NAME = "librapid_edge_plugins.so"
 #: the library's sources (CMakeLists.txt lists the same; a test holds them equal): CUDA launchers with their
@@ -21,19 +23,25 @@ class PluginLibraryError(RuntimeError):
 
 
 def default_build_dir() -> Path:
-    return Path(os.environ.get("RAPID_EDGE_CACHE", Path.home() / ".cache" / "rapid_edge")) / "plugins"
+    return cache_root() / "plugins"
+
+
+def user_library() -> Path | None:
+    """The library the user names in $RAPID_EDGE_PLUGIN_LIBRARY (None when unset); a wrong path fails at once."""
+    explicit = os.environ.get(ENVIRONMENT)
+    if not explicit:
+        return None
+    path = Path(explicit)
+    if not path.is_file():
+        raise PluginLibraryError(f"{ENVIRONMENT}={path}: no such file")
+    return path
 
 
 def library_path() -> Path | None:
-    """$RAPID_EDGE_PLUGIN_LIBRARY, else a previous build in the cache; None when neither exists."""
-    explicit = os.environ.get(ENVIRONMENT)
-    if explicit:
-        path = Path(explicit)
-        if not path.is_file():
-            raise PluginLibraryError(f"{ENVIRONMENT}={path}: no such file")
-        return path
+    """The library to build engines with: $RAPID_EDGE_PLUGIN_LIBRARY, else this machine's own build in the
+    cache (`python -m export.plugins.build`); None when neither exists."""
     built = default_build_dir() / LIBRARY_NAME
-    return built if built.is_file() else None
+    return user_library() or (built if built.is_file() else None)
 
 
 def build(tensorrt_root: str | Path | None = None, build_dir: Path | None = None,

@@ -126,7 +126,7 @@ def embed(texts: list[str], batch_size: int = 256, progress: bool = True) -> np.
 
 def default_corpus_path() -> Path:
     """Where `rapid-edge bebr corpus` writes the corpus and the benchmarks read it."""
-    from ..package_cache import cache_root
+    from runtimes.cache import cache_root
 
     return cache_root() / "bebr" / "docstrings.npz"
 
