@@ -8,7 +8,7 @@ import numpy as np
 from .file_sequence import FileSequenceSource, sorted_files
 from .frame import Frame
 from .point_fields import frame_from_fields
-from .source import SourceError, require_file
+from .source import SourceError, require_file, require_module
 
 
 def read_pcd_frame(path: Path) -> Frame:
@@ -29,9 +29,10 @@ def read_pcd_frame(path: Path) -> Frame:
 
 
 def read_ply_frame(path: Path) -> Frame:
+    require_file(path, "PLY file")
+    require_module("open3d", f"{path}: reading PLY", "train")
     import open3d as o3d
 
-    require_file(path, "PLY file")
     cloud = o3d.t.io.read_point_cloud(str(path))
     if "positions" not in cloud.point or len(cloud.point.positions) == 0:
         raise SourceError(f"{path}: no vertices could be read from this PLY file")

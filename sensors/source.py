@@ -91,6 +91,14 @@ class Source(ABC):
         self.close()
 
 
+def require_module(module: str, what: str, extra: str) -> None:
+    """Fail at open, naming what needs `module` and the SDK extra that installs it (a core install lacks it)."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise SourceError(f"{what} needs {module}, which this install lacks: pip install 'rapid-edge-sdk[{extra}]'")
+
+
 def require_file(path: str | Path, what: str) -> Path:
     """Fail at once, naming the file, when it is missing or empty."""
     path = Path(path)

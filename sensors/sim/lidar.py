@@ -14,7 +14,7 @@ import numpy as np
 
 from ..frame import Frame
 from ..labels import SEMANTIC_KITTI
-from ..source import Source
+from ..source import Source, require_module
 from .beams import BeamTable, beam_table
 from .scene import CLASS, DEFAULT_TEXTURE, EXTRA_RANGE_NOISE, TEXTURE, TILE_LENGTH, Part, StreetStyle, build_tile, ego_lane
 
@@ -89,6 +89,7 @@ class SimulatedLidar(Source):
     """A deterministic drive down a procedural street; every point labelled with a SemanticKITTI class."""
 
     def __init__(self, options: SimOptions = SimOptions()) -> None:
+        require_module("open3d", f"the simulated {options.sensor} (sim://)", "train")
         super().__init__()
         self.options = options
         self.beams: BeamTable = beam_table(options.sensor)

@@ -37,9 +37,15 @@ def test_the_core_install_labels_the_real_scan_as_the_full_install(tmp_path, dat
     np.testing.assert_array_equal(np.load(out), expected)
 
 
-def test_the_cli_runs_on_the_core_install_and_names_what_it_lacks(tmp_path):
+def test_the_cli_runs_on_the_core_install_and_names_what_it_lacks(tmp_path, data):
     cli = runtime_python().parent / "rapid-edge"
     help_text = subprocess.run([str(cli), "--help"], capture_output=True, text=True, cwd=tmp_path)
     assert help_text.returncode == 0, help_text.stderr[-2000:]
     assert "ros2" in help_text.stdout and "run" in help_text.stdout
     assert "Not in this install" in " ".join(help_text.stdout.split()) and "rapid-edge-sdk[train]" in help_text.stdout
+    labelled = subprocess.run([str(cli), "run", "--source", str(data(SCAN)), "--save", str(tmp_path / "labels")],
+                              capture_output=True, text=True, cwd=tmp_path)
+    assert labelled.returncode == 0, labelled.stderr[-2000:]
+    assert len(list((tmp_path / "labels").rglob("*.label"))) == 1
+    simulated = subprocess.run([str(cli), "run", "--frames", "1"], capture_output=True, text=True, cwd=tmp_path)
+    assert simulated.returncode == 2 and "needs open3d" in simulated.stderr and "rapid-edge-sdk[train]" in simulated.stderr
