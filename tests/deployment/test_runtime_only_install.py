@@ -2,6 +2,7 @@
 like the full install. The environment is the install script's .venv-runtime (or $RAPID_EDGE_RUNTIME_PYTHON)."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -49,3 +50,9 @@ def test_the_cli_runs_on_the_core_install_and_names_what_it_lacks(tmp_path, data
     assert len(list((tmp_path / "labels").rglob("*.label"))) == 1
     simulated = subprocess.run([str(cli), "run", "--frames", "1"], capture_output=True, text=True, cwd=tmp_path)
     assert simulated.returncode == 2 and "needs open3d" in simulated.stderr and "rapid-edge-sdk[train]" in simulated.stderr
+    env = {**os.environ, "FASTDDS_DEFAULT_PROFILES_FILE": str(REPO / "examples/ros2_node/config/fastdds_large_clouds.xml")}
+    check = subprocess.run([str(cli), "ros2", "check", "--params-file", str(REPO / "examples/ros2_node/config/rapid_seg.param.yaml"),
+                            "--json"], capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert check.returncode == 0, check.stderr[-2000:]
+    report = json.loads(check.stdout)
+    assert report["rclpy"] and report["package_form"] == "split" and report["fastdds_profile"]
