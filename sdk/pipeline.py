@@ -49,14 +49,15 @@ class Pipeline:
     every stage when the pipeline opens: loading numba's kernels, starting thread pools and the runtime's first
     allocations cost ~1 s, which would otherwise land on the first real frame (and, live, drop the next ones).
     `neighbour_vote=False` gives the network's argmax alone, without the vote the package's manifest names.
-    `allow_export=False` refuses to export a form the SDK does not ship (a vehicle node never exports at start-up)."""
+    `allow_export=False` refuses to export a form the SDK does not ship (a vehicle node never exports at start-up).
+    `point_colours=True` adds a "colour" stage: each point's colour from a rig's camera images (`result.colours`)."""
 
     def __init__(self, name: str = "rapid_seg", runtime: str = "auto", package: str | Path | None = None, *,
                  index=None, k: int = 10, describe: Describe | None = None,
                  checkpoint: str | Path | None = None, form: str = "split", precision: str = "fp16",
                  threads: int | None = None, queue_size: int | None = None, drop_when_behind: bool | None = None,
                  idle_timeout: float | None = 10.0, overlap: bool | None = None, warmup: bool = True,
-                 neighbour_vote: bool = True, allow_export: bool = True) -> None:
+                 neighbour_vote: bool = True, allow_export: bool = True, point_colours: bool = False) -> None:
         if name not in PIPELINES:
             raise ValueError(f"no pipeline named {name!r}; available: {', '.join(PIPELINES)}")
         if runtime not in RUNTIMES:
@@ -84,8 +85,9 @@ class Pipeline:
             self.runner, self.reason = open_runner(self.package, runtime, engine=lambda: _engine(self.package, precision),
                                                    plugin_libraries=_plugin_libraries(self.package), threads=threads)
             self.steps = RapidSegSteps.from_manifest(self.package.manifest)
-        if not neighbour_vote and isinstance(self.steps, RapidSegSteps):
-            self.steps.vote = None
+        if isinstance(self.steps, RapidSegSteps):
+            self.steps.vote = self.steps.vote if neighbour_vote else None
+            self.steps.colours = point_colours
         self.runner.__enter__()  # a model that cannot load fails here, not at the first item
         log.info("%s on %s: %s", name, self.runner.name, self.reason)
         self.warmup_timings = self._timed(*self.steps.warmup(self.runner)).timings if warmup else None

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from sensors.pointcloud_files import pack_rgb
 from sensors.ros_messages import frame_to_pointcloud2
 from sensors.rosbag import POINTCLOUD2, BagMessages, open_bag, pointcloud2_types, typestore, write_messages
 
@@ -35,7 +36,10 @@ def replay(in_bag: Path, out_bag: Path, pipeline: Pipeline, topic: str | None = 
             frame = result.frame
             stamp = frame.meta.get("stamp_ns", round(frame.timestamp * 1e9))
             head = header(stamp=time(sec=stamp // 10**9, nanosec=stamp % 10**9), frame_id=frame.meta.get("frame_id", frame_id))
-            yield stamp, frame_to_pointcloud2(frame, cloud, field, head, {"label": result.labels.astype(np.uint32)})
+            extra = {"label": result.labels.astype(np.uint32)}
+            if result.colours is not None:
+                extra["rgb"] = pack_rgb(result.colours)
+            yield stamp, frame_to_pointcloud2(frame, cloud, field, head, extra)
 
     written = write_messages(out_bag, topic_out, POINTCLOUD2, labelled(), storage)
     summary = pipeline.summary()

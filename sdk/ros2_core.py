@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 import sensors
+from sensors.pointcloud_files import pack_rgb
 from sensors.ros_messages import pack_pointcloud2, pointcloud2_points, pointcloud2_to_frame
 
 from .pipeline import Pipeline
@@ -152,8 +153,7 @@ class SegmentationCore:
 
     def _visualization(self, cloud: Any, result) -> Any:
         """x y z rgb, rgb packed into a float32 as PCL and RViz read it."""
-        rgb = self.palette[result.labels]
-        packed = ((rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]).astype(np.uint32).view(np.float32)
+        packed = pack_rgb(self.palette[result.labels])
         points = result.frame.points
         return self._pack([("x", points[:, 0]), ("y", points[:, 1]), ("z", points[:, 2]), ("rgb", packed)], cloud.header)
 

@@ -43,6 +43,10 @@ class Segmentation:
     scores: np.ndarray
     class_names: tuple[str, ...]
     timings: dict[str, float] = field(default_factory=dict)
+    #: each point's colour from the rig's cameras ([N, 3] uint8) and whether a camera sees it ([N] bool), when
+    #: the pipeline was asked for colours (`point_colours=True`) and the frame came from a rig
+    colours: np.ndarray | None = None
+    coloured: np.ndarray | None = None
 
     @property
     def index(self) -> int:
@@ -60,6 +64,7 @@ class RapidSegSteps:
     def __init__(self, rows: int, columns: int, rapid: RapidConfig | None, class_names: tuple[str, ...],
                  vote: NeighbourVote | None = None) -> None:
         self.rows, self.columns, self.rapid, self.class_names, self.vote = rows, columns, rapid, class_names, vote
+        self.colours = False  # a "colour" stage after postprocessing: point colours from the rig's images
 
     @classmethod
     def for_model(cls, config: RapidSegConfig, rapid_in_graph: bool) -> RapidSegSteps:
@@ -88,9 +93,10 @@ class RapidSegSteps:
         return (frame if rings == self.rows else dataclasses.replace(frame, ring=None)), model
 
     def stages(self, runner: Runner) -> list[Stage]:
-        return [Stage("preprocess", self.preprocess),
-                Stage("infer", lambda prepared: (prepared, runner.infer(prepared.feed)["logits"])),
-                Stage("postprocess", lambda inferred: self.postprocess(*inferred))]
+        stages = [Stage("preprocess", self.preprocess),
+                  Stage("infer", lambda prepared: (prepared, runner.infer(prepared.feed)["logits"])),
+                  Stage("postprocess", lambda inferred: self.postprocess(*inferred))]
+        return stages + [Stage("colour", with_colours)] if self.colours else stages
 
     def warmup(self, runner: Runner) -> tuple[list[Stage], Frame]:
         """The stages and the synthetic sweep that warm every kernel when a pipeline opens."""
@@ -127,6 +133,15 @@ class RapidSegSteps:
         if len(labels) < len(prepared.has_pixel):  # points without a pixel: label 0 (ignore), score 0
             labels, scores = (_spread(values, prepared.has_pixel) for values in (labels, scores))
         return Segmentation(prepared.frame, labels, scores, self.class_names)
+
+
+def with_colours(result: Segmentation) -> Segmentation:
+    """The result with each point's colour from the frame's camera images (unchanged without images)."""
+    if result.frame.images:
+        from sensors.rig import point_colours
+
+        result.colours, result.coloured = point_colours(result.frame)
+    return result
 
 
 def warmup_sweep(rows: int, columns: int) -> Frame:

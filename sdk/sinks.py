@@ -1,9 +1,10 @@
-"""Where results go: label files (SemanticKITTI .label beside KITTI .bin, or PCD with a label field) and
-pictures (bird's-eye views coloured by class, and a latency plot at the end). Each sink is a callable
+"""Where results go: label files (SemanticKITTI .label beside KITTI .bin, or PCD with label and, from a rig,
+rgb fields) and pictures (sdk/render.py's views per frame, and a latency plot at the end). Each sink is a callable
 for `Pipeline.run(on_result=...)` and a context manager that flushes on exit."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -11,12 +12,8 @@ import numpy as np
 import sensors
 from sensors.writers import write_frame
 
+from .render import Palette, camera_overlay, draw_bev, frame_figure, legend_handles
 from .segmentation import Segmentation
-
-#: bird's-eye view: metres each side of the sensor, and metres per pixel
-BEV_RANGE_M = 50.0
-BEV_RESOLUTION_M = 0.1
-
 
 class LabelWriter:
     def __init__(self, folder: Path, fmt: str = "kitti") -> None:
@@ -24,7 +21,7 @@ class LabelWriter:
         self.written = 0
 
     def __call__(self, result: Segmentation) -> None:
-        write_frame(result.frame, self.folder, self.fmt, labels=result.labels)
+        write_frame(result.frame, self.folder, self.fmt, labels=result.labels, colours=result.colours)
         self.written += 1
 
     def __enter__(self) -> LabelWriter:
@@ -34,36 +31,42 @@ class LabelWriter:
         pass  # every frame is written whole when it arrives
 
 
-def bird_eye_view(points: np.ndarray, labels: np.ndarray, palette: np.ndarray) -> np.ndarray:
-    """[H, W, 3] uint8 top view, x forward = up; the highest point of a cell wins, so roofs and cars
-    cover the road beneath them."""
-    size = int(2 * BEV_RANGE_M / BEV_RESOLUTION_M)
-    image = np.zeros((size, size, 3), dtype=np.uint8)
-    finite = np.isfinite(points[:, :3]).all(axis=1)
-    row = np.floor((BEV_RANGE_M - points[:, 0]) / BEV_RESOLUTION_M)
-    column = np.floor((BEV_RANGE_M - points[:, 1]) / BEV_RESOLUTION_M)
-    inside = finite & (row >= 0) & (row < size) & (column >= 0) & (column < size)
-    order = np.argsort(points[inside, 2])  # drawn low to high
-    rows, columns = row[inside][order].astype(np.int64), column[inside][order].astype(np.int64)
-    image[rows, columns] = palette[labels[inside][order]]
-    return image
-
-
 class Renderer:
-    """Bird's-eye PNGs per frame and, on exit, latency.png (per-stage timings over the run) + timings.json."""
+    """Per frame: frame_N.png (bird's-eye view, range view, camera overlays and a class legend in one
+    figure), bev_N.png, and for a rig each camera's overlay <camera>_N.png; on exit latency.png and
+    timings.json (per-stage timings, and the cost of projecting and drawing into each camera)."""
 
     def __init__(self, folder: Path, label_set: sensors.LabelSet = sensors.SEMANTIC_KITTI) -> None:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.palette = np.array(label_set.palette_rgb, dtype=np.uint8)
+        self.palette = Palette.of(label_set)
         self.timings: list[dict[str, float]] = []
 
     def __call__(self, result: Segmentation) -> None:
-        import matplotlib.image
+        import matplotlib
 
-        self.timings.append({"frame": result.index, **result.timings})  # first: a Ctrl-C while writing keeps it
-        matplotlib.image.imsave(self.folder / f"bev_{result.index:06d}.png",
-                                bird_eye_view(result.frame.points, result.labels, self.palette))
+        matplotlib.use("Agg")
+        from matplotlib import pyplot as plt
+
+        record = {"frame": result.index, **result.timings}
+        self.timings.append(record)  # first: a Ctrl-C while writing keeps it
+        overlays = {}
+        for name, image in result.frame.images.items():
+            start = time.perf_counter()
+            overlays[name], shown = camera_overlay(image, result.frame.cameras[name], result.frame.xyz, result.labels,
+                                                   self.palette.rgb)
+            record[f"overlay_{name}_ms"] = 1000 * (time.perf_counter() - start)
+            record[f"points_in_{name}"] = shown
+            matplotlib.image.imsave(self.folder / f"{name}_{result.index:06d}.png", overlays[name])
+        figure = frame_figure(result, self.palette, overlays)
+        figure.savefig(self.folder / f"frame_{result.index:06d}.png", dpi=90)
+        plt.close(figure)
+        figure, axis = plt.subplots(figsize=(8, 7), layout="constrained")
+        draw_bev(axis, result, self.palette)
+        axis.legend(handles=legend_handles(result.labels, self.palette), loc="center left", bbox_to_anchor=(1.01, 0.5),
+                    fontsize=8, frameon=False)
+        figure.savefig(self.folder / f"bev_{result.index:06d}.png", dpi=100)
+        plt.close(figure)
 
     def __enter__(self) -> Renderer:
         return self
@@ -76,16 +79,22 @@ class Renderer:
 
 
 def plot_latency(timings: list[dict[str, float]], path: Path) -> None:
+    """Per-stage milliseconds over the frames; with few frames each is marked, so one frame still shows."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
     frames = [t["frame"] for t in timings]
+    stages = [k for k in timings[0] if k != "frame" and not k.startswith(("overlay_", "points_in_"))]
     figure, axis = plt.subplots(figsize=(9, 4))
-    for stage in [k for k in timings[0] if k != "frame"]:
-        axis.plot(frames, [t.get(stage, np.nan) for t in timings], label=stage, linewidth=1.5 if stage == "end_to_end" else 1)
+    marker = "o" if len(frames) < 20 else None
+    for stage in stages:
+        axis.plot(frames, [t.get(stage, np.nan) for t in timings], label=stage, marker=marker,
+                  linewidth=1.5 if stage == "end_to_end" else 1)
     axis.set(xlabel="frame", ylabel="milliseconds", title="rapid_seg latency per stage")
+    if len(frames) == 1:
+        axis.set_xlim(frames[0] - 1, frames[0] + 1)
     axis.legend(loc="upper right", fontsize=8)
     axis.grid(alpha=0.3)
     figure.tight_layout()

@@ -15,6 +15,8 @@ class Frame:
     `ring` counts beams from the lowest elevation (0) upward, as the ROS Velodyne driver does.
     `time` holds per-point offsets in seconds relative to `timestamp`.
     `labels` are training ids of `label_set` (0 = ignore), when the source has ground truth.
+    A rig's sweeps carry `images` (camera name -> RGB [H, W, 3] uint8, the image nearest in time) and
+    `cameras` (camera name -> `sensors.calibration.Camera`, whose `project(xyz)` maps these points).
     """
 
     points: np.ndarray
@@ -27,6 +29,8 @@ class Frame:
     image: np.ndarray | None = None
     index: int = 0
     meta: dict[str, Any] = field(default_factory=dict)
+    images: dict[str, np.ndarray] = field(default_factory=dict)
+    cameras: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.points = np.ascontiguousarray(self.points, dtype=np.float32)
@@ -59,6 +63,7 @@ class Frame:
             points=self.points[mask], timestamp=self.timestamp, sensor=self.sensor,
             ring=pick(self.ring), time=pick(self.time), labels=pick(self.labels),
             label_set=self.label_set, image=self.image, index=self.index, meta=dict(self.meta),
+            images=dict(self.images), cameras=dict(self.cameras),
         )
 
 

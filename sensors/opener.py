@@ -20,6 +20,9 @@ def open_source(source: str | Path | int, **options: Any) -> Source:
     - ``camera://0`` or an int: a camera device
     - a ``.pcap`` (Velodyne, or Ouster with its ``.json``), a ROS 2 bag folder/``.db3``/``.mcap``,
       KITTI ``.bin``/sequence folder, nuScenes ``.pcd.bin``, ``.pcd``, ``.ply``, a video, or an image folder
+    - a rig (LiDAR + calibrated cameras; frames carry ``images`` and ``cameras``): a sample's
+      ``calibration.json``, a nuScenes-style folder (``calibration.json`` + ``samples/``) or a KITTI-style
+      folder (``velodyne/``, ``image_2/``, ``calib/``); live rigs: ``sensors.rig.LiveRig``
     Keyword options override the URL's query parameters.
     """
     if isinstance(source, int):
@@ -48,7 +51,18 @@ def _open_path(path: Path, options: dict[str, Any]) -> Source:
     if not path.exists():
         raise SourceError(f"{path}: no such file or folder")
     name = path.name.lower()
+    if name.endswith(".json") and path.is_file():
+        from .rig import open_calibration_rig
+
+        return _accepting(open_calibration_rig, path, options, "tolerance")
     if path.is_dir():
+        from .rig import open_kitti_rig, open_nuscenes_rig, rig_folder_kind
+
+        rig = rig_folder_kind(path)
+        if rig == "rig-nuscenes":
+            return _accepting(open_nuscenes_rig, path, options, "tolerance")
+        if rig == "rig-kitti":
+            return _accepting(open_kitti_rig, path, options, "camera")
         kind = _folder_kind(path)
     else:
         kind = next((s for s in (".pcd.bin", ".pcap", ".pcapng", ".db3", ".mcap") if name.endswith(s)), path.suffix.lower())

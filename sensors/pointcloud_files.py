@@ -50,8 +50,9 @@ def open_point_files(path: Path, suffix: str) -> FileSequenceSource:
     return FileSequenceSource(files, read, sensor=suffix.lstrip("."), rate_hz=None)
 
 
-def write_pcd(path: Path, frame: Frame, labels: np.ndarray | None = None) -> None:
-    """Binary PCD with x y z intensity [ring] [label] fields; labels default to the frame's own."""
+def write_pcd(path: Path, frame: Frame, labels: np.ndarray | None = None, colours: np.ndarray | None = None) -> None:
+    """Binary PCD with x y z intensity [ring] [label] [rgb] fields; labels default to the frame's own, and
+    `colours` ([N, 3] uint8) are packed into one float as PCL and RViz read them."""
     from pypcd4 import PointCloud
 
     labels = frame.labels if labels is None else labels
@@ -66,4 +67,14 @@ def write_pcd(path: Path, frame: Frame, labels: np.ndarray | None = None) -> Non
         arrays.append(np.asarray(labels).astype(np.uint32))
         names.append("label")
         types.append(np.uint32)
+    if colours is not None:
+        arrays.append(pack_rgb(colours))
+        names.append("rgb")
+        types.append(np.float32)
     PointCloud.from_points(arrays, names, types).save(path)
+
+
+def pack_rgb(colours: np.ndarray) -> np.ndarray:
+    """[N, 3] uint8 -> [N] float32 holding 0x00RRGGBB, PCL's and RViz's rgb field."""
+    rgb = np.asarray(colours, dtype=np.uint32)
+    return ((rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]).view(np.float32)

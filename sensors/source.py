@@ -31,6 +31,8 @@ class SourceStats:
     other_packets: Counter[str] = field(default_factory=Counter)
     #: points with NaN/inf values, kept in their frames so per-point outputs stay index-aligned
     invalid_points: int = 0
+    #: a rig's sweeps that went without a camera's image (missing, unreadable, or too far in time), per camera
+    missing_images: Counter[str] = field(default_factory=Counter)
 
     def skip_packet(self, cause: str) -> None:
         if cause not in self.skipped_packets:
@@ -50,6 +52,7 @@ class SourceStats:
             "skipped_frames": dict(self.skipped_frames),
             "other_packets": dict(self.other_packets),
             "invalid_points": self.invalid_points,
+            "missing_images": dict(self.missing_images),
         }
 
 

@@ -14,8 +14,9 @@ FORMATS = ("kitti", "pcd")
 
 
 def write_frame(frame: Frame, folder: Path, fmt: str = "kitti", labels: np.ndarray | None = None,
-                stem: str | None = None) -> list[Path]:
-    """Write one frame; `labels` (SemanticKITTI training ids) default to the frame's own. Returns the files."""
+                stem: str | None = None, colours: np.ndarray | None = None) -> list[Path]:
+    """Write one frame; `labels` (SemanticKITTI training ids) default to the frame's own; `colours` ([N, 3]
+    uint8, from a rig's cameras) become PCD's rgb field (KITTI .bin has none). Returns the files."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose {', '.join(FORMATS)}")
     labels = frame.labels if labels is None else labels
@@ -26,7 +27,7 @@ def write_frame(frame: Frame, folder: Path, fmt: str = "kitti", labels: np.ndarr
     if fmt == "pcd":
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{stem}.pcd"
-        write_pcd(path, frame, labels)
+        write_pcd(path, frame, labels, colours)
         return [path]
     (folder / "velodyne").mkdir(parents=True, exist_ok=True)
     written = [folder / "velodyne" / f"{stem}.bin"]

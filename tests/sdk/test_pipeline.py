@@ -144,7 +144,8 @@ def test_run_command_saves_labels_and_renders(cache, tmp_path):
     summary = json.loads(done.stdout[done.stdout.index("{"):])
     assert summary["frames_out"] == 1 and summary["runtime"].startswith("onnxruntime")
     assert (tmp_path / "labels" / "000000.pcd").stat().st_size > 124668 * 4
-    assert {p.name for p in (tmp_path / "render").iterdir()} == {"bev_000000.png", "latency.png", "timings.json"}
+    assert {p.name for p in (tmp_path / "render").iterdir()} == {"frame_000000.png", "bev_000000.png", "latency.png",
+                                                                  "timings.json"}
 
 
 def test_run_command_rejects_a_missing_source(cache):

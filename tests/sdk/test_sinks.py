@@ -1,32 +1,11 @@
-"""Result sinks: bird's-eye views put each point where it lies with its class colour; label files round-trip."""
+"""Result sinks: label files round-trip, with the rig's colours as PCD's rgb field; the renderer writes every view."""
 from __future__ import annotations
 
 import numpy as np
 
 import sensors
 from sdk.segmentation import Segmentation
-from sdk.sinks import BEV_RANGE_M, BEV_RESOLUTION_M, LabelWriter, bird_eye_view
-
-PALETTE = np.array(sensors.SEMANTIC_KITTI.palette_rgb, dtype=np.uint8)
-
-
-def pixel(x: float, y: float) -> tuple[int, int]:
-    return int((BEV_RANGE_M - x) / BEV_RESOLUTION_M), int((BEV_RANGE_M - y) / BEV_RESOLUTION_M)
-
-
-def test_points_land_forward_up_left_left_and_the_highest_wins():
-    points = np.array([[10.0, 0.0, -1.7, 0.1],    # road ahead
-                       [10.0, 0.0, 0.5, 0.1],     # a car roof above it: drawn over the road
-                       [0.0, 20.0, 1.0, 0.1],     # building to the left
-                       [np.nan, 0.0, 0.0, 0.0],   # no coordinates: not drawn
-                       [80.0, 0.0, 0.0, 0.0]], dtype=np.float32)  # beyond the view: not drawn
-    labels = np.array([9, 1, 13, 0, 15])
-    image = bird_eye_view(points, labels, PALETTE)
-    assert image.shape == (1000, 1000, 3)
-    np.testing.assert_array_equal(image[pixel(10.0, 0.0)], PALETTE[1])
-    np.testing.assert_array_equal(image[pixel(0.0, 20.0)], PALETTE[13])
-    assert pixel(0.0, 20.0)[1] < 500 and pixel(10.0, 0.0)[0] < 500  # left is left, forward is up
-    assert (image.reshape(-1, 3).any(axis=1)).sum() == 2
+from sdk.sinks import LabelWriter
 
 
 def test_label_files_round_trip_through_the_kitti_reader(tmp_path):
@@ -37,3 +16,18 @@ def test_label_files_round_trip_through_the_kitti_reader(tmp_path):
     read = next(iter(sensors.open(tmp_path)))
     np.testing.assert_array_equal(read.labels, labels)
     np.testing.assert_allclose(read.points, frame.points)
+
+
+def test_colours_are_written_as_pcd_rgb(tmp_path):
+    frame = sensors.Frame(points=np.random.default_rng(1).normal(size=(20, 4)).astype(np.float32), timestamp=0.0,
+                          sensor="HDL-64E")
+    colours = np.random.default_rng(2).integers(0, 256, size=(20, 3), dtype=np.uint8)
+    result = Segmentation(frame, np.arange(20) % 20, np.ones(20, np.float32), sensors.SEMANTIC_KITTI.class_names,
+                          colours=colours, coloured=np.ones(20, bool))
+    LabelWriter(tmp_path, "pcd")(result)
+    from pypcd4 import PointCloud
+
+    cloud = PointCloud.from_path(tmp_path / "000000.pcd")
+    assert cloud.fields[-1] == "rgb"
+    rgb = cloud.numpy(("rgb",))[:, 0].astype(np.float32).view(np.uint32)
+    np.testing.assert_array_equal(np.stack([rgb >> 16 & 255, rgb >> 8 & 255, rgb & 255], axis=1), colours)

@@ -1,0 +1,49 @@
+"""Renders: the bird's-eye view puts each point where it lies with its class colour; camera overlays draw
+near points over far ones; the figure of a frame holds every view and a legend."""
+from __future__ import annotations
+
+import numpy as np
+
+import sensors
+from sdk.render import BACKGROUND, BEV_RANGE_M, BEV_RESOLUTION_M, bird_eye_view, camera_overlay
+from sensors.calibration import Camera
+
+PALETTE = np.array(sensors.SEMANTIC_KITTI.palette_rgb, dtype=np.uint8)
+
+
+def pixel(x: float, y: float) -> tuple[int, int]:
+    return int((BEV_RANGE_M - x) / BEV_RESOLUTION_M), int((BEV_RANGE_M - y) / BEV_RESOLUTION_M)
+
+
+def test_points_land_forward_up_left_left_and_the_highest_wins():
+    points = np.array([[10.0, 0.0, -1.7, 0.1],    # road ahead
+                       [10.0, 0.0, 0.5, 0.1],     # a car roof above it: drawn over the road
+                       [0.0, 20.0, 1.0, 0.1],     # building to the left
+                       [np.nan, 0.0, 0.0, 0.0],   # no coordinates: not drawn
+                       [80.0, 0.0, 0.0, 0.0]], dtype=np.float32)  # beyond the view: not drawn
+    labels = np.array([9, 1, 13, 0, 15])
+    image = bird_eye_view(points, labels, PALETTE)
+    assert image.shape == (1000, 1000, 3)
+    np.testing.assert_array_equal(image[pixel(10.0, 0.0)], PALETTE[1])
+    np.testing.assert_array_equal(image[pixel(0.0, 20.0)], PALETTE[13])
+    assert pixel(0.0, 20.0)[1] < 500 and pixel(10.0, 0.0)[0] < 500  # left is left, forward is up
+    assert (image.reshape(-1, 3) != BACKGROUND).any(axis=1).sum() == 2
+
+
+
+
+def forward_camera(width: int = 200, height: int = 100) -> Camera:
+    """A camera at the sensor looking along +x: camera x = -frame y, camera y = -frame z, camera z = frame x."""
+    to_camera = np.array([[0, -1, 0, 0], [0, 0, -1, 0], [1, 0, 0, 0], [0, 0, 0, 1]], dtype=float)
+    return Camera("front", [[100, 0, width / 2], [0, 100, height / 2], [0, 0, 1]], width, height, to_camera)
+
+
+def test_near_points_cover_far_ones_in_a_camera_overlay():
+    camera = forward_camera()
+    xyz = np.array([[5.0, 0.0, 0.0], [20.0, 0.0, 0.0], [-5.0, 0.0, 0.0]])  # near and far on the axis; one behind
+    labels = np.array([1, 9, 13])  # car near, road far, building behind the camera
+    overlay, shown = camera_overlay(np.zeros((100, 200, 3), np.uint8), camera, xyz, labels, PALETTE)
+    assert shown == 2
+    np.testing.assert_array_equal(overlay[50, 100], PALETTE[1])
+    reversed_overlay, _ = camera_overlay(np.zeros((100, 200, 3), np.uint8), camera, xyz[::-1].copy(), labels[::-1].copy(), PALETTE)
+    np.testing.assert_array_equal(reversed_overlay[50, 100], PALETTE[1])  # the order of the points does not matter
