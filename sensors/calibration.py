@@ -120,10 +120,11 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return dict(pairs)
 
 
-def read_calibration_json(path: str | Path) -> RigCalibration:
+def read_calibration_json(path: str | Path, sized_by: dict[str, Path] | None = None) -> RigCalibration:
     """A sample's `calibration.json`: nuScenes-style (per camera `intrinsic_3x3` and `lidar_to_camera_4x4` in
     nuScenes' LIDAR_TOP frame, rotated here into the Frame's) or KITTI-style (`projection_4x4` = P2 and
-    `lidar_to_camera_4x4` = R0_rect x Tr_velo_to_cam). Image sizes not in the file are read from the images."""
+    `lidar_to_camera_4x4` = R0_rect x Tr_velo_to_cam). Image sizes not in the file are read from each camera's
+    image (`sized_by[name]` where given: a folder's first image of that camera, else the entry's own)."""
     path = require_file(path, "calibration file")
     try:
         document = json.loads(path.read_text(), object_pairs_hook=_unique_keys)
@@ -149,8 +150,9 @@ def read_calibration_json(path: str | Path) -> RigCalibration:
                 raise CalibrationError(f"{where}: neither intrinsic_3x3 (nuScenes) nor projection_4x4 (KITTI)")
             image = path.parent / entry["image"] if entry.get("image") else None
             width, height = entry.get("width"), entry.get("height")
-            if (width is None or height is None) and image is not None:
-                height, width = _image_size(image)
+            sizing = (sized_by or {}).get(name, image)
+            if (width is None or height is None) and sizing is not None:
+                height, width = _image_size(sizing)
             if width is None or height is None:
                 raise CalibrationError(f"{where}: no image size (width/height) and no image to read it from")
             cameras[name] = Camera(name, intrinsics, int(width), int(height), frame_to_camera, tuple(entry.get("distortion", ())))
@@ -158,7 +160,7 @@ def read_calibration_json(path: str | Path) -> RigCalibration:
             raise CalibrationError(f"{where}: missing {err}") from None
         except CalibrationError as err:
             raise CalibrationError(str(err) if str(err).startswith(str(path)) else f"{path}: {err}") from None
-        if image is not None:
+        if image is not None and image.is_file():
             images[name] = image
         stamps[name] = entry.get("timestamp")
     lidar_path = path.parent / lidar["file"] if lidar.get("file") else None

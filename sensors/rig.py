@@ -6,6 +6,7 @@ LiDAR back."""
 from __future__ import annotations
 
 import bisect
+import json
 import threading
 from collections import deque
 from collections.abc import Iterator, Mapping
@@ -194,15 +195,19 @@ def _sample_of(calibration: RigCalibration) -> RigSample:
 def open_nuscenes_rig(folder: Path, tolerance: float = DEFAULT_TOLERANCE_S) -> FileRig:
     """A nuScenes-style folder: calibration.json (the cameras) beside samples/LIDAR_TOP/*.pcd.bin and
     samples/<camera>/*.jpg, each stamped in its name (<log>__<channel>__<microseconds>)."""
-    calibration = read_calibration_json(folder / "calibration.json")
-    sweeps = sorted((folder / "samples" / "LIDAR_TOP").glob("*.pcd.bin"))
-    if not sweeps:
-        raise SourceError(f"{folder / 'samples' / 'LIDAR_TOP'}: no .pcd.bin sweeps")
+    try:  # the camera names, to find their images; read_calibration_json names any problem of the file
+        names = list(json.loads((folder / "calibration.json").read_text()).get("cameras", {}))
+    except (ValueError, AttributeError):
+        names = []
     images = {}
-    for name in calibration.cameras:
+    for name in names:
         channel = folder / "samples" / name
         files = sorted(p for p in channel.glob("*") if p.suffix.lower() in IMAGE_SUFFIXES) if channel.is_dir() else []
         images[name] = [(timestamp_from_name(p), p) for p in files]
+    calibration = read_calibration_json(folder / "calibration.json", {name: found[0][1] for name, found in images.items() if found})
+    sweeps = sorted((folder / "samples" / "LIDAR_TOP").glob("*.pcd.bin"))
+    if not sweeps:
+        raise SourceError(f"{folder / 'samples' / 'LIDAR_TOP'}: no .pcd.bin sweeps")
     return FileRig([RigSample(sweep, calibration.cameras, images) for sweep in sweeps], tolerance, str(folder))
 
 
