@@ -24,11 +24,13 @@ import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
-from sensor_msgs.msg import PointCloud2, PointField
+from sensor_msgs.msg import Image, PointCloud2, PointField
 from std_msgs.msg import Float64, Header
 
 import sensors
+from sdk.ros2_core import node_cameras, parameters_from_yaml
 from sensors.point_fields import layout_columns
+from sensors.rig import read_rgb
 from sensors.ros_messages import pack_pointcloud2
 
 REPO = Path(__file__).resolve().parent.parent
@@ -60,9 +62,16 @@ def stamp_key(header) -> int:
 
 
 class Recorder(Node):
-    def __init__(self) -> None:
+    def __init__(self, cameras: tuple[str, ...] = ()) -> None:
         super().__init__("rapid_seg_harness")
         self.input = self.create_publisher(PointCloud2, "/rapid_seg/input/pointcloud", qos_profile_sensor_data)
+        self.images = {name: self.create_publisher(Image, f"/rapid_seg/input/{name}/image", qos_profile_sensor_data)
+                       for name in cameras}
+        self.overlays: dict[str, dict[int, Image]] = {name: {} for name in cameras}
+        self.overlay_subscriptions = [
+            self.create_subscription(Image, f"/rapid_seg/output/{name}/overlay",
+                                     lambda msg, name=name: self.overlays[name].__setitem__(stamp_key(msg.header), msg),
+                                     qos_profile_sensor_data) for name in cameras]
         self.clouds: dict[str, dict[int, PointCloud2]] = {name: {} for name in OUTPUTS}
         self.arrival: dict[int, float] = {}
         self.output_subscriptions = [
@@ -90,7 +99,8 @@ class Recorder(Node):
                 "values": {kv.key: kv.value for kv in status.values}}
 
     def complete(self, key: int) -> bool:
-        return all(key in self.clouds[name] for name in OUTPUTS) and key in self.diagnostics
+        return (all(key in self.clouds[name] for name in OUTPUTS) and key in self.diagnostics
+                and all(key in received for received in self.overlays.values()))
 
     def spin_until(self, done, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -107,14 +117,23 @@ def start_node(python: str, params: Path, log: Path) -> subprocess.Popen:
     return subprocess.Popen(command, stdout=log.open("w"), stderr=subprocess.STDOUT, env=env, cwd=REPO)
 
 
-def drive(recorder: Recorder, clouds: list[PointCloud2], per_cloud_timeout: float, attempts: int) -> list[dict]:
+def image_message(image: np.ndarray, header) -> Image:
+    return Image(header=header, height=image.shape[0], width=image.shape[1], encoding="rgb8", is_bigendian=0,
+                 step=image.shape[1] * 3, data=array("B", image.tobytes()))
+
+
+def drive(recorder: Recorder, clouds: list[PointCloud2], per_cloud_timeout: float, attempts: int,
+          camera_image: np.ndarray | None = None) -> list[dict]:
     """Publish each cloud once its predecessor's outputs are in, again (up to `attempts` times) while any is
     missing: the node computes only outputs whose subscribers it has discovered, and best-effort delivery may
-    drop a message; `attempts` says how often that happened."""
+    drop a message; `attempts` says how often that happened. With cameras, `camera_image` goes to each of them
+    first, stamped as the cloud."""
     results = []
     for index, cloud in enumerate(clouds):
         key = stamp_key(cloud.header)
         for attempt in range(1, attempts + 1):
+            for publisher in recorder.images.values():
+                publisher.publish(image_message(camera_image, cloud.header))
             sent = time.perf_counter()
             recorder.input.publish(cloud)
             if recorder.spin_until(lambda: recorder.complete(key), per_cloud_timeout):
@@ -138,19 +157,25 @@ def main() -> None:
     parser.add_argument("--start-timeout", type=float, default=120.0)
     parser.add_argument("--per-cloud-timeout", type=float, default=5.0)
     parser.add_argument("--attempts", type=int, default=10)
+    parser.add_argument("--camera-image", type=Path, default=None,
+                        help="an image published to every camera of the parameters' camera_calibration before each cloud")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     clouds = bag_clouds(args.bag, args.clouds, args.repeat)
 
+    cameras = tuple(node_cameras(parameters_from_yaml(args.params))) if args.camera_image else ()
+    camera_image = read_rgb(args.camera_image) if args.camera_image else None
+
     rclpy.init()
-    recorder = Recorder()
+    recorder = Recorder(cameras)
     node = start_node(args.node_python, args.params, args.out / "node.log")
     try:
         started = recorder.spin_until(lambda: node.poll() is not None or (
             recorder.input.get_subscription_count() > 0
-            and all(s.get_publisher_count() > 0 for s in recorder.output_subscriptions)), args.start_timeout) \
+            and all(s.get_publisher_count() > 0 for s in recorder.output_subscriptions + recorder.overlay_subscriptions)
+            and all(p.get_subscription_count() > 0 for p in recorder.images.values())), args.start_timeout) \
             and node.poll() is None
-        results = drive(recorder, clouds, args.per_cloud_timeout, args.attempts) if started else []
+        results = drive(recorder, clouds, args.per_cloud_timeout, args.attempts, camera_image) if started else []
         recorder.spin_until(lambda: all(len(v) >= len(results) for v in recorder.debug.values()), 5.0)
         node.send_signal(getattr(signal, args.signal))
         try:
@@ -170,6 +195,9 @@ def main() -> None:
             arrays[f"{name}/{key}"] = np.frombuffer(bytes(msg.data), dtype=np.uint8)
             arrays[f"{name}/{key}/fields"] = np.array([f"{f.name}:{f.offset}:{f.datatype}:{f.count}" for f in msg.fields])
             arrays[f"{name}/{key}/frame_id"] = np.array(msg.header.frame_id)
+    for name, received in recorder.overlays.items():
+        for key, msg in received.items():
+            arrays[f"overlay/{name}/{key}"] = np.frombuffer(bytes(msg.data), np.uint8).reshape(msg.height, msg.width, 3)
     np.savez(args.out / "outputs.npz", **arrays)
     (args.out / "run.json").write_text(json.dumps({
         "clouds": results, "debug_ms": recorder.debug,

@@ -18,6 +18,7 @@ from sensors.pointcloud_files import pack_rgb
 from sensors.ros_messages import pack_pointcloud2, pointcloud2_points, pointcloud2_to_frame
 
 from .pipeline import Pipeline
+from .render import camera_overlay
 
 OUTPUTS = ("segmentation", "visualization", "filtered")
 SCHEMA = Path(__file__).resolve().parent / "ros2_parameters.schema.json"
@@ -34,6 +35,8 @@ class NodeParameters:
     processing_time_budget_ms: float
     consecutive_over_budget_for_error: int
     neighbour_vote: bool
+    camera_calibration: str
+    camera_tolerance_s: float
 
 
 def parameter_schema() -> dict[str, Any]:
@@ -57,7 +60,8 @@ def load_parameters(values: dict[str, Any], source: str = "parameters") -> NodeP
         raise ValueError(f"{source}: filtered_classes: unknown class names {unknown}; known: {sorted(classes)}")
     merged = {name: values.get(name, spec["default"]) for name, spec in schema["properties"].items()}
     return NodeParameters(**{**merged, "filtered_classes": tuple(merged["filtered_classes"]),
-                             "processing_time_budget_ms": float(merged["processing_time_budget_ms"])})
+                             "processing_time_budget_ms": float(merged["processing_time_budget_ms"]),
+                             "camera_tolerance_s": float(merged["camera_tolerance_s"])})
 
 
 def parameters_from_yaml(path: Path, node: str = "rapid_seg") -> NodeParameters:
@@ -94,19 +98,31 @@ class Diagnostic:
 
 @dataclass
 class NodeOutputs:
-    """Messages for the wanted outputs only (None for the others), timings in ms, and the diagnostic."""
+    """Messages for the wanted outputs only (None for the others), timings in ms, the diagnostic, and the
+    segmentation they were built from (None when the cloud failed)."""
 
     messages: dict[str, Any]
     timings: dict[str, float]
     diagnostic: Diagnostic
+    segmentation: Any = None
+
+
+def node_cameras(parameters: NodeParameters) -> dict[str, Any]:
+    """The cameras of `camera_calibration` (none when empty); a bad file stops the node naming it."""
+    if not parameters.camera_calibration:
+        return {}
+    from sensors.calibration import read_calibration_json
+
+    return read_calibration_json(parameters.camera_calibration).cameras
 
 
 class SegmentationCore:
-    def __init__(self, pipeline: Pipeline, parameters: NodeParameters, types: MessageTypes) -> None:
-        self.pipeline, self.parameters, self.types = pipeline, parameters, types
+    def __init__(self, pipeline: Pipeline, parameters: NodeParameters, types: MessageTypes,
+                 cameras: dict[str, Any] | None = None) -> None:
+        self.pipeline, self.parameters, self.types, self.cameras = pipeline, parameters, types, cameras or {}
         names = sensors.SEMANTIC_KITTI.class_names
         self.excluded = np.array([name in parameters.filtered_classes for name in names])
-        self.palette = np.array(sensors.SEMANTIC_KITTI.palette_rgb, dtype=np.uint32)
+        self.palette = np.array(sensors.SEMANTIC_KITTI.palette_rgb, dtype=np.uint8)
         self.processed = self.failed = self.over_budget = self.consecutive_over_budget = 0
 
     def process(self, cloud: Any, wanted: set[str]) -> NodeOutputs:
@@ -124,7 +140,12 @@ class SegmentationCore:
         total = 1000 * (time.perf_counter() - start)
         self.processed += 1
         timings = {**result.timings, "processing_time": total}
-        return NodeOutputs(messages, timings, self._budget_diagnostic(total))
+        return NodeOutputs(messages, timings, self._budget_diagnostic(total), result)
+
+    def overlays(self, result, images: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Per camera given an image, the labels drawn into it: after the label outputs are out, never before."""
+        return {name: camera_overlay(image, self.cameras[name], result.frame.xyz, result.labels, self.palette)[0]
+                for name, image in images.items()}
 
     def _budget_diagnostic(self, total_ms: float) -> Diagnostic:
         """OK within the budget; WARN over it; ERROR once `consecutive_over_budget_for_error` clouds in a row were

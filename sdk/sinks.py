@@ -95,6 +95,9 @@ def plot_latency(timings: list[dict[str, float]], path: Path) -> None:
     axis.set(xlabel="frame", ylabel="milliseconds", title="rapid_seg latency per stage")
     if len(frames) == 1:
         axis.set_xlim(frames[0] - 1, frames[0] + 1)
+    from matplotlib.ticker import MaxNLocator
+
+    axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     axis.legend(loc="upper right", fontsize=8)
     axis.grid(alpha=0.3)
     figure.tight_layout()

@@ -121,7 +121,9 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def read_calibration_json(path: str | Path, sized_by: dict[str, Path] | None = None) -> RigCalibration:
-    """A sample's `calibration.json`: nuScenes-style (per camera `intrinsic_3x3` and `lidar_to_camera_4x4` in
+    """A rig's `calibration.json`, `{"cameras": {name: {...}}, "lidar": {"file": ...}}`, per camera either the
+    SDK's own entry (`intrinsic_3x3`, `frame_to_camera_4x4` in the Frame's x-forward convention, `width`,
+    `height`, optional OpenCV `distortion`), nuScenes-style (`intrinsic_3x3` and `lidar_to_camera_4x4` in
     nuScenes' LIDAR_TOP frame, rotated here into the Frame's) or KITTI-style (`projection_4x4` = P2 and
     `lidar_to_camera_4x4` = R0_rect x Tr_velo_to_cam). Image sizes not in the file are read from each camera's
     image (`sized_by[name]` where given: a folder's first image of that camera, else the entry's own)."""
@@ -138,7 +140,9 @@ def read_calibration_json(path: str | Path, sized_by: dict[str, Path] | None = N
     for name, entry in entries.items():
         where = f"{path}: camera {name}"
         try:
-            if "intrinsic_3x3" in entry:  # nuScenes: extrinsics in LIDAR_TOP's frame
+            if "frame_to_camera_4x4" in entry:  # the SDK's own: already in the Frame's convention
+                intrinsics, frame_to_camera = entry["intrinsic_3x3"], entry["frame_to_camera_4x4"]
+            elif "intrinsic_3x3" in entry:  # nuScenes: extrinsics in LIDAR_TOP's frame
                 from .nuscenes import FRAME_FROM_LIDAR_TOP
 
                 intrinsics = entry["intrinsic_3x3"]

@@ -99,6 +99,29 @@ class FileRig(Source):
         return frame
 
 
+class ImageHistory:
+    """The last few images of one live camera with their stamps (thread-safe): a sweep takes the latest one
+    not newer than itself and within a tolerance, so a late camera is skipped rather than waited for."""
+
+    def __init__(self, size: int = LIVE_HISTORY) -> None:
+        self._images: deque[tuple[float, np.ndarray]] = deque(maxlen=size)
+        self._lock = threading.Lock()
+
+    def add(self, timestamp: float, image: np.ndarray) -> None:
+        with self._lock:
+            if self._images and timestamp < self._images[-1][0]:
+                return  # out of order: the history stays sorted
+            self._images.append((timestamp, image))
+
+    def latest_not_newer(self, timestamp: float, tolerance: float) -> np.ndarray | None:
+        with self._lock:
+            history = list(self._images)
+        at = bisect.bisect_right([t for t, _ in history], timestamp) - 1
+        if at < 0 or timestamp - history[at][0] > tolerance:
+            return None
+        return history[at][1]
+
+
 class LiveRig(Source):
     """A live LiDAR source with live cameras: each camera is read on its own thread into a short history, and
     a sweep takes, per camera, the latest image not newer than the sweep and within `tolerance`; a camera
@@ -113,8 +136,7 @@ class LiveRig(Source):
         self.lidar, self.camera_sources, self.calibration = lidar, dict(cameras), dict(calibration)
         self.tolerance, self.live = float(tolerance), lidar.live
         self.sensor, self.rate_hz = lidar.sensor, lidar.rate_hz
-        self._history: dict[str, deque[tuple[float, np.ndarray]]] = {name: deque(maxlen=LIVE_HISTORY) for name in cameras}
-        self._lock = threading.Lock()
+        self._history = {name: ImageHistory() for name in cameras}
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -123,17 +145,7 @@ class LiveRig(Source):
             if self._stop.is_set():
                 return
             if image_frame.image is not None:
-                with self._lock:
-                    self._history[name].append((image_frame.timestamp, image_frame.image))
-
-    def latest_not_newer(self, name: str, timestamp: float) -> np.ndarray | None:
-        with self._lock:
-            history = list(self._history[name])
-        stamps = [t for t, _ in history]
-        at = bisect.bisect_right(stamps, timestamp) - 1
-        if at < 0 or timestamp - stamps[at] > self.tolerance:
-            return None
-        return history[at][1]
+                self._history[name].add(image_frame.timestamp, image_frame.image)
 
     def _frames(self) -> Iterator[Frame]:
         self._threads = [threading.Thread(target=self._read_camera, args=(name, source), name=f"camera-{name}", daemon=True)
@@ -144,7 +156,7 @@ class LiveRig(Source):
             for frame in self.lidar:
                 frame.cameras = dict(self.calibration)
                 for name in self.camera_sources:
-                    image = self.latest_not_newer(name, frame.timestamp)
+                    image = self._history[name].latest_not_newer(frame.timestamp, self.tolerance)
                     if image is None:
                         self.stats.missing_images[name] += 1
                     else:

@@ -22,6 +22,17 @@ def stamp_seconds(stamp: Any) -> float:
     return stamp.sec + stamp.nanosec * 1e-9
 
 
+def image_to_rgb(message: Any) -> np.ndarray:
+    """sensor_msgs/Image (rgb8 or bgr8, any row padding) -> [H, W, 3] uint8 RGB; anything else fails naming it."""
+    if message.encoding not in ("rgb8", "bgr8"):
+        raise ValueError(f"image encoding {message.encoding!r}: rgb8 or bgr8 expected")
+    rows = np.frombuffer(bytes(message.data), dtype=np.uint8)
+    if rows.size != message.step * message.height or message.step < message.width * 3:
+        raise ValueError(f"image data holds {rows.size} B, {message.height} rows of step {message.step} expected")
+    image = rows.reshape(message.height, message.step)[:, : message.width * 3].reshape(message.height, message.width, 3)
+    return np.ascontiguousarray(image[..., ::-1] if message.encoding == "bgr8" else image)
+
+
 def pointcloud2_dtype(msg: Any) -> np.dtype:
     """The numpy record type of a PointCloud2's points (offsets and padding honoured)."""
     endian = ">" if msg.is_bigendian else "<"

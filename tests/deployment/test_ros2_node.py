@@ -143,3 +143,29 @@ def test_a_bad_parameter_file_stops_the_node_naming_the_key(tmp_path, section, n
     run, _ = run_node(tmp_path / "out", "--params", str(params), "--clouds", "1")
     assert not run["started"] and run["exit_code"] == 2
     assert named in run["log"] and "Traceback" not in run["log"]
+
+
+def test_labels_are_drawn_into_each_camera_image(tmp_path):
+    import cv2
+
+    from sdk.render import camera_overlay
+    from sensors.calibration import read_calibration_json
+
+    forward = [[0, -1, 0, 0], [0, 0, -1, 0], [1, 0, 0, 0], [0, 0, 0, 1]]  # looking along the sensor's +x
+    calibration = tmp_path / "calibration.json"
+    calibration.write_text(json.dumps({"cameras": {"front": {"intrinsic_3x3": [[300, 0, 320], [0, 300, 240], [0, 0, 1]],
+                                                              "frame_to_camera_4x4": forward, "width": 640, "height": 480}}}))
+    image = np.full((480, 640, 3), 90, np.uint8)
+    image[:, :320] = 160  # two halves, so a flipped or shifted overlay shows
+    cv2.imwrite(str(tmp_path / "camera.png"), image[..., ::-1])
+    params = tmp_path / "params.yaml"
+    params.write_text(f"/**:\n  ros__parameters:\n    camera_calibration: {calibration}\n")
+    run, outputs = run_node(tmp_path / "out", "--params", str(params), "--clouds", "2", "--camera-image", str(tmp_path / "camera.png"))
+    assert run["started"] and all(c["complete"] for c in run["clouds"]), run["log"]
+    messages, labels = expected_clouds()
+    camera = read_calibration_json(calibration).cameras["front"]
+    palette = np.array(sensors.SEMANTIC_KITTI.palette_rgb, dtype=np.uint8)
+    for cloud, message, expected in zip(run["clouds"], messages, labels):
+        drawn, shown = camera_overlay(image, camera, pointcloud2_to_frame(message).xyz, expected, palette)
+        assert shown > 1000
+        np.testing.assert_array_equal(outputs[f"overlay/front/{cloud['stamp']}"], drawn)

@@ -6,6 +6,9 @@
     ~/output/pointcloud/filtered          the input layout minus `filtered_classes`
     ~/debug/processing_time_ms, ~/debug/<stage>_ms   std_msgs/Float64
     /diagnostics                          against `processing_time_budget_ms`
+    ~/input/<camera>/image -> ~/output/<camera>/overlay   sensor_msgs/Image (rgb8 or bgr8 in, rgb8 out), for
+                                          each camera of `camera_calibration`: the labels drawn into the latest
+                                          image not newer than the cloud (within `camera_tolerance_s`)
 
 Only outputs with subscribers are computed; with none, the cloud is not segmented at all. Ctrl-C and
 SIGTERM end the node cleanly (pipeline closed, node destroyed, exit code 0)."""
@@ -21,10 +24,13 @@ from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
-from sensor_msgs.msg import PointCloud2, PointField
+from sensor_msgs.msg import Image, PointCloud2, PointField
 from std_msgs.msg import Float64
 
-from sdk.ros2_core import OUTPUTS, MessageTypes, NodeParameters, SegmentationCore, load_parameters, open_pipeline, parameter_schema
+from sdk.ros2_core import (OUTPUTS, MessageTypes, NodeParameters, SegmentationCore, load_parameters, node_cameras,
+                           open_pipeline, parameter_schema)
+from sensors.rig import ImageHistory
+from sensors.ros_messages import image_to_rgb, stamp_seconds
 
 STAGES = ("preprocess", "infer", "postprocess", "processing_time")
 NAME = "rapid_seg"
@@ -34,8 +40,16 @@ class RapidSegNode(Node):
     def __init__(self) -> None:
         super().__init__(NAME)
         parameters = self._validated_parameters()  # a bad parameter file stops the node here, naming the key
+        cameras = node_cameras(parameters)
         self.pipeline = open_pipeline(parameters)
-        self.core = SegmentationCore(self.pipeline, parameters, MessageTypes(PointCloud2, PointField, lambda raw: array("B", raw)))
+        self.core = SegmentationCore(self.pipeline, parameters, MessageTypes(PointCloud2, PointField, lambda raw: array("B", raw)),
+                                     cameras)
+        self.images = {name: ImageHistory() for name in cameras}
+        self.overlays = {name: self.create_publisher(Image, f"~/output/{name}/overlay", qos_profile_sensor_data)
+                         for name in cameras}
+        for name in cameras:
+            self.create_subscription(Image, f"~/input/{name}/image", lambda msg, name=name: self.on_image(name, msg),
+                                     qos_profile_sensor_data)
         self.outputs = {name: self.create_publisher(PointCloud2, f"~/output/pointcloud/{name}", qos_profile_sensor_data)
                         for name in OUTPUTS}
         self.debug = {stage: self.create_publisher(Float64, f"~/debug/{stage}_ms", 10) for stage in STAGES}
@@ -57,9 +71,16 @@ class RapidSegNode(Node):
                                                                     dynamic_typing=value == []), ignore_override=True)
         return parameters
 
+    def on_image(self, name: str, message: Image) -> None:
+        try:
+            self.images[name].add(stamp_seconds(message.header.stamp), image_to_rgb(message))
+        except ValueError as err:  # a bad image is skipped, never stops the node
+            self.get_logger().warning(f"camera {name}: image skipped: {err}", throttle_duration_sec=5.0)
+
     def on_cloud(self, cloud: PointCloud2) -> None:
         wanted = {name for name, publisher in self.outputs.items() if publisher.get_subscription_count() > 0}
-        if not wanted:
+        drawn = {name for name, publisher in self.overlays.items() if publisher.get_subscription_count() > 0}
+        if not wanted and not drawn:
             return
         result = self.core.process(cloud, wanted)
         for name in wanted:
@@ -72,6 +93,15 @@ class RapidSegNode(Node):
                                   message=result.diagnostic.message, hardware_id=cloud.header.frame_id,
                                   values=[KeyValue(key=k, value=v) for k, v in result.diagnostic.values.items()])
         self.diagnostics.publish(DiagnosticArray(header=cloud.header, status=[status]))
+        if result.segmentation is None or not drawn:
+            return
+        stamp = stamp_seconds(cloud.header.stamp)
+        images = {name: image for name in drawn
+                  if (image := self.images[name].latest_not_newer(stamp, self.core.parameters.camera_tolerance_s)) is not None}
+        for name, overlay in self.core.overlays(result.segmentation, images).items():
+            self.overlays[name].publish(Image(header=cloud.header, height=overlay.shape[0], width=overlay.shape[1],
+                                              encoding="rgb8", is_bigendian=0, step=overlay.shape[1] * 3,
+                                              data=array("B", overlay.tobytes())))
 
     def close(self) -> None:
         """After a signal the context is already shut down: the last line goes to the console, not /rosout."""
