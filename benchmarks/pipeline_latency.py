@@ -3,7 +3,9 @@
   the scan without the neighbour vote (the postprocessing step it adds);
 - throughput with stage overlap (the streaming runtime) against the same stages one frame at a time;
 - a live sensor at twice the rate the pipeline sustains, stages overlapped and one after another (each
-  against its own sustained rate): frames dropped, p99 end-to-end latency against two frame periods.
+  against its own sustained rate): frames dropped, p99 end-to-end latency against two frame periods;
+- on the two camera+LiDAR samples, per camera: projecting the sweep and drawing the labels into the image,
+  and per frame every point's colour (work that runs after the labels, never before them).
 Memory over a long run is benchmarks/pipeline_memory.py (it can run beside other work; this cannot).
 Writes benchmarks/results/pipeline_latency.json and pipeline_latency.png.
 
@@ -22,13 +24,17 @@ import sensors
 from runtimes.streaming import overlap_by_default
 from sdk import Pipeline
 from sdk.pipeline import STAGES
+from sdk.render import camera_overlay
 from sensors.pacing import PacedSource
+from sensors.rig import point_colours
 
 from machine import cpu_jiffies, describe_machine, steal_share  # benchmarks/ is on the path: the scripts run from it
 from report import write_report
 
 REPO = Path(__file__).resolve().parent.parent
 SCAN = "semantickitti/sequences/00"
+RIGS = {"nuScenes sample, 6 cameras": "nuscenes_cameras/calibration.json",
+        "KITTI object 000008, 1 camera": "kitti_object_000008/calibration.json"}
 
 
 def overlapped(pipeline: Pipeline, frames: list[sensors.Frame]) -> dict:
@@ -83,6 +89,35 @@ def draw(report: dict, plt):
     return figure
 
 
+def median_ms(run, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(1000 * (time.perf_counter() - start))
+    return round(float(np.median(times)), 2)
+
+
+def camera_costs(pipeline: Pipeline, rigs: dict[str, sensors.Frame], repeats: int) -> dict:
+    """Per rig frame and camera: projecting the sweep, and drawing the labels into the image (projection
+    included); per frame: every point's colour from all cameras. These run after the labels (a render sink,
+    the node's overlays after its label topics, the pipeline's "colour" stage), never before them."""
+    palette = np.array(sensors.SEMANTIC_KITTI.palette_rgb, dtype=np.uint8)
+    report = {}
+    for name, frame in rigs.items():
+        result = pipeline(frame)
+        report[name] = {
+            "points": len(frame), "labels_ms": round(sum(result.timings.values()), 1),
+            "point_colours_ms": median_ms(lambda: point_colours(frame), repeats),
+            "cameras": {camera: {"width": spec.width, "height": spec.height,
+                                 "points_in_view": int(spec.project(frame.xyz).visible.sum()),
+                                 "project_ms": median_ms(lambda spec=spec: spec.project(frame.xyz), repeats),
+                                 "overlay_ms": median_ms(lambda camera=camera, spec=spec: camera_overlay(
+                                     frame.images[camera], spec, frame.xyz, result.labels, palette), repeats)}
+                        for camera, spec in frame.cameras.items()}}
+    return report
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
@@ -99,6 +134,9 @@ def main() -> None:
         for name, frames in (("real_scan", [scan] * args.frames), ("simulated_drive", drive)):
             report[name] = {"overlapped": overlapped(pipeline, frames), "one_at_a_time": one_at_a_time(pipeline, frames)}
             print(name, json.dumps(report[name]))
+        rigs = {name: next(iter(sensors.open(args.data / path))) for name, path in RIGS.items()}
+        report["cameras"] = camera_costs(pipeline, rigs, args.frames)
+        print("cameras", json.dumps(report["cameras"]))
     with Pipeline("rapid_seg", runtime=args.runtime, neighbour_vote=False) as argmax_only:
         report["real_scan"]["one_at_a_time_without_vote"] = one_at_a_time(argmax_only, [scan] * args.frames)
         print("real_scan without the neighbour vote", json.dumps(report["real_scan"]["one_at_a_time_without_vote"]))

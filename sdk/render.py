@@ -65,16 +65,24 @@ def range_view(result: Segmentation, palette: np.ndarray) -> np.ndarray:
 
 def camera_overlay(image: np.ndarray, camera, xyz: np.ndarray, labels: np.ndarray, palette: np.ndarray,
                    radius: int = POINT_RADIUS_PX) -> tuple[np.ndarray, int]:
-    """The image with each visible point drawn in its class colour, far points first so near ones cover
-    them; returns the overlay and how many points it shows."""
-    import cv2
-
+    """The image with each visible point drawn as a small disc in its class colour; where discs overlap the
+    nearest point wins (a depth test per pixel), so near points cover far ones. Returns the overlay and how
+    many points it shows."""
     projection = camera.project(xyz)
     visible = np.flatnonzero(projection.visible)
-    order = visible[np.argsort(-projection.depth[visible])]
     overlay = np.ascontiguousarray(image).copy()
-    for (u, v), label in zip(projection.pixels[order].astype(np.int32), labels[order]):
-        cv2.circle(overlay, (int(u), int(v)), radius, tuple(int(c) for c in palette[label]), -1, lineType=cv2.LINE_AA)
+    height, width = overlay.shape[:2]
+    du, dv = (grid.ravel() for grid in np.mgrid[-radius:radius + 1, -radius:radius + 1])
+    disc = du * du + dv * dv <= radius * radius
+    u = np.floor(projection.pixels[visible, 0]).astype(np.int64)[:, None] + du[disc]
+    v = np.floor(projection.pixels[visible, 1]).astype(np.int64)[:, None] + dv[disc]
+    point = np.broadcast_to(visible[:, None], u.shape)
+    inside = (u >= 0) & (u < width) & (v >= 0) & (v < height)
+    pixel, point = (v * width + u)[inside], point[inside]
+    order = np.lexsort((projection.depth[point], pixel))  # by pixel, nearest first
+    pixel, point = pixel[order], point[order]
+    first = np.flatnonzero(np.r_[True, pixel[1:] != pixel[:-1]])
+    overlay.reshape(-1, overlay.shape[2])[pixel[first]] = palette[labels[point[first]]]
     return overlay, len(visible)
 
 
@@ -102,31 +110,34 @@ def draw_bev(axis, result: Segmentation, palette: Palette) -> None:
 
 
 def frame_figure(result: Segmentation, palette: Palette, overlays: dict[str, np.ndarray] | None = None):
-    """One figure per frame: BEV (left), range view (top right), camera overlays (below), legend (right)."""
+    """One figure per frame: BEV (left), range view (top right), camera overlays below (three to a row, one or
+    two cameras share the row's width), and the legend of the classes present (right)."""
     from matplotlib import pyplot as plt
 
     overlays = overlays or {}
-    columns = 3
-    camera_rows = (len(overlays) + columns - 1) // columns
+    grid_columns, per_row = 6, min(len(overlays), 3) or 1
+    camera_rows = (len(overlays) + per_row - 1) // per_row
     figure = plt.figure(figsize=(16, 6 + 2.6 * camera_rows), layout="constrained")
-    grid = figure.add_gridspec(2 + camera_rows, columns + 1, height_ratios=[1, 2.2] + [1.6] * camera_rows,
-                               width_ratios=[1] * columns + [0.55])
-    draw_bev(figure.add_subplot(grid[0:2, 0]), result, palette)
-    rv = figure.add_subplot(grid[0, 1:columns])
+    grid = figure.add_gridspec(2 + camera_rows, grid_columns + 1, height_ratios=[1, 2.2] + [1.6] * camera_rows,
+                               width_ratios=[1] * grid_columns + [1.1])
+    draw_bev(figure.add_subplot(grid[0:2, 0:2]), result, palette)
+    rv = figure.add_subplot(grid[0, 2:grid_columns])
     view = range_view(result, palette.rgb)
     rv.imshow(view, aspect="auto", interpolation="nearest")
     rv.set(title=f"range view ({view.shape[0]} beams x {view.shape[1]} columns; centre = forward)",
            xticks=[], yticks=[])
-    summary = figure.add_subplot(grid[1, 1:columns])
+    summary = figure.add_subplot(grid[1, 2:grid_columns])
     summary.axis("off")
     timings = ", ".join(f"{k} {v:.0f} ms" for k, v in result.timings.items())
     summary.text(0, 0.9, f"frame {result.index} of {result.frame.sensor}: {len(result.frame):,} points"
                  + (f"\n{timings}" if timings else ""), fontsize=10, va="top")
+    span = grid_columns // per_row
     for i, (name, overlay) in enumerate(overlays.items()):
-        axis = figure.add_subplot(grid[2 + i // columns, i % columns])
+        row, slot = divmod(i, per_row)
+        axis = figure.add_subplot(grid[2 + row, slot * span:(slot + 1) * span])
         axis.imshow(overlay)
         axis.set(title=name, xticks=[], yticks=[])
-    legend = figure.add_subplot(grid[:, columns])
+    legend = figure.add_subplot(grid[:, grid_columns])
     legend.axis("off")
     legend.legend(handles=legend_handles(result.labels, palette), loc="upper left", fontsize=8, title="class (points)",
                   frameon=False)

@@ -58,13 +58,16 @@ def _pipeline_options(parser: argparse.ArgumentParser) -> None:
                              "the source and every stage have a core of their own (lower latency on few cores)")
     parser.add_argument("--no-vote", action="store_true",
                         help="label by the network's argmax alone, without the neighbour vote (~9 ms sooner a frame on 2 cores)")
+    parser.add_argument("--colours", action="store_true",
+                        help="for a rig (LiDAR + calibrated cameras): each point's colour from the images, saved as the "
+                             "rgb field of PCD files and PointCloud2 messages")
 
 
 def pipeline_from_args(args: argparse.Namespace) -> Pipeline:
     return Pipeline(args.pipeline, args.runtime, args.package, checkpoint=args.checkpoint, threads=args.threads,
                     queue_size=args.queue_size, drop_when_behind=AUTO_ALWAYS_NEVER[args.drop],
                     idle_timeout=args.idle_timeout, overlap=AUTO_ALWAYS_NEVER[args.overlap],
-                    neighbour_vote=not args.no_vote)
+                    neighbour_vote=not args.no_vote, point_colours=args.colours)
 
 
 def run_stream(args: argparse.Namespace) -> dict[str, Any]:

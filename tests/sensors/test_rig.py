@@ -120,3 +120,30 @@ def test_points_no_camera_sees_get_no_colour(data):
     union = np.any([camera.project(frame.xyz).visible for camera in frame.cameras.values()], axis=0)
     np.testing.assert_array_equal(seen, union)
     assert 0 < seen.sum() < len(frame) and not colours[~seen].any()
+
+
+def test_image_history_keeps_order_and_never_gives_a_newer_image():
+    from sensors.rig import ImageHistory
+
+    history = ImageHistory(size=3)
+    for stamp in (1.0, 2.0, 1.5, 3.0):  # 1.5 arrives late: dropped, the history stays sorted
+        history.add(stamp, np.full((1, 1, 3), int(stamp * 10), np.uint8))
+    assert history.latest_not_newer(2.9, 1.0)[0, 0, 0] == 20
+    assert history.latest_not_newer(0.5, 1.0) is None
+    assert history.latest_not_newer(9.0, 1.0) is None  # 6 s after the newest: too old
+
+
+def test_image_messages_become_rgb(tmp_path):
+    from types import SimpleNamespace
+
+    from sensors.ros_messages import image_to_rgb
+
+    rgb = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+    padded = np.zeros((2, 12), np.uint8)
+    padded[:, :9] = rgb[..., ::-1].reshape(2, 9)  # bgr8 rows padded to a step of 12 bytes
+    message = SimpleNamespace(encoding="bgr8", height=2, width=3, step=12, data=padded.tobytes())
+    np.testing.assert_array_equal(image_to_rgb(message), rgb)
+    with pytest.raises(ValueError, match="encoding 'mono16'"):
+        image_to_rgb(SimpleNamespace(**{**vars(message), "encoding": "mono16"}))
+    with pytest.raises(ValueError, match="holds 20 B"):
+        image_to_rgb(SimpleNamespace(**{**vars(message), "data": bytes(20)}))

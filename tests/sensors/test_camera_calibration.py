@@ -156,3 +156,15 @@ def test_cameras_check_their_own_values():
         Camera("c", np.eye(3), 10, 10, np.eye(4), (0.1, 0.0, 0.0))
     with pytest.raises(CalibrationError, match="not invertible"):
         Camera("c", np.eye(3), 10, 10, np.diag([1.0, 1.0, 0.0, 1.0]))
+
+
+def test_the_sdks_own_format_is_in_the_frames_convention(tmp_path):
+    forward = [[0, -1, 0, 0], [0, 0, -1, 0], [1, 0, 0, 0], [0, 0, 0, 1]]
+    path = tmp_path / "calibration.json"
+    path.write_text(json.dumps({"cameras": {"front": {"intrinsic_3x3": [[300, 0, 320], [0, 300, 240], [0, 0, 1]],
+                                                       "frame_to_camera_4x4": forward, "width": 640, "height": 480,
+                                                       "distortion": [0.0, 0.0, 0.0, 0.0, 0.0]}}}))
+    camera = read_calibration_json(path).cameras["front"]
+    projection = camera.project(np.array([[10.0, 1.0, 0.5], [-10.0, 0.0, 0.0]]))  # ahead, a bit left and up; behind
+    np.testing.assert_allclose(projection.pixels[0], [320 - 30, 240 - 15])
+    assert projection.visible.tolist() == [True, False]

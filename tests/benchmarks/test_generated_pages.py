@@ -1,0 +1,28 @@
+"""The generated result pages (docs/ros2_results.md, docs/pipeline_results.md) are what their scripts make of
+the committed measurements."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+import ros2_tables  # noqa: E402
+
+
+def test_the_page_is_generated_from_the_json():
+    report = json.loads(ros2_tables.RESULT.read_text())
+    assert ros2_tables.OUT.read_text() == ros2_tables.render(report), "run python benchmarks/ros2_tables.py"
+    stock = report["delivery"]["64-beam sweep (2 MB)"]["stock"]
+    assert f"| 64-beam sweep (2 MB) | {stock['received']}/{stock['sent']} |" in ros2_tables.OUT.read_text()
+
+
+def test_the_pipeline_page_is_generated_from_the_json():
+    import pipeline_tables
+
+    report = json.loads(pipeline_tables.RESULT.read_text())
+    assert pipeline_tables.OUT.read_text() == pipeline_tables.render(report), "run python benchmarks/pipeline_tables.py"
+    front = report["cameras"]["nuScenes sample, 6 cameras"]["cameras"]["CAM_FRONT"]
+    assert f"| CAM_FRONT | 1600 x 900 | {front['points_in_view']:,} | {front['project_ms']} |" in pipeline_tables.OUT.read_text()
