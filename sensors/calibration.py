@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -19,10 +19,9 @@ class CalibrationError(SourceError):
     """A calibration cannot be used; the message names the file (or message) and the problem."""
 
 
-@dataclass(frozen=True)
-class Projection:
+class Projection(NamedTuple):
     """Where points land in one camera: pixel (u right, v down) [N, 2], depth along the optical axis [N],
-    and `visible` [N]: in front of the camera and inside the image."""
+    and `visible` [N]: in front of the camera and inside the image (`pixels, depth, visible = camera.project(xyz)`)."""
 
     pixels: np.ndarray
     depth: np.ndarray

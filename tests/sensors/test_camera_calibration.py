@@ -47,9 +47,10 @@ def test_kitti_projection_matches_lidar_to_image(data):
     frame = next(iter(sensors.open(calibration.lidar)))
     lidar_to_image = np.array(json.loads(data(KITTI).read_text())["cameras"]["CAM2"]["lidar_to_image_4x4"])
     uvw = np.c_[frame.xyz, np.ones(len(frame))] @ lidar_to_image.T
-    projection = calibration.cameras["CAM2"].project(frame.xyz)
-    np.testing.assert_allclose(projection.pixels, uvw[:, :2] / uvw[:, 2:3], atol=1e-6)
-    assert projection.visible.all() and len(frame) == 17_238
+    pixels, depth, visible = calibration.cameras["CAM2"].project(frame.xyz)
+    np.testing.assert_allclose(pixels, uvw[:, :2] / uvw[:, 2:3], atol=1e-6)
+    np.testing.assert_allclose(depth, uvw[:, 2], atol=1e-6)  # P2 = K [I | t]: w is the depth in camera 2
+    assert visible.all() and len(frame) == 17_238
 
 
 def test_a_point_moved_1m_moves_its_pixel_as_the_pinhole_model_says(data):
