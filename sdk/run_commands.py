@@ -22,6 +22,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     run.add_argument("--source", default=DEFAULT_SOURCE, help=f"source URL or path (default: {DEFAULT_SOURCE})")
     run.add_argument("-o", "--option", action="append", default=[], metavar="KEY=VALUE",
                      help="source option, e.g. -o calibration=VLP16.yaml (repeatable)")
+    run.add_argument("--camera", action="append", default=[], metavar="NAME=URL",
+                     help="a live camera beside a live LiDAR --source (e.g. front=camera://0); repeatable, with --calibration")
+    run.add_argument("--calibration", type=Path, default=None, help="the rig's calibration.json naming each --camera")
     run.add_argument("--frames", type=int, default=None, help="stop after this many frames")
     run.add_argument("--save", type=Path, default=None, help="write labels here (see --format)")
     run.add_argument("--format", choices=FORMATS, default="kitti",

@@ -171,6 +171,21 @@ class LiveRig(Source):
             source.close()
 
 
+def open_live_rig(lidar: str | Source, cameras: Mapping[str, str | int | Source], calibration: str | Path,
+                  tolerance: float = DEFAULT_TOLERANCE_S) -> LiveRig:
+    """A live rig from sources or URLs (`udp://0.0.0.0:2368`, `camera://0`) and a calibration file naming
+    each camera; a camera the file does not calibrate fails at once."""
+    from .opener import open_source
+
+    calibrated = read_calibration_json(calibration).cameras
+    missing = sorted(set(cameras) - set(calibrated))
+    if missing:
+        raise CalibrationError(f"{calibration}: no calibration for camera(s) {missing}; it has {sorted(calibrated)}")
+    opened = {name: source if isinstance(source, Source) else open_source(source) for name, source in cameras.items()}
+    return LiveRig(lidar if isinstance(lidar, Source) else open_source(lidar), opened,
+                   {name: calibrated[name] for name in cameras}, tolerance)
+
+
 def point_colours(frame: Frame) -> tuple[np.ndarray, np.ndarray]:
     """Each point's colour from the images that see it: [N, 3] uint8 and `seen` [N] (False: no camera sees it,
     colour 0). A point seen by two cameras takes the one where it lies nearer the image centre. Occlusion is

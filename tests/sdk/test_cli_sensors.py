@@ -56,3 +56,14 @@ def test_bad_input_is_one_clear_line_and_exit_code_2(tmp_path):
     result = subprocess.run([sys.executable, "-m", "sdk.cli", "sensors", "info", "sim://", "-o", "bogus"],
                             capture_output=True, text=True)
     assert result.returncode == 2 and "is not KEY=VALUE" in result.stderr
+
+
+def test_a_live_rig_needs_cameras_and_their_calibration(data, capsys):
+    from sdk.cli import main
+
+    assert main(["run", "--source", str(data("kitti_object_000008/000008.bin")), "--camera", "front=camera://9"]) == 2
+    assert "needs both --camera NAME=URL (one or more) and --calibration FILE" in capsys.readouterr().err
+    calibration = str(data("kitti_object_000008/calibration.json"))
+    assert main(["run", "--source", str(data("kitti_object_000008/000008.bin")), "--camera", "front",
+                 "--calibration", calibration]) == 2
+    assert "--camera 'front' is not NAME=URL" in capsys.readouterr().err

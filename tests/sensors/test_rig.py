@@ -147,3 +147,20 @@ def test_image_messages_become_rgb(tmp_path):
         image_to_rgb(SimpleNamespace(**{**vars(message), "encoding": "mono16"}))
     with pytest.raises(ValueError, match="holds 20 B"):
         image_to_rgb(SimpleNamespace(**{**vars(message), "data": bytes(20)}))
+
+
+def test_a_live_rig_opens_from_sources_and_a_calibration_file(data):
+    from sensors.calibration import CalibrationError
+    from sensors.rig import open_live_rig
+
+    calibration = data(KITTI)
+    scan = next(iter(sensors.open(data("kitti_object_000008/000008.bin"))))
+    done = threading.Event()
+    camera = Scripted([sensors.Frame(points=NO_POINTS, timestamp=0.98, sensor="camera", image=np.zeros((375, 1242, 3), np.uint8))],
+                      after=done)
+    rig = open_live_rig(Scripted([sensors.Frame(points=scan.points, timestamp=1.0, sensor="HDL-64E")], before=done),
+                        {"CAM2": camera}, calibration)
+    frame = next(iter(rig))
+    assert set(frame.images) == {"CAM2"} and frame.cameras["CAM2"].width == 1242
+    with pytest.raises(CalibrationError, match=r"no calibration for camera\(s\) \['front'\]; it has \['CAM2'\]"):
+        open_live_rig(Scripted([]), {"front": Scripted([])}, calibration)
