@@ -1,0 +1,114 @@
+"""`sdk.label_files` / `rapid-edge label` on a small archive of the shared captures: every format holds the
+pipeline's own labels, a bad file is reported and skipped, a rerun skips what is done, a unit that fails
+half-way leaves nothing behind."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import sensors
+from conftest import data_file
+from sdk import Pipeline, label_files, labelling
+from sdk.cli import main
+from sensors.labels import SEMANTIC_KITTI
+
+KITTI = "kitti_odometry_seq00_unlabelled/velodyne"
+PCAP = "velodyne/vlp16/mrpt_sample_velodyne_vlp16_gps.pcap"
+BAG = "ros2/velodyne_vlp16/1673400471837873222"
+
+
+@pytest.fixture
+def archive(tmp_path, data):
+    """archive/kitti/velodyne/00000{1,2}.bin, archive/drive.pcap, archive/bags/<bag>/, archive/broken.bin."""
+    root = tmp_path / "archive"
+    (root / "kitti" / "velodyne").mkdir(parents=True)
+    for name in ("000001.bin", "000002.bin"):
+        (root / "kitti" / "velodyne" / name).symlink_to(data(f"{KITTI}/{name}"))
+    (root / "drive.pcap").symlink_to(data(PCAP))
+    (root / "bags").mkdir()
+    (root / "bags" / "vlp16").symlink_to(data(BAG), target_is_directory=True)
+    (root / "broken.bin").write_bytes(b"not a scan")
+    return root
+
+
+@pytest.fixture(scope="module")
+def expected():
+    """The pipeline's labels for every frame of every unit, keyed by (file name, frame index)."""
+    with Pipeline("rapid_seg", "onnxruntime-cpu") as pipeline:
+        return {(path.name, r.index): r.labels for path in (data_file(f"{KITTI}/000001.bin"), data_file(f"{KITTI}/000002.bin"),
+                                                            data_file(PCAP), data_file(BAG))
+                for r in pipeline.run(sensors.open(path))}
+
+
+def test_units_are_files_and_bags(archive):
+    keys = [unit.key for unit in labelling.find_units([archive])]
+    assert keys == ["archive/bags/vlp16", "archive/broken.bin", "archive/drive.pcap",
+                    "archive/kitti/velodyne/000001.bin", "archive/kitti/velodyne/000002.bin"]
+
+
+@pytest.mark.slow
+def test_label_files_write_the_pipelines_labels_and_report_the_bad_file(archive, tmp_path, expected):
+    out = tmp_path / "out"
+    summary = label_files([archive], out, "label", runtime="onnxruntime-cpu")
+    assert summary["failed"] == [{"path": str(archive / "broken.bin"),
+                                  "reason": f"SourceError: {archive / 'broken.bin'}: size 10 B is not a multiple of 16 B (4 float32 per point)"}]
+    assert summary["frames"] == len(expected) and set(summary["stages_ms"]) >= {"preprocess", "infer", "postprocess"}
+    for name in ("000001", "000002"):  # SemanticKITTI's layout: labels/ beside velodyne/
+        raw = np.fromfile(out / "archive" / "kitti" / "labels" / f"{name}.label", dtype="<u4")
+        np.testing.assert_array_equal(raw, SEMANTIC_KITTI.to_raw(expected[(f"{name}.bin", 0)]))
+    drive = sorted((out / "archive" / "drive.pcap").iterdir())
+    assert [p.name for p in drive] == [f"{i:06d}.label" for i in range(len(drive))]
+    for path in drive:
+        np.testing.assert_array_equal(np.fromfile(path, dtype="<u4"), SEMANTIC_KITTI.to_raw(expected[("mrpt_sample_velodyne_vlp16_gps.pcap", int(path.stem))]))
+    assert json.loads((out / "summary.json").read_text()) == summary
+
+
+@pytest.mark.slow
+def test_parquet_rows_hold_labels_and_scores(archive, tmp_path, expected):
+    out = tmp_path / "out"
+    label_files([archive / "bags"], out, "parquet", runtime="onnxruntime-cpu", scores=True)
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(out / "bags" / "vlp16.parquet")
+    assert table.column_names == ["path", "frame", "points", "labels", "scores"]
+    for frame, labels in labelling.read_parquet_labels(out / "bags" / "vlp16.parquet").items():
+        np.testing.assert_array_equal(labels, expected[("1673400471837873222", frame)])
+    assert str(table.schema.field("scores").type.value_type) == "halffloat"
+    assert table["points"].to_pylist() == [len(expected[("1673400471837873222", f)]) for f in table["frame"].to_pylist()]
+
+
+@pytest.mark.slow
+def test_a_rerun_skips_what_is_done_and_a_unit_that_fails_half_way_leaves_nothing(archive, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    written = []
+
+    def fail_on_the_third_frame(result, fmt, target):
+        if len(written) == 2:
+            raise OSError("disk full")
+        written.append(target)
+        original(result, fmt, target)
+
+    original = labelling.write_result
+    monkeypatch.setattr(labelling, "write_result", fail_on_the_third_frame)
+    first = label_files([archive / "drive.pcap"], out, "label", runtime="onnxruntime-cpu")
+    assert first["failed"][0]["reason"] == "OSError: disk full"
+    assert not (out / "drive.pcap").exists() and not list(out.glob(".drive.pcap.partial-*"))
+    monkeypatch.setattr(labelling, "write_result", original)
+    second = label_files([archive / "drive.pcap"], out, "label", runtime="onnxruntime-cpu")
+    assert second["labelled"] == [str(archive / "drive.pcap")] and not second["failed"]
+    stamp = (out / "drive.pcap").stat().st_mtime_ns
+    third = label_files([archive / "drive.pcap"], out, "label", runtime="onnxruntime-cpu")
+    assert third["already_done"] == [str(archive / "drive.pcap")] and third["frames"] == 0
+    assert (out / "drive.pcap").stat().st_mtime_ns == stamp
+
+
+def test_bad_arguments_fail_at_once(tmp_path, capsys):
+    assert main(["label", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out")]) == 2
+    assert "nowhere: no such file or folder" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main(["label", str(tmp_path / "empty"), "--out", str(tmp_path / "out")]) == 2
+    assert "no files to label" in capsys.readouterr().err
+    with pytest.raises(ValueError, match=r"\['actors'\] are options of engine='ray'"):
+        label_files([tmp_path], tmp_path / "out", actors=2)
