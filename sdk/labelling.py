@@ -61,16 +61,26 @@ def find_units(sources: Sequence[str | Path]) -> list[Unit]:
         if source.is_file() or (source / "metadata.yaml").is_file():
             units.append(Unit(source, str(source.relative_to(root))))
             continue
-        for path in sorted(source.rglob("*")):
-            in_bag = any((parent / "metadata.yaml").is_file() for parent in path.parents if parent != path)
-            if (path.is_dir() and (path / "metadata.yaml").is_file()) or (
-                    path.is_file() and path.name.lower().endswith(UNIT_SUFFIXES) and not in_bag):
+        for path in _walk(source):
+            if (path / "metadata.yaml").is_file() or (path.is_file() and path.name.lower().endswith(UNIT_SUFFIXES)):
                 units.append(Unit(path, str(path.relative_to(root))))
     return units
 
 
 def single_frame(unit: Unit) -> bool:
     return unit.path.is_file() and unit.path.name.lower().endswith(SINGLE_FRAME_SUFFIXES)
+
+
+def _walk(folder: Path, ancestors: frozenset[str] = frozenset()) -> Iterator[Path]:
+    """Everything below `folder` in name order, following symbolic links (archives are often assembled from
+    them) but never round a loop of them; a bag folder is yielded and not entered."""
+    real = os.path.realpath(folder)
+    if real in ancestors:
+        return
+    for path in sorted(folder.iterdir()):
+        yield path
+        if path.is_dir() and not (path / "metadata.yaml").is_file():
+            yield from _walk(path, ancestors | {real})
 
 
 def output_of(unit: Unit, out: Path, fmt: str) -> Path:
@@ -164,7 +174,7 @@ def summarise(results: list[UnitResult], done_before: list[Unit], seconds: float
     return {**settings, "units": len(results) + len(done_before), "already_done": [str(u.path) for u in done_before],
             "labelled": [r.path for r in results if r.error is None],
             "failed": [{"path": r.path, "reason": r.error} for r in results if r.error is not None],
-            "frames": frames, "seconds": round(seconds, 3), "frames_per_s": round(frames / seconds, 2) if seconds else 0.0,
+            "frames": frames, "seconds": round(seconds, 3), "unit_seconds": round(sum(r.seconds for r in results), 3), "frames_per_s": round(frames / seconds, 2) if seconds else 0.0,
             "stages_ms": stages, "nodes": sorted({r.node for r in results if r.node})}
 
 

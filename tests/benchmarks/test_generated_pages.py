@@ -1,4 +1,4 @@
-"""The generated result pages (docs/ros2_results.md, docs/pipeline_results.md) are what their scripts make of
+"""The generated result pages (docs/ros2_results.md, docs/pipeline_results.md, docs/label_results.md) are what their scripts make of
 the committed measurements."""
 from __future__ import annotations
 
@@ -26,3 +26,10 @@ def test_the_pipeline_page_is_generated_from_the_json():
     assert pipeline_tables.OUT.read_text() == pipeline_tables.render(report), "run python benchmarks/pipeline_tables.py"
     front = report["cameras"]["nuScenes sample, 6 cameras"]["cameras"]["CAM_FRONT"]
     assert f"| CAM_FRONT | 1600 x 900 | {front['points_in_view']:,} | {front['project_ms']} |" in pipeline_tables.OUT.read_text()
+
+
+def test_the_labelling_page_is_generated_from_the_json():
+    import label_tables
+
+    report = json.loads(label_tables.RESULT.read_text())
+    assert label_tables.OUT.read_text() == label_tables.render(report), "run python benchmarks/label_tables.py"

@@ -112,3 +112,13 @@ def test_bad_arguments_fail_at_once(tmp_path, capsys):
     assert "no files to label" in capsys.readouterr().err
     with pytest.raises(ValueError, match=r"\['actors'\] are options of engine='ray'"):
         label_files([tmp_path], tmp_path / "out", actors=2)
+
+
+def test_linked_folders_are_followed_but_a_loop_of_links_is_not(tmp_path, data):
+    root = tmp_path / "logs"
+    (root / "day1").mkdir(parents=True)
+    (root / "day1" / "velodyne").symlink_to(data(KITTI), target_is_directory=True)
+    (root / "day2").symlink_to(root / "day1", target_is_directory=True)  # the same drive linked twice
+    (root / "day1" / "loop").symlink_to(root, target_is_directory=True)
+    keys = [unit.key for unit in labelling.find_units([root])]
+    assert keys == [f"logs/{day}/velodyne/00000{i}.bin" for day in ("day1", "day2") for i in range(1, 6)]
