@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from export.parity import ParityThresholds
+from export.triton import NETWORK_BACKENDS
 
 from .exporting import DEFAULT_OPSET, PointProfile, export_rapid_seg
 from .models.registry import SHIPPED_PACKAGES, default_checkpoint
@@ -24,6 +25,15 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     where.add_argument("--out", type=Path)
     where.add_argument("--ship", action="store_true",
                        help="rebuild the package the SDK ships (split form, the shipped weights), in place")
+    where.add_argument("--triton", type=Path, metavar="REPO",
+                       help="write a Triton model repository from --package (default: the shipped package); no export")
+    export.add_argument("--package", type=Path, default=None, help="--triton: the split-form package to serve")
+    export.add_argument("--network-backend", choices=NETWORK_BACKENDS, default="onnxruntime",
+                        help="--triton: Triton's onnxruntime backend, or a Python model running ONNX Runtime")
+    export.add_argument("--instances", type=int, default=1, help="--triton: instances of each model")
+    export.add_argument("--gpu", action="store_true", help="--triton: instances on the GPU (KIND_GPU)")
+    export.add_argument("--python-env", default=None,
+                        help="--triton: EXECUTION_ENV_PATH of the Python models (an environment holding the SDK)")
     export.add_argument("--real-scan", type=Path, default=REAL_SCAN_HINT if REAL_SCAN_HINT.exists() else None,
                         help="labelled frames for the parity report (default: the shared SemanticKITTI scan when present)")
     export.add_argument("--sim-frames", type=int, default=2, help="held-out simulated frames in the parity report")
@@ -40,10 +50,23 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     build.set_defaults(run=run_build)
 
 
+def run_triton(args: argparse.Namespace) -> dict:
+    from export.triton import write_repository
+    from runtimes.package import load_package
+
+    package = load_package(args.package if args.package else SHIPPED_PACKAGES[args.model])
+    configs = write_repository(package, args.triton, args.network_backend, args.gpu, args.instances,
+                               python_env=args.python_env)
+    print(f"wrote {args.triton}: {', '.join(c.parent.name for c in configs)}")
+    return {"repository": str(args.triton), "models": [c.parent.name for c in configs]}
+
+
 def run_export(args: argparse.Namespace) -> dict:
     logging.getLogger("export").setLevel(logging.INFO)
     if not logging.getLogger().handlers:
         logging.basicConfig(format="%(message)s")
+    if args.triton:
+        return run_triton(args)
     profile = PointProfile(*(int(v) for v in args.points.split(":"))) if args.points else PointProfile()
     out = args.out
     if args.ship:

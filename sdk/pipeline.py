@@ -29,7 +29,7 @@ log = logging.getLogger("sdk")
 #: named pipelines: what each one does
 PIPELINES = {"rapid_seg": "RAPiD-Seg LiDAR semantic segmentation (19 SemanticKITTI classes)",
              "bebr": "BEBR binary-code retrieval: embeddings (or frame descriptors) -> top-k ids from an index"}
-RUNTIMES = (*BACKENDS, "pytorch")
+RUNTIMES = (*BACKENDS, "pytorch", "triton")
 STAGES = ("preprocess", "infer", "postprocess")
 
 
@@ -37,7 +37,8 @@ class Pipeline:
     """rapid_seg: frames -> `Segmentation` results; bebr: embeddings [d] or batches [n, d] (or whatever
     `describe` turns into one) -> `Retrieval` results, searched in `index` (a file or a BinaryIndex), `k`
     per item; `package` defaults to the binarizer shipped with the SDK. `runtime`: auto (the fastest available, `reason` says why),
-    tensorrt, onnxruntime, onnxruntime-cpu or pytorch (eager, from the checkpoint). `package`: a folder made
+    tensorrt, onnxruntime, onnxruntime-cpu, pytorch (eager, from the checkpoint) or triton (the package's network
+    on a Triton server at `url`, from `rapid-edge export --triton`; pre- and postprocessing here). `package`: a folder made
     by `rapid-edge export`; without it the package the SDK ships (split form; other forms are exported once and cached).
 
     Streaming options: queue_size (frames waiting between stages; default 1 live, 2 files), drop_when_behind (None: live sources
@@ -57,13 +58,16 @@ class Pipeline:
                  checkpoint: str | Path | None = None, form: str = "split", precision: str = "fp16",
                  threads: int | None = None, queue_size: int | None = None, drop_when_behind: bool | None = None,
                  idle_timeout: float | None = 10.0, overlap: bool | None = None, warmup: bool = True,
-                 neighbour_vote: bool = True, allow_export: bool = True, point_colours: bool = False) -> None:
+                 neighbour_vote: bool = True, allow_export: bool = True, point_colours: bool = False,
+                 url: str | None = None) -> None:
         if name not in PIPELINES:
             raise ValueError(f"no pipeline named {name!r}; available: {', '.join(PIPELINES)}")
         if runtime not in RUNTIMES:
             raise ValueError(f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
         if package is not None and runtime == "pytorch":
             raise ValueError("runtime 'pytorch' runs a checkpoint, not a package: pass checkpoint= instead")
+        if (runtime == "triton") != (url is not None):
+            raise ValueError("runtime 'triton' and url= (HOST:PORT of the Triton server) go together")
         self.name, self.runtime = name, runtime
         self.stream_options = {"queue_size": queue_size, "drop_when_behind": drop_when_behind,
                                "idle_timeout": idle_timeout, "overlap": overlap}
@@ -82,8 +86,13 @@ class Pipeline:
             self.runner, self.steps, self.reason = _torch_runner(name, checkpoint, threads)
         else:
             self.package = load_package(package) if package is not None else _default_package(name, form, checkpoint, allow_export)
-            self.runner, self.reason = open_runner(self.package, runtime, engine=lambda: _engine(self.package, precision),
-                                                   plugin_libraries=_plugin_libraries(self.package), threads=threads)
+            if runtime == "triton":  # the package's network served by Triton; its pre/postprocessing runs here
+                from runtimes.triton_runner import TritonRunner
+
+                self.runner, self.reason = TritonRunner(url), f"triton requested ({url})"
+            else:
+                self.runner, self.reason = open_runner(self.package, runtime, engine=lambda: _engine(self.package, precision),
+                                                       plugin_libraries=_plugin_libraries(self.package), threads=threads)
             self.steps = RapidSegSteps.from_manifest(self.package.manifest)
         if isinstance(self.steps, RapidSegSteps):
             self.steps.vote = self.steps.vote if neighbour_vote else None

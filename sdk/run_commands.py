@@ -49,6 +49,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def _pipeline_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pipeline", choices=sorted(PIPELINES), default="rapid_seg")
     parser.add_argument("--runtime", choices=RUNTIMES, default="auto", help="default: the fastest this machine has")
+    parser.add_argument("--url", default=None, help="--runtime triton: HOST:PORT of the Triton server (HTTP)")
     parser.add_argument("--package", type=Path, default=None, help="a package from `rapid-edge export`")
     parser.add_argument("--checkpoint", type=Path, default=None, help="weights (default: the shipped model)")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads of the runtime")
@@ -70,7 +71,7 @@ def pipeline_from_args(args: argparse.Namespace) -> Pipeline:
     return Pipeline(args.pipeline, args.runtime, args.package, checkpoint=args.checkpoint, threads=args.threads,
                     queue_size=args.queue_size, drop_when_behind=AUTO_ALWAYS_NEVER[args.drop],
                     idle_timeout=args.idle_timeout, overlap=AUTO_ALWAYS_NEVER[args.overlap],
-                    neighbour_vote=not args.no_vote, point_colours=args.colours)
+                    neighbour_vote=not args.no_vote, point_colours=args.colours, url=args.url)
 
 
 def run_stream(args: argparse.Namespace) -> dict[str, Any]:
