@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 from export.parity import ParityThresholds
-from export.triton import NETWORK_BACKENDS
+from .triton_repository import NETWORK_BACKENDS
 
 from .exporting import DEFAULT_OPSET, PointProfile, export_rapid_seg
 from .models.registry import SHIPPED_PACKAGES, default_checkpoint
@@ -51,7 +51,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run_triton(args: argparse.Namespace) -> dict:
-    from export.triton import write_repository
+    from .triton_repository import write_repository
     from runtimes.package import load_package
 
     package = load_package(args.package if args.package else SHIPPED_PACKAGES[args.model])

@@ -14,7 +14,7 @@ import pytest
 
 import sensors
 from conftest import REPO, data_file
-from export.triton import NETWORK, NETWORK_TENSORRT, PIPELINE, write_repository
+from sdk.triton_repository import NETWORK, NETWORK_TENSORRT, PIPELINE, write_repository
 from runtimes.package import load_package, seal
 from sdk.models.registry import shipped_package
 

@@ -16,7 +16,7 @@ def main(out: str, env: str, *sources: str) -> None:
     from triton_server import serve
 
     import sensors
-    from export.triton import PIPELINE, write_repository
+    from sdk.triton_repository import PIPELINE, write_repository
     from runtimes.package import load_package
     from sdk import Pipeline
     from sdk.models.registry import shipped_package
