@@ -7,10 +7,10 @@ import logging
 from pathlib import Path
 
 from export.parity import ParityThresholds
-from .triton_repository import NETWORK_BACKENDS
 
 from .exporting import DEFAULT_OPSET, PointProfile, export_rapid_seg
 from .models.registry import SHIPPED_PACKAGES, default_checkpoint
+from .triton_repository import NETWORK_BACKENDS
 
 REAL_SCAN_HINT = Path(__file__).resolve().parents[2] / "shared" / "data" / "semantickitti" / "sequences" / "00"
 
