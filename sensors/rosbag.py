@@ -41,6 +41,26 @@ def bag_directory(path: Path) -> Path:
     return folder
 
 
+def readable_bag(folder: Path, workspace: Path) -> Path:
+    """The bag as rosbags can read it: older rosbag2 recorders wrote an empty serialization format, which
+    `ros2 bag` reads as CDR and rosbags refuses; such a bag is read through a copy of its metadata (in
+    `workspace`) that says cdr, beside links to its own storage files."""
+    import yaml
+
+    metadata = yaml.safe_load((folder / "metadata.yaml").read_text()) or {}
+    topics = (metadata.get("rosbag2_bagfile_information") or {}).get("topics_with_message_count") or []
+    empty = [t for t in topics if isinstance(t, dict) and (t.get("topic_metadata") or {}).get("serialization_format") == ""]
+    if not empty:
+        return folder
+    for topic in empty:
+        topic["topic_metadata"]["serialization_format"] = "cdr"
+    (workspace / "metadata.yaml").write_text(yaml.safe_dump(metadata))
+    for storage in folder.iterdir():
+        if storage.name != "metadata.yaml":
+            (workspace / storage.name).symlink_to(storage.resolve())
+    return workspace
+
+
 def bag_writer(path: Path, storage: str = "sqlite3") -> Any:
     """A rosbags Writer for either rosbags line (0.11 needs the bag version and takes a storage plugin)."""
     import inspect
@@ -68,9 +88,12 @@ class BagMessages:
     """Deserialised messages of one topic, re-readable; chooses the topic when none is named."""
 
     def __init__(self, path: Path, topic: str | None) -> None:
+        import tempfile
+
         from rosbags.rosbag2 import Reader
 
-        self.folder = bag_directory(path)
+        self._workspace = tempfile.TemporaryDirectory(prefix="rapid-edge-bag-")  # removed with this object
+        self.folder = readable_bag(bag_directory(path), Path(self._workspace.name))
         self.store = typestore()
         try:
             with Reader(self.folder) as reader:

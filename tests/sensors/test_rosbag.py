@@ -138,3 +138,17 @@ def test_folder_without_metadata_is_not_a_bag(tmp_path):
 def test_writer_matches_installed_rosbags(tmp_path):
     writer = bag_writer(tmp_path / "w")
     assert hasattr(writer, "add_connection")
+
+
+def test_a_bag_recorded_with_an_empty_serialization_format_reads_as_cdr(tmp_path, data):
+    source = data("ros2/velodyne_vlp16/1673400471837873222")
+    bag = tmp_path / "old_recorder"
+    bag.mkdir()
+    for item in source.iterdir():
+        if item.name == "metadata.yaml":
+            (bag / item.name).write_text(item.read_text().replace("serialization_format: cdr", "serialization_format: ''"))
+        else:
+            (bag / item.name).symlink_to(item)
+    assert "serialization_format: ''" in (bag / "metadata.yaml").read_text()
+    expected = [len(f) for f in sensors.open(source)]
+    assert [len(f) for f in sensors.open(bag)] == expected and len(expected) > 3
