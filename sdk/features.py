@@ -59,8 +59,9 @@ def available_methods() -> list[str]:
 
 
 def default_config(frame: Frame) -> RapidConfig:
-    """nuScenes' HDL-32E sweeps use the nuScenes k values (8/6/3); every other sensor KITTI's (10/7/5)."""
-    return NUSCENES if frame.sensor == "HDL-32E" else KITTI
+    """Sweeps their source declares nuScenes' (`frame.meta["dataset"]`) use the nuScenes k values (8/6/3); every
+    other frame, an HDL-32E of one's own included, KITTI's (10/7/5)."""
+    return NUSCENES if frame.meta.get("dataset") == "nuscenes" else KITTI
 
 
 def rapid_features(frame: Frame, method: str = "auto", config: RapidConfig | None = None,

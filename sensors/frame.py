@@ -17,6 +17,7 @@ class Frame:
     `labels` are training ids of `label_set` (0 = ignore), when the source has ground truth.
     A rig's sweeps carry `images` (camera name -> RGB [H, W, 3] uint8, the image nearest in time) and
     `cameras` (camera name -> `sensors.calibration.Camera`, whose `project(xyz)` maps these points).
+    `meta["dataset"]` names the dataset a source read the frame from ("nuscenes"), where that decides defaults.
     """
 
     points: np.ndarray

@@ -38,7 +38,7 @@ def read_nuscenes_frame(path: Path, labels_path: Path | None = None) -> Frame:
     # nuScenes' ring 0 is the lowest beam, as Frame.ring is
     return Frame(points=points, timestamp=timestamp_from_name(path), sensor="HDL-32E",
                  ring=np.nan_to_num(ring).astype(np.int16), labels=labels,
-                 label_set=NUSCENES.name if labels is not None else None)
+                 label_set=NUSCENES.name if labels is not None else None, meta={"dataset": "nuscenes"})
 
 
 def timestamp_from_name(path: Path) -> float:

@@ -86,6 +86,9 @@ def test_default_config_follows_the_dataset(data):
     assert default_config(nuscenes).k_values == (8, 6, 3)
     features = __import__("sdk").rapid_features(nuscenes, method="numba")
     assert features.shape == (34_688, 8)
+    # an HDL-32E that is not nuScenes' (one's own pcap) is not given nuScenes' values by its name
+    own = sensors.Frame(points=nuscenes.points, timestamp=0.0, sensor="HDL-32E", ring=nuscenes.ring)
+    assert default_config(own).k_values == (10, 7, 5)
 
 
 @pytest.mark.parametrize("count", [0, 1])
