@@ -4,6 +4,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -20,12 +21,24 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def wait_until_bound(port: int, timeout_s: float = 30.0) -> None:
+    """Readiness, not a sleep: the kernel's table of UDP sockets lists the port once the source has bound it
+    (read, never bound here, so the check cannot take the port from the source)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        rows = Path("/proc/net/udp").read_text().splitlines()[1:]
+        if any(int(row.split()[1].split(":")[1], 16) == port for row in rows):
+            return
+        time.sleep(0.005)
+    raise TimeoutError(f"nothing bound UDP port {port}")
+
+
 def replay(packets, port: int, delay: float = 0.0005, sender_ip: str = "127.0.0.1",
            impostor_ip: str | None = None) -> threading.Thread:
     """Send the packets from a thread (from `sender_ip`, a loopback address), starting once the source under
-    test has had time to bind; an `impostor_ip` sends a copy of every packet too."""
+    test has bound its port (it reads packets while it opens); an `impostor_ip` sends a copy of every packet too."""
     def send() -> None:
-        time.sleep(0.3)
+        wait_until_bound(port)
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender, \
                 socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as impostor:
             sender.bind((sender_ip, 0))
