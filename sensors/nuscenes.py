@@ -27,7 +27,8 @@ def read_nuscenes_frame(path: Path, labels_path: Path | None = None) -> Frame:
     if len(ring) and (np.nanmin(ring) < 0 or np.nanmax(ring) >= NUSCENES_RINGS):
         raise SourceError(f"{path}: ring index outside 0..{NUSCENES_RINGS - 1}; not a nuScenes LIDAR_TOP sweep")
     points = records[:, :4].copy()
-    points[:, :3] = points[:, :3] @ FRAME_FROM_LIDAR_TOP[:3, :3].T.astype(np.float32)
+    with np.errstate(invalid="ignore"):  # NaN points stay NaN (counted by the source), without a warning
+        points[:, :3] = points[:, :3] @ FRAME_FROM_LIDAR_TOP[:3, :3].T.astype(np.float32)
     points[:, 3] /= 255.0  # intensity to [0, 1] like every other source
     labels = None
     if labels_path is not None:
