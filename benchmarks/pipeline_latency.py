@@ -142,7 +142,7 @@ def main() -> None:
         print("real_scan without the neighbour vote", json.dumps(report["real_scan"]["one_at_a_time_without_vote"]))
     drive_report = report["simulated_drive"]
     report["live_2x_overload"] = {"default_for_live_sources_here": "stages overlapped" if overlap_by_default(
-        live=True, stages=len(STAGES)) else "stages one after another"}
+        stages=len(STAGES)) else "stages one after another"}
     for name, overlap, fps in (("stages_overlapped", True, drive_report["overlapped"]["fps"]),
                                ("stages_one_after_another", False, drive_report["one_at_a_time"]["fps"])):
         with Pipeline("rapid_seg", runtime=args.runtime, overlap=overlap) as live:

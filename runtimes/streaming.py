@@ -136,13 +136,13 @@ def usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def overlap_by_default(live: bool, stages: int) -> bool:
-    """Files overlap the stages (throughput). A live source overlaps them only when every thread (the source
-    and each stage) has a core of its own: on fewer cores the overlapped stages slow each other down and a
-    frame waits at every queue. On 2 cores, one after another kept latency under 2x overload at 1.5-1.9
-    frame periods against 3-4.5 overlapped, while throughput was within run-to-run noise either way
-    (benchmarks/pipeline_latency.py)."""
-    return not live or usable_cores() >= stages + 1
+def overlap_by_default(stages: int) -> bool:
+    """Overlap the stages only where every thread (the source and each stage) has a core of its own, for files
+    and live sources alike: on fewer cores the overlapped stages slow each other down and a frame waits at
+    every queue. On 2 cores one after another kept latency under 2x overload at 1.5-1.9 frame periods against
+    3-4.5 overlapped, and file throughput was no better overlapped (11.4 against 13.95 frames/s on the real
+    scan in one run, within noise in others; benchmarks/pipeline_latency.py)."""
+    return usable_cores() >= stages + 1
 
 
 class StreamExecutor:
@@ -173,7 +173,7 @@ class StreamExecutor:
     def _reset(self, live: bool, source: Any) -> None:
         self._live, self._source = live, source
         self._drop = live if self.drop_when_behind is None else self.drop_when_behind
-        overlap = overlap_by_default(live, len(self.stages)) if self.overlap is None else self.overlap
+        overlap = overlap_by_default(len(self.stages)) if self.overlap is None else self.overlap
         self.workers = [[stage] for stage in self.stages] if overlap else [self.stages]
         self._stop = threading.Event()
         self._lock = threading.Lock()

@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from export.parity import ParityThresholds
+from runtimes.package import FORMS
 
 from .exporting import DEFAULT_OPSET, PointProfile, export_rapid_seg
 from .models.registry import SHIPPED_PACKAGES, default_checkpoint
@@ -19,7 +20,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     export = commands.add_parser("export", help="export a model to an ONNX package with a parity report")
     export.add_argument("model", choices=["rapid_seg"])
     export.add_argument("--checkpoint", type=Path, default=None, help="default: the shipped weights")
-    export.add_argument("--form", choices=("portable", "plugin", "split"), default="split")
+    export.add_argument("--form", choices=FORMS, default="split")
     export.add_argument("--opset", type=int, default=DEFAULT_OPSET)
     where = export.add_mutually_exclusive_group(required=True)
     where.add_argument("--out", type=Path)

@@ -14,6 +14,7 @@ import numpy as np
 
 import sensors
 from export.onnx_graph import clean, export_module
+from export.opset import DEFAULT_OPSET
 from export.parity import ParityCase, ParityThresholds, check, compare, write
 from runtimes.onnxruntime_runner import OnnxRuntimeRunner
 from runtimes.package import FORMS, MODEL, PARITY, Package, TensorSpec, load_package, write_manifest
@@ -29,7 +30,6 @@ from .training.evaluate import simulated_scenes
 
 log = logging.getLogger("export")
 RAPID_FORM = {"portable": "portable", "plugin": "plugin", "split": "input"}
-DEFAULT_OPSET = 18
 POINTS = "points"
 
 

@@ -44,8 +44,8 @@ class Pipeline:
     Streaming options: queue_size (frames waiting between stages; default 1 live, 2 files), drop_when_behind (None: live sources
     drop the oldest waiting frame, files never do), idle_timeout (seconds without a frame before a run
     ends), overlap (True: each stage on its own thread; False: one after another beside the source; None:
-    files overlap, live sources only where the source and every stage have a core of their own, since on
-    fewer cores the overlapped stages compete and latency under overload grows), threads (CPU threads of the runtime),
+    overlap only where the source and every stage have a core of their own, since on fewer cores the
+    overlapped stages compete, files go no faster and latency under overload grows), threads (CPU threads of the runtime),
     precision and form for the engine/package it builds. `warmup` (default True) runs one synthetic sweep through
     every stage when the pipeline opens: loading numba's kernels, starting thread pools and the runtime's first
     allocations cost ~1 s, which would otherwise land on the first real frame (and, live, drop the next ones).

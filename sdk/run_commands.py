@@ -58,8 +58,8 @@ def _pipeline_options(parser: argparse.ArgumentParser) -> None:
                         help="when inference falls behind: auto drops the oldest frame for live sources only")
     parser.add_argument("--idle-timeout", type=float, default=10.0, help="seconds without a frame before stopping")
     parser.add_argument("--overlap", choices=tuple(AUTO_ALWAYS_NEVER), default="auto",
-                        help="run the stages on threads of their own; auto: files always, live sources only where "
-                             "the source and every stage have a core of their own (lower latency on few cores)")
+                        help="run the stages on threads of their own; auto: only where the source and every stage "
+                             "have a core of their own (on fewer cores one after another is as fast, with lower latency)")
     parser.add_argument("--no-vote", action="store_true",
                         help="label by the network's argmax alone, without the neighbour vote (~9 ms sooner a frame on 2 cores)")
     parser.add_argument("--colours", action="store_true",

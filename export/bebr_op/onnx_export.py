@@ -9,12 +9,12 @@ import torch
 
 from runtimes.ops.bebr_spec import CodeLayout, check_k
 
+from ..opset import DEFAULT_OPSET
 from ..onnx_graph import translation_table
 from .custom_op import binary_search_plugin
 from .torch_impl import binary_search_torch
 
 FORMS = ("portable", "plugin")
-DEFAULT_OPSET = 18
 INPUTS = ("query_codes", "query_norms", "doc_codes", "doc_norms")
 OUTPUTS = ("scores", "indices")
 

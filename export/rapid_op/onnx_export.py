@@ -9,11 +9,11 @@ import torch
 
 from runtimes.ops.rapid_spec import RapidConfig
 
+from ..opset import DEFAULT_OPSET
 from .custom_op import rapid_features_plugin, translation_table
 from .torch_impl import rapid_features_torch
 
 FORMS = ("portable", "plugin")
-DEFAULT_OPSET = 18
 
 
 class _RapidModule(torch.nn.Module):

@@ -16,6 +16,7 @@ import torch
 
 from export.code_parity import CodeParityThresholds, check_codes_parity, compare_codes
 from export.onnx_graph import clean, export_module
+from export.opset import DEFAULT_OPSET
 from runtimes.onnxruntime_runner import OnnxRuntimeRunner
 from runtimes.package import MODEL, PARITY, Package, TensorSpec, load_package, sha256, write_manifest
 from runtimes.torch_runner import TorchRunner
@@ -24,7 +25,6 @@ from ..models.binarizer import Binarizer, fold_batch_norm
 from .training import load_binarizer, read_training_record
 
 log = logging.getLogger("export")
-DEFAULT_OPSET = 18
 QUERIES = "queries"
 FORM = "split"
 

@@ -71,9 +71,9 @@ def test_stages_overlap_across_frames_unless_asked_not_to(overlap):
     assert overlaps >= 5 if overlap else overlaps == 0
 
 
-@pytest.mark.parametrize(("live", "cores", "overlapped"), [(False, 1, True), (True, 2, False), (True, 3, True)])
-def test_by_default_live_sources_overlap_the_stages_only_with_a_core_for_every_thread(monkeypatch, live, cores,
-                                                                                    overlapped):
+@pytest.mark.parametrize(("live", "cores", "overlapped"),
+                         [(False, 2, False), (False, 3, True), (True, 2, False), (True, 3, True)])
+def test_by_default_stages_overlap_only_with_a_core_for_every_thread(monkeypatch, live, cores, overlapped):
     monkeypatch.setattr(streaming, "usable_cores", lambda: cores)
     executor = StreamExecutor([Stage("a", double), Stage("b", double)])  # two stages + the source: 3 threads
     assert [r.value for r in executor.run(Frames(5, live=live, rate_hz=200))] == [4 * i for i in range(5)]
