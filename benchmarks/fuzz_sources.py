@@ -17,10 +17,10 @@ import traceback
 from collections import Counter
 from pathlib import Path
 
-from machine import describe_machine  # benchmarks/ is on the path
+from machine import describe_machine
+from shared_data import DATA  # benchmarks/ is on the path
 
 REPO = Path(__file__).resolve().parent.parent
-DATA = REPO.parent / "shared" / "data"
 #: seed name -> (file in the shared data, suffix the mutant keeps, bytes of it kept: small seeds fuzz faster)
 SEEDS = {"kitti_bin": ("kitti_object_000008/000008.bin", ".bin", 16 * 2000),
          "nuscenes_bin": ("nuscenes/samples/LIDAR_TOP/n015-2018-07-24-11-22-45+0800__LIDAR_TOP__1532402927647951.pcd.bin",

@@ -21,9 +21,9 @@ from pathlib import Path
 
 from loopback import LOOPBACK_ENV, loopback_only, namespace_available  # benchmarks/ is on the path
 from machine import describe_machine
+from shared_data import DATA
 
 REPO = Path(__file__).resolve().parent.parent
-DATA = REPO.parent / "shared" / "data"
 #: the archive's files (each copied `--copies` times under its own folder, as symlinks)
 ARCHIVE = ("kitti_odometry_seq00_unlabelled/velodyne", "semantickitti/sequences/00/velodyne/000000.bin",
            "velodyne/vlp16/mrpt_sample_velodyne_vlp16_gps.pcap", "ros2/velodyne_vlp16/1673400471837873222",

@@ -23,11 +23,12 @@ import numpy as np
 
 from loopback import LOOPBACK_ENV, loopback_only, namespace_available  # benchmarks/ is on the path
 from machine import describe_machine
+from shared_data import DATA
 
 REPO = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
 PROFILE = REPO / "examples" / "ros2_node" / "config" / "fastdds_large_clouds.xml"
-BAG = REPO.parent / "shared" / "data" / "ros2" / "velodyne_vlp16" / "1673400471837873222"
+BAG = DATA / "ros2" / "velodyne_vlp16" / "1673400471837873222"
 RUNTIME_PYTHON = REPO / ".venv-runtime" / "bin" / "python"
 SIZES = {"VLP-16 rotation, XYZIRC (0.24 MB)": 237_392, "64-beam sweep (2 MB)": 2_000_000, "8 MB": 8_000_000}
 IN_NAMESPACE = "RAPID_EDGE_BENCHMARK_IN_NAMESPACE"
