@@ -99,7 +99,11 @@ class Pipeline:
             self.steps.colours = point_colours
         self.runner.__enter__()  # a model that cannot load fails here, not at the first item
         log.info("%s on %s: %s", name, self.runner.name, self.reason)
-        self.warmup_timings = self._timed(*self.steps.warmup(self.runner)).timings if warmup else None
+        try:
+            self.warmup_timings = self._timed(*self.steps.warmup(self.runner)).timings if warmup else None
+        except BaseException:  # a warm-up that fails releases what the runner holds before the error goes up
+            self.runner.__exit__(None, None, None)
+            raise
         if self.warmup_timings:
             log.info("warm-up: %s", ", ".join(f"{k} {v:.0f} ms" for k, v in self.warmup_timings.items()))
 

@@ -210,3 +210,24 @@ def test_the_warmup_sweep_takes_the_ringless_path():
     assert sweep.ring is None and len(sweep) == 64 * 2048 and np.isfinite(sweep.points).all()
     distance = np.linalg.norm(sweep.xyz, axis=1)
     assert 4.9 < distance.min() and distance.max() < 40.1
+
+
+def test_a_warm_up_that_fails_releases_the_runner(monkeypatch):
+    from sdk import Pipeline
+    from sdk.segmentation import RapidSegSteps
+
+    released = []
+    original_exit = __import__("runtimes.onnxruntime_runner", fromlist=["OnnxRuntimeRunner"]).OnnxRuntimeRunner.__exit__
+
+    def broken_warmup(self, runner):
+        raise RuntimeError("warm-up failed")
+
+    def recording_exit(self, *exc):
+        released.append(self.name)
+        return original_exit(self, *exc)
+
+    monkeypatch.setattr(RapidSegSteps, "warmup", broken_warmup)
+    monkeypatch.setattr("runtimes.onnxruntime_runner.OnnxRuntimeRunner.__exit__", recording_exit)
+    with pytest.raises(RuntimeError, match="warm-up failed"):
+        Pipeline("rapid_seg", "onnxruntime-cpu")
+    assert released == ["onnxruntime[CPUExecutionProvider]"]
