@@ -30,6 +30,7 @@ from sensors.rig import point_colours
 
 from machine import cpu_jiffies, describe_machine, steal_share  # benchmarks/ is on the path: the scripts run from it
 from report import write_report
+from timing import median_ms
 
 REPO = Path(__file__).resolve().parent.parent
 SCAN = "semantickitti/sequences/00"
@@ -89,15 +90,6 @@ def draw(report: dict, plt):
     return figure
 
 
-def median_ms(run, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(1000 * (time.perf_counter() - start))
-    return round(float(np.median(times)), 2)
-
-
 def camera_costs(pipeline: Pipeline, rigs: dict[str, sensors.Frame], repeats: int) -> dict:
     """Per rig frame and camera: projecting the sweep, and drawing the labels into the image (projection
     included); per frame: every point's colour from all cameras. These run after the labels (a render sink,
@@ -108,12 +100,12 @@ def camera_costs(pipeline: Pipeline, rigs: dict[str, sensors.Frame], repeats: in
         result = pipeline(frame)
         report[name] = {
             "points": len(frame), "labels_ms": round(sum(result.timings.values()), 1),
-            "point_colours_ms": median_ms(lambda: point_colours(frame), repeats),
+            "point_colours_ms": round(median_ms(lambda: point_colours(frame), repeats), 2),
             "cameras": {camera: {"width": spec.width, "height": spec.height,
                                  "points_in_view": int(spec.project(frame.xyz).visible.sum()),
-                                 "project_ms": median_ms(lambda spec=spec: spec.project(frame.xyz), repeats),
-                                 "overlay_ms": median_ms(lambda camera=camera, spec=spec: camera_overlay(
-                                     frame.images[camera], spec, frame.xyz, result.labels, palette), repeats)}
+                                 "project_ms": round(median_ms(lambda spec=spec: spec.project(frame.xyz), repeats), 2),
+                                 "overlay_ms": round(median_ms(lambda camera=camera, spec=spec: camera_overlay(
+                                     frame.images[camera], spec, frame.xyz, result.labels, palette), repeats), 2)}
                         for camera, spec in frame.cameras.items()}}
     return report
 

@@ -33,3 +33,10 @@ def test_the_labelling_page_is_generated_from_the_json():
 
     report = json.loads(label_tables.RESULT.read_text())
     assert label_tables.OUT.read_text() == label_tables.render(report), "run python benchmarks/label_tables.py"
+
+
+def test_the_model_latency_page_is_generated_from_the_json():
+    import model_tables
+
+    report = json.loads(model_tables.RESULT.read_text())
+    assert model_tables.OUT.read_text() == model_tables.render(report), "run python benchmarks/model_tables.py"

@@ -1,0 +1,32 @@
+"""docs/model_results.md from benchmarks/results/model_latency.json: the table is generated, never typed.
+
+    python benchmarks/model_tables.py
+"""
+from __future__ import annotations
+
+from pages import REPO, heading, machine_line, write_page  # benchmarks/ is on the path
+
+RESULT = REPO / "benchmarks" / "results" / "model_latency.json"
+OUT = REPO / "docs" / "model_results.md"
+
+
+def render(report: dict) -> str:
+    lines = ["| runtime, form | frame ms: median (min - max) | x PyTorch eager (split): median (min - max) |",
+             "| --- | --- | --- |"]
+    for name, ratio in report["speedup_vs_pytorch_eager"].items():
+        ms = report["frame_ms"][name]
+        lines.append(f"| {name} | {ms['median']} ({ms['min']} - {ms['max']}) | {ratio['median']} ({ratio['min']} - {ratio['max']}) |")
+    projection = report["frame_ms"]["projection"]
+    return "\n".join([
+        *heading("Model latency", "model_tables.py", RESULT, "model_latency.py"),
+        f"The real {report['scan']['points']:,}-point scan, {report['precision']}. {machine_line(report['machine'])} "
+        f"Protocol: {report['protocol']}.", "", *lines, "",
+        f"Projection (range image, before every form): {projection['median']} ms.", ""])
+
+
+def main() -> None:
+    write_page(RESULT, OUT, render)
+
+
+if __name__ == "__main__":
+    main()
