@@ -6,10 +6,11 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
+from sensors import Source
 from sensors.writers import FORMATS
 
 from .pipeline import PIPELINES, RUNTIMES, Pipeline
-from .sensor_commands import open_from_args
+from .sensor_commands import open_from_args, pair
 
 DEFAULT_SOURCE = "sim://hdl64e?frames=20"
 DEFAULT_RENDER = Path("rapid-edge-render")
@@ -74,12 +75,24 @@ def pipeline_from_args(args: argparse.Namespace) -> Pipeline:
                     neighbour_vote=not args.no_vote, point_colours=args.colours, url=args.url)
 
 
+def open_run_source(args: argparse.Namespace) -> Source:
+    """The source of `rapid-edge run`: a live rig when cameras are given beside the LiDAR source."""
+    cameras = dict(pair(item, "--camera", "NAME=URL") for item in args.camera)
+    if not cameras and args.calibration is None:
+        return open_from_args(args)
+    if not (cameras and args.calibration):
+        raise ValueError("a live rig needs both --camera NAME=URL (one or more) and --calibration FILE")
+    from sensors.rig import open_live_rig
+
+    return open_live_rig(open_from_args(args), cameras, args.calibration)
+
+
 def run_stream(args: argparse.Namespace) -> dict[str, Any]:
     from tqdm import tqdm
 
     from .sinks import LabelWriter, Renderer
 
-    source = open_from_args(args)
+    source = open_run_source(args)
     with pipeline_from_args(args) as pipeline, contextlib.ExitStack() as sinks:
         described = pipeline.describe()
         print(f"{pipeline.name} on {pipeline.runner.name} ({pipeline.reason}); source {args.source}")

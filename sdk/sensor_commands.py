@@ -40,19 +40,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
 def open_from_args(args: argparse.Namespace) -> sensors.Source:
     options: dict[str, Any] = {}
     for item in args.option:
-        key, value = _pair(item, "option", "KEY=VALUE")
+        key, value = pair(item, "option", "KEY=VALUE")
         options[key] = value
-    cameras = dict(_pair(item, "--camera", "NAME=URL") for item in getattr(args, "camera", []))
-    if cameras or getattr(args, "calibration", None):
-        if not (cameras and args.calibration):
-            raise ValueError("a live rig needs both --camera NAME=URL (one or more) and --calibration FILE")
-        from sensors.rig import open_live_rig
-
-        return open_live_rig(sensors.open(args.source, **options), cameras, args.calibration)
     return sensors.open(args.source, **options)
 
 
-def _pair(item: str, flag: str, form: str) -> tuple[str, str]:
+def pair(item: str, flag: str, form: str) -> tuple[str, str]:
     key, sep, value = item.partition("=")
     if not sep or not key:
         raise ValueError(f"{flag} {item!r} is not {form}")
