@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from sensors import Frame
+from runtimes.metrics import evaluator_miou, iou_from_counts
 
 from ..models.rapid_seg import RapidSeg
 from .data import make_sample
@@ -58,12 +59,10 @@ def collect_logits(model: RapidSeg, frames: Iterable[Frame]) -> LabelledLogits:
 
 
 def miou_of(confusion: np.ndarray) -> np.ndarray:
-    """mIoU of confusion matrices [..., truth, prediction]; classes absent from truth and prediction don't count."""
+    """The evaluator's mIoU of confusion matrices [..., truth, prediction] over the scored classes."""
     true_positive = np.diagonal(confusion, axis1=-2, axis2=-1).astype(np.float64)
     union = confusion.sum(axis=-1) + confusion.sum(axis=-2) - true_positive
-    present = union > 0
-    iou = np.where(present, true_positive / np.maximum(union, 1), 0.0)
-    return iou.sum(axis=-1) / np.maximum(present.sum(axis=-1), 1)
+    return evaluator_miou(iou_from_counts(true_positive, union))
 
 
 #: points handled at once: the sweep's temporaries stay ~100 MB whatever the size of the calibration set

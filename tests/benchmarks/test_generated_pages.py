@@ -40,3 +40,27 @@ def test_the_model_latency_page_is_generated_from_the_json():
 
     report = json.loads(model_tables.RESULT.read_text())
     assert model_tables.OUT.read_text() == model_tables.render(report), "run python benchmarks/model_tables.py"
+
+
+def test_the_rapid_seg_results_page_is_generated_from_the_evaluations():
+    import rapid_seg_tables
+
+    page = rapid_seg_tables.OUT.read_text()
+    reports = rapid_seg_tables.load_reports()
+    ablations = [json.loads(path.read_text()) for path in rapid_seg_tables.ABLATIONS]
+    assert page == rapid_seg_tables.render(reports, ablations), "run python benchmarks/rapid_seg_tables.py"
+    real = reports["real scan, with the vote"]
+    assert f"{100 * real['iou']['car']:.1f}" in page
+
+
+def test_the_shipped_evaluations_follow_the_reference_evaluator():
+    """Each committed score is what the protocol's metric makes of the committed confusion matrix."""
+    import numpy as np
+    import rapid_seg_tables
+    from runtimes.metrics import ConfusionMatrix
+
+    for title, report in rapid_seg_tables.load_reports().items():
+        confusion = ConfusionMatrix()
+        confusion.matrix = np.array(report["confusion"])
+        assert report["miou"] == confusion.miou(), title
+        assert report["miou_present"] == confusion.miou_present(), title

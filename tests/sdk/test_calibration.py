@@ -69,10 +69,11 @@ def test_miou_follows_the_evaluation_protocol():
     rng = np.random.default_rng(1)
     inner = rng.integers(0, 50, size=(19, 19))
     inner[4] = 0
-    inner[:, 4] = 0  # a class absent from truth and prediction does not count
+    inner[:, 4] = 0  # a class absent from truth and prediction counts 0 in both means
     evaluation = ConfusionMatrix()
     evaluation.matrix[1:, 1:] = inner
     assert miou_of(inner) == pytest.approx(evaluation.miou())
+    assert miou_of(inner) == pytest.approx(evaluation.miou_present() * 18 / 19)
 
 
 def test_offsets_fold_into_the_weights_and_shift_the_logits_exactly():

@@ -66,8 +66,11 @@ def test_confusion_matrix_and_iou_by_hand():
     assert iou["car"] == pytest.approx(0.5)
     assert iou["road"] == pytest.approx(1 / 3)
     assert iou["building"] == 1.0
-    assert iou["bicycle"] is None  # appears nowhere: not counted
-    assert confusion.miou() == pytest.approx((0.5 + 1 / 3 + 1.0) / 3)
+    assert iou["bicycle"] is None  # appears nowhere
+    # the reference evaluator's mean counts all 19 classes, the 16 absent ones as 0; the other mean is labelled
+    assert confusion.miou() == pytest.approx((0.5 + 1 / 3 + 1.0) / 19)
+    assert confusion.miou_present() == pytest.approx((0.5 + 1 / 3 + 1.0) / 3)
+    assert confusion.report()["miou_present"] == confusion.miou_present()
     assert confusion.accuracy() == pytest.approx(4 / 6)  # the ignore-labelled point does not count
     assert "mIoU" in confusion.table()
     with pytest.raises(ValueError):
