@@ -83,7 +83,7 @@ def model_on_gpu(frame: sensors.Frame, checkpoint: Path) -> dict:
         print(candidate.name, report["parity"][candidate.name], report["model_ms"][candidate.name])
 
     gpu_model = copy.deepcopy(model).cuda()
-    steps = RapidSegSteps.for_model(model.config, rapid_in_graph=True)  # RAPiD runs on the GPU below
+    steps = RapidSegSteps.for_model(model, rapid_in_graph=True)  # RAPiD runs on the GPU below
 
     def frame_to_labels() -> np.ndarray:
         feed = steps.preprocess(frame).feed

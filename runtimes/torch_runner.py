@@ -49,5 +49,6 @@ class TorchRunner(Runner):
         with torch.no_grad(), precision:
             result = self.module(*(torch.from_numpy(np.asarray(feed[s.name])).to(self.device) for s in self._inputs))
         results = result if isinstance(result, (tuple, list)) else (result,)
-        return {spec.name: (value.float() if value.is_floating_point() else value).cpu().numpy()
+        # contiguous, as every other runner's outputs are (a transpose at a graph's end is a view in PyTorch)
+        return {spec.name: np.ascontiguousarray((value.float() if value.is_floating_point() else value).cpu().numpy())
                 for spec, value in zip(self._outputs, results)}

@@ -8,3 +8,13 @@ from .range_image import RangeImage, project
 from .segmentation import Segmentation
 
 __all__ = ["Pipeline", "label_files", "TritonRunner", "PIPELINES", "Segmentation", "rapid_features", "available_methods", "project", "RangeImage"]
+__all__ += ["export_user_model"]
+
+
+def __getattr__(name: str):
+    """`sdk.export_user_model` needs PyTorch (the `[export]` extra): imported on first use, not with the SDK."""
+    if name == "export_user_model":
+        from .user_model import export_user_model
+
+        return export_user_model
+    raise AttributeError(f"module 'sdk' has no attribute {name!r}")

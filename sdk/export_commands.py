@@ -18,8 +18,13 @@ REAL_SCAN_HINT = Path(__file__).resolve().parents[2] / "shared" / "data" / "sema
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     export = commands.add_parser("export", help="export a model to an ONNX package with a parity report")
-    export.add_argument("model", choices=["rapid_seg"])
-    export.add_argument("--checkpoint", type=Path, default=None, help="default: the shipped weights")
+    export.add_argument("model", nargs="?", choices=["rapid_seg"], help="the SDK's model (or --model for your own)")
+    export.add_argument("--model", dest="factory", metavar="MODULE:FUNCTION",
+                        help="your own network: a factory (module:function or file.py:function) returning a torch "
+                             "module; needs --checkpoint W.safetensors and --config C.json (docs/own_model.md)")
+    export.add_argument("--config", type=Path, default=None, help="--model: the factory's arguments and the contract")
+    export.add_argument("--checkpoint", type=Path, default=None,
+                        help="rapid_seg: a checkpoint folder (default: the shipped weights); --model: a .safetensors file")
     export.add_argument("--form", choices=FORMS, default="split")
     export.add_argument("--opset", type=int, default=DEFAULT_OPSET)
     where = export.add_mutually_exclusive_group(required=True)
@@ -68,15 +73,33 @@ def run_export(args: argparse.Namespace) -> dict:
         logging.basicConfig(format="%(message)s")
     if args.triton:
         return run_triton(args)
+    if (args.model is None) == (args.factory is None):
+        raise SystemExit("export: name rapid_seg or give --model MODULE:FUNCTION, one of the two")
     profile = PointProfile(*(int(v) for v in args.points.split(":"))) if args.points else PointProfile()
+    thresholds = ParityThresholds(args.min_agreement, args.min_cosine)
+    if args.factory:
+        return run_user_export(args, profile, thresholds)
     out = args.out
     if args.ship:
         if args.checkpoint or args.form != "split":
             raise SystemExit("--ship rebuilds the shipped package: the split form of the shipped weights")
         out = SHIPPED_PACKAGES[args.model]
     package = export_rapid_seg(args.checkpoint or default_checkpoint(args.model), args.form, out, args.opset,
-                               profile, ParityThresholds(args.min_agreement, args.min_cosine), args.real_scan,
-                               args.sim_frames, args.calibration_frames)
+                               profile, thresholds, args.real_scan, args.sim_frames, args.calibration_frames)
+    return wrote(package)
+
+
+def run_user_export(args: argparse.Namespace, profile: PointProfile, thresholds: ParityThresholds) -> dict:
+    from .user_model import export_user_model
+
+    if args.checkpoint is None or args.config is None or args.out is None:
+        raise SystemExit("export --model needs --checkpoint W.safetensors, --config C.json and --out DIR")
+    package = export_user_model(args.factory, args.checkpoint, args.config, args.form, args.out, args.opset, profile,
+                                thresholds, args.real_scan, args.sim_frames, args.calibration_frames)
+    return wrote(package)
+
+
+def wrote(package) -> dict:
     print(f"wrote {package.folder} ({package.form} form)")
     return {"package": str(package.folder), "form": package.form}
 

@@ -1,7 +1,8 @@
-"""`rapid_seg` to a model package: the model-specific half of the export (the generic half, ONNX
-cleaning and parity, lives in export/). Forms: portable (RAPiD as standard ops in the graph), plugin (one
-rapid::RapidFeatures node, for TensorRT with the SDK's plugin library), split (RAPiD computed on the CPU
-before the graph, which takes the features as an input)."""
+"""A range-view segmentation network to a model package: rapid_seg's, or any network with the SDK's
+interface (`sdk/models/interface.py`, `sdk/user_model.py`). The generic half, ONNX cleaning and parity,
+lives in export/. Forms: portable (RAPiD as standard ops in the graph), plugin (one rapid::RapidFeatures
+node, for TensorRT with the SDK's plugin library), split (RAPiD computed on the CPU before the graph,
+which takes the features as an input; the only form of a network that reads no RAPiD features)."""
 from __future__ import annotations
 
 import json
@@ -20,7 +21,6 @@ from runtimes.onnxruntime_runner import OnnxRuntimeRunner
 from runtimes.package import FORMS, MODEL, PARITY, Package, TensorSpec, load_package, write_manifest
 from runtimes.torch_runner import TorchRunner
 
-from .models.rapid_seg import RapidSeg
 from .neighbour_vote import DEFAULT_VOTE
 from .package_provenance import ROOT, BuildRecord
 from .range_image import GEOMETRY
@@ -43,22 +43,25 @@ class PointProfile:
     max: int = 160_000
 
 
-def tensor_specs(model: RapidSeg, form: str) -> tuple[list[TensorSpec], list[TensorSpec]]:
-    c = model.config
-    inputs = [TensorSpec("image", "float32", [1, 4, c.height, c.width]), TensorSpec("pixel", "int64", [POINTS]),
-              TensorSpec("points", "float32", [POINTS, 4])]
-    if form == "split":
-        inputs.append(TensorSpec("rapid", "float32", [1, c.rapid_channels, c.height, c.width]))
-    return inputs, [TensorSpec("logits", "float32", [POINTS, c.classes])]
+def tensor_specs(model, form: str) -> tuple[list[TensorSpec], list[TensorSpec]]:
+    """The package's inputs and outputs for a network (anything with an `interface`) in `form`."""
+    net = model.interface
+    specs = {"image": TensorSpec("image", "float32", [1, 4, net.rows, net.columns]),
+             "pixel": TensorSpec("pixel", "int64", [POINTS]), "points": TensorSpec("points", "float32", [POINTS, 4])}
+    if net.rapid is not None:
+        specs["rapid"] = TensorSpec("rapid", "float32", [1, net.rapid.k_max, net.rows, net.columns])
+    inputs = [specs[name] for name in net.input_names(rapid_fed=form == "split")]
+    return inputs, [TensorSpec("logits", "float32", [POINTS, net.classes])]
 
 
-def feed_for(frame: sensors.Frame, model: RapidSeg, form: str) -> dict[str, np.ndarray]:
+def feed_for(frame: sensors.Frame, model, form: str) -> dict[str, np.ndarray]:
     """The feed the deployed pipeline gives the package: the same preprocessing, so parity covers it."""
-    return RapidSegSteps.for_model(model.config, rapid_in_graph=form != "split").preprocess(frame).feed
+    return RapidSegSteps.for_model(model, rapid_in_graph=form != "split").preprocess(frame).network_feed()
 
 
-def parity_cases(model: RapidSeg, form: str, real_scan: Path | None, sim_frames: int) -> list[ParityCase]:
-    steps = RapidSegSteps.for_model(model.config, rapid_in_graph=form != "split")
+def parity_cases(model, form: str, real_scan: Path | None, sim_frames: int) -> list[ParityCase]:
+    steps = RapidSegSteps.for_model(model, rapid_in_graph=form != "split")
+    scored = model.interface.label_set == sensors.SEMANTIC_KITTI  # the frames' labels are SemanticKITTI's
     frames = []
     if real_scan is not None and Path(real_scan).exists():
         frames += [(f"{Path(real_scan).name}:{frame.index}", frame) for frame in sensors.open(real_scan)]
@@ -66,27 +69,47 @@ def parity_cases(model: RapidSeg, form: str, real_scan: Path | None, sim_frames:
     cases = []
     for name, frame in frames:
         prepared = steps.preprocess(frame)  # labels follow the points that reach the network (NaN ones do not)
-        labels = frame.labels[prepared.has_pixel] if frame.labels is not None else None
-        cases.append(ParityCase(name, prepared.feed, labels))
+        labels = frame.labels[prepared.has_pixel] if frame.labels is not None and scored else None
+        cases.append(ParityCase(name, prepared.network_feed(), labels))
     return cases
 
 
 def export_rapid_seg(checkpoint: Path, form: str, out: Path, opset: int = DEFAULT_OPSET,
                      profile: PointProfile = PointProfile(), thresholds: ParityThresholds = ParityThresholds(),
                      real_scan: Path | None = None, sim_frames: int = 2, calibration_frames: int = 0) -> Package:
-    import onnx
-    import torch
+    check_request(form, opset)
+    model = load_model(checkpoint, rapid_form=RAPID_FORM[form])
+    log.info("[1/4] loaded %s (%d parameters), form %s", checkpoint, sum(p.numel() for p in model.parameters()), form)
+    identity = {"model": {"name": "rapid_seg", "version": _sdk_version(), "checkpoint": _shown(Path(checkpoint))},
+                "built_from": BuildRecord.of(checkpoint).to_dict(), "model_config": json.loads(model.config.to_json())}
+    return export_network(model, identity, form, out, opset, profile, thresholds, real_scan, sim_frames,
+                          calibration_frames)
 
+
+def check_request(form: str, opset: int) -> None:
+    """Refuse an unknown form or a too old opset before anything is loaded."""
     if form not in FORMS:
         raise ValueError(f"unknown form {form!r}; choose {', '.join(FORMS)}")
     if opset < DEFAULT_OPSET:
         raise ValueError(f"opset {opset} is too old: the graph needs opset >= {DEFAULT_OPSET}")
+
+
+def export_network(model, identity: dict, form: str, out: Path, opset: int = DEFAULT_OPSET,
+                   profile: PointProfile = PointProfile(), thresholds: ParityThresholds = ParityThresholds(),
+                   real_scan: Path | None = None, sim_frames: int = 2, calibration_frames: int = 0) -> Package:
+    """`model` (eval mode, RAPiD placed for `form`, with an `interface`) -> a package in `out`. `identity`: the
+    manifest's `model`, `built_from` and `model_config` entries, which say what was exported."""
+    import onnx
+    import torch
+
+    check_request(form, opset)
+    net = model.interface
+    if net.rapid is None and form != "split":
+        raise ValueError(f"form {form!r} places RAPiD features in the graph, and this network reads none: use split")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     for stale in (out / "manifest.json", out / MODEL, out / PARITY):
         stale.unlink(missing_ok=True)
-    model = load_model(checkpoint, rapid_form=RAPID_FORM[form])
-    log.info("[1/4] loaded %s (%d parameters), form %s", checkpoint, sum(p.numel() for p in model.parameters()), form)
     inputs, outputs = tensor_specs(model, form)
     example_frame = next(iter(simulated_scenes(seeds=[0], indices=[0])))
     example = tuple(torch.from_numpy(v) for v in feed_for(example_frame, model, form).values())
@@ -110,22 +133,20 @@ def export_rapid_seg(checkpoint: Path, form: str, out: Path, opset: int = DEFAUL
         (out / "calibration").mkdir(exist_ok=True)
         for i, frame in zip(range(calibration_frames), simulated_scenes(seeds=range(6000, 6000 + calibration_frames), indices=[30])):
             np.savez(out / "calibration" / f"{i:03d}.npz", **feed_for(frame, model, form))
-    config = json.loads(model.config.to_json())
+    rapid = asdict(net.rapid) if net.rapid is not None else None
     write_manifest(out, {
-        "model": {"name": "rapid_seg", "version": _sdk_version(), "checkpoint": _shown(Path(checkpoint))},
-        "built_from": BuildRecord.of(checkpoint).to_dict(),
+        **identity,
         "form": form, "opset": opset, "custom_ops": ["rapid::RapidFeatures"] if form == "plugin" else [],
-        "label_set": sensors.SEMANTIC_KITTI.name, "classes": list(sensors.SEMANTIC_KITTI.class_names),
-        "palette": [list(c) for c in sensors.SEMANTIC_KITTI.palette_rgb],
+        "label_set": net.label_set.name, "classes": list(net.label_set.class_names),
+        "palette": [list(c) for c in net.label_set.palette_rgb],
         "inputs": [asdict(s) for s in inputs], "outputs": [asdict(s) for s in outputs],
         "profiles": {POINTS: asdict(profile)},
         "preprocessing": {
-            "range_image": {"rows": config["height"], "columns": config["width"], "sensors": sorted(GEOMETRY)},
-            "rapid": config["rapid"] if form == "split" else None,
+            "range_image": {"rows": net.rows, "columns": net.columns, "sensors": sorted(GEOMETRY)},
+            "rapid": rapid if form == "split" else None,
             "labels": "argmax + 1 over the logits; points without a pixel (NaN) get 0 (ignore)",
         },
         "postprocessing": {"neighbour_vote": DEFAULT_VOTE.to_dict()},
-        "model_config": config,
         "producer": {"torch": torch.__version__, "onnx": onnx.__version__, "python": platform.python_version()},
     })
     return load_package(out)

@@ -28,6 +28,7 @@ log = logging.getLogger("sdk")
 
 #: named pipelines: what each one does
 PIPELINES = {"rapid_seg": "RAPiD-Seg LiDAR semantic segmentation (19 SemanticKITTI classes)",
+             "segmentation": "LiDAR semantic segmentation by a package of your own network (rapid-edge export --model)",
              "bebr": "BEBR binary-code retrieval: embeddings (or frame descriptors) -> top-k ids from an index"}
 RUNTIMES = (*BACKENDS, "pytorch", "triton")
 STAGES = ("preprocess", "infer", "postprocess")
@@ -68,6 +69,9 @@ class Pipeline:
             raise ValueError("runtime 'pytorch' runs a checkpoint, not a package: pass checkpoint= instead")
         if (runtime == "triton") != (url is not None):
             raise ValueError("runtime 'triton' and url= (HOST:PORT of the Triton server) go together")
+        if name == "segmentation" and (package is None or runtime == "pytorch"):
+            raise ValueError("the segmentation pipeline runs a package of your own network: export it with "
+                             "`rapid-edge export --model ...` and pass package= (runtime 'pytorch' runs rapid_seg checkpoints)")
         self.name, self.runtime = name, runtime
         self.stream_options = {"queue_size": queue_size, "drop_when_behind": drop_when_behind,
                                "idle_timeout": idle_timeout, "overlap": overlap}
@@ -193,7 +197,7 @@ def _torch_runner(name: str, checkpoint: str | Path | None, threads: int | None)
 
     model = load_model(Path(checkpoint) if checkpoint else default_checkpoint(name))
     inputs, outputs = tensor_specs(model, "split")
-    steps = RapidSegSteps.for_model(model.config, rapid_in_graph=False)
+    steps = RapidSegSteps.for_model(model, rapid_in_graph=False)
     return TorchRunner(model, inputs, outputs, threads=threads), steps, "pytorch requested"
 
 

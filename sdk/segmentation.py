@@ -17,9 +17,8 @@ from runtimes.ops.rapid_numba import rapid_features_numba
 from runtimes.ops.rapid_spec import RapidConfig
 from runtimes.runner import Runner
 from runtimes.streaming import Stage
-from sensors import SEMANTIC_KITTI, Frame
+from sensors import Frame
 
-from .models.rapid_seg_config import RapidSegConfig
 from .neighbour_vote import DEFAULT_VOTE, NeighbourVote
 from .range_image import DEFAULT_GEOMETRY, GEOMETRY, SensorGeometry, project
 
@@ -29,8 +28,12 @@ class Prepared:
     """A frame ready for the network: the feed, and which of its points have a pixel (NaN points do not)."""
 
     frame: Frame
-    feed: dict[str, np.ndarray]
+    feed: dict[str, np.ndarray]  # what preprocessing made; the network reads `inputs` of it
     has_pixel: np.ndarray
+    inputs: tuple[str, ...]
+
+    def network_feed(self) -> dict[str, np.ndarray]:
+        return {name: self.feed[name] for name in self.inputs}
 
 
 @dataclass
@@ -62,15 +65,19 @@ class RapidSegSteps:
     """Pre- and postprocessing for one model input size; `rapid` is None when the graph computes RAPiD."""
 
     def __init__(self, rows: int, columns: int, rapid: RapidConfig | None, class_names: tuple[str, ...],
-                 vote: NeighbourVote | None = None) -> None:
+                 vote: NeighbourVote | None = None, inputs: tuple[str, ...] | None = None) -> None:
         self.rows, self.columns, self.rapid, self.class_names, self.vote = rows, columns, rapid, class_names, vote
+        #: the network's inputs: the package's (a network of your own may not read the points)
+        self.inputs = inputs or ("image", "pixel", "points", *(("rapid",) if rapid else ()))
         self.colours = False  # a "colour" stage after postprocessing: point colours from the rig's images
 
     @classmethod
-    def for_model(cls, config: RapidSegConfig, rapid_in_graph: bool) -> RapidSegSteps:
-        """The steps of a model in PyTorch or being exported: RAPiD before the graph unless it is inside."""
-        return cls(config.height, config.width, None if rapid_in_graph else config.rapid, SEMANTIC_KITTI.class_names,
-                   DEFAULT_VOTE)
+    def for_model(cls, model, rapid_in_graph: bool) -> RapidSegSteps:
+        """The steps of a network (anything with an `interface`) in PyTorch or being exported: RAPiD before
+        the graph when the network reads it and the graph does not compute it."""
+        net = model.interface
+        return cls(net.rows, net.columns, None if rapid_in_graph else net.rapid, net.label_set.class_names, DEFAULT_VOTE,
+                   net.input_names(rapid_fed=not rapid_in_graph))
 
     @classmethod
     def from_manifest(cls, manifest: dict) -> RapidSegSteps:
@@ -80,7 +87,8 @@ class RapidSegSteps:
         rapid = preprocessing.get("rapid")
         vote = manifest.get("postprocessing", {}).get("neighbour_vote")
         return cls(size["rows"], size["columns"], RapidConfig.from_dict(rapid) if rapid else None,
-                   tuple(manifest["classes"]), NeighbourVote(**vote) if vote else None)
+                   tuple(manifest["classes"]), NeighbourVote(**vote) if vote else None,
+                   tuple(spec["name"] for spec in manifest["inputs"]))
 
     def geometry(self, frame: Frame) -> tuple[Frame, SensorGeometry]:
         """How to project this frame into the model's rows x columns: the sensor's own table and rings when
@@ -94,7 +102,7 @@ class RapidSegSteps:
 
     def stages(self, runner: Runner) -> list[Stage]:
         stages = [Stage("preprocess", self.preprocess),
-                  Stage("infer", lambda prepared: (prepared, runner.infer(prepared.feed)["logits"])),
+                  Stage("infer", lambda prepared: (prepared, runner.infer(prepared.network_feed())["logits"])),
                   Stage("postprocess", lambda inferred: self.postprocess(*inferred))]
         return stages + [Stage("colour", with_colours)] if self.colours else stages
 
@@ -120,7 +128,7 @@ class RapidSegSteps:
         feed = {"image": image, "pixel": pixel, "points": np.ascontiguousarray(frame.points[keep], dtype=np.float32)}
         if self.rapid is not None:
             feed["rapid"] = rapid_features_numba(image, self.rapid)
-        return Prepared(frame, feed, has_pixel)
+        return Prepared(frame, feed, has_pixel, self.inputs)
 
     def postprocess(self, prepared: Prepared, logits: np.ndarray) -> Segmentation:
         logits = np.ascontiguousarray(logits, np.float32)

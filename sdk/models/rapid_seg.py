@@ -14,14 +14,14 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from sensors.labels import SEMANTIC_KITTI
+
 from .autoencoder import DoubleNestedAutoencoder, to_cells
 from .backbone import RangeUNet
 from .fusion import FuAtten, PlainFusion
 from .head import PointHead, point_geometry
+from .interface import RAPID_FORMS, NetworkInterface, rapid_in_graph
 from .rapid_seg_config import RapidSegConfig
-
-RAPID_FORMS = ("input", "portable", "plugin")
-
 
 @dataclass
 class TrainingOutputs:
@@ -57,14 +57,14 @@ class RapidSeg(nn.Module):
         self.head = PointHead(self.backbone.out_channels, c.head_cell_channels,
                               c.rapid_channels if c.use_rapid else 0, c.head_hidden, c.classes)
 
+    @property
+    def interface(self) -> NetworkInterface:
+        c = self.config
+        return NetworkInterface(c.height, c.width, SEMANTIC_KITTI, c.rapid if c.use_rapid else None)
+
     def compute_rapid(self, image: torch.Tensor) -> torch.Tensor:
-        if self.rapid_form == "plugin":
-            from export.rapid_op.custom_op import rapid_features_plugin
-
-            return rapid_features_plugin(image, self.config.rapid)
-        from export.rapid_op.torch_impl import rapid_features_torch
-
-        return rapid_features_torch(image, self.config.rapid)
+        """In the graph for the portable and plugin forms; in training, where no feature is fed, as portable."""
+        return rapid_in_graph(image, self.config.rapid, "plugin" if self.rapid_form == "plugin" else "portable")
 
     def forward(self, image: torch.Tensor, pixel: torch.Tensor, points: torch.Tensor,
                 rapid: torch.Tensor | None = None) -> torch.Tensor:

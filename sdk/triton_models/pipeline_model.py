@@ -32,7 +32,7 @@ class TritonPythonModel:
                 prepared = self.steps.preprocess(frame)
                 reply = pb_utils.InferenceRequest(model_name=self.network, requested_output_names=["logits"],
                                                   inputs=[to_tensor(pb_utils, name, value)
-                                                          for name, value in prepared.feed.items()]).exec()
+                                                          for name, value in prepared.network_feed().items()]).exec()
                 if reply.has_error():
                     raise RuntimeError(f"{self.network}: {reply.error().message()}")
                 result = self.steps.postprocess(prepared, to_numpy(pb_utils.get_output_tensor_by_name(reply, "logits")))

@@ -80,7 +80,7 @@ def test_postprocess_votes_and_scores_a_relabelled_point_by_its_new_label():
     logits[:, 4] = 3.0  # truck everywhere ...
     logits[2, 9] = 4.0  # ... but road for the middle point
     feed = {"pixel": np.arange(5, dtype=np.int64) + 100, "points": points}
-    prepared = Prepared(frame, feed, np.ones(5, bool))
+    prepared = Prepared(frame, feed, np.ones(5, bool), tuple(feed))
     plain = RapidSegSteps(64, 2048, None, SEMANTIC_KITTI.class_names).postprocess(prepared, logits)
     voted = RapidSegSteps(64, 2048, None, SEMANTIC_KITTI.class_names, DEFAULT_VOTE).postprocess(prepared, logits)
     assert plain.labels.tolist() == [5, 5, 10, 5, 5] and voted.labels.tolist() == [5] * 5
@@ -91,7 +91,7 @@ def test_postprocess_votes_and_scores_a_relabelled_point_by_its_new_label():
 
 def test_the_manifest_carries_the_vote_and_an_older_package_runs_without_it():
     manifest = {"preprocessing": {"range_image": {"rows": 64, "columns": 2048}, "rapid": None},
-                "classes": list(SEMANTIC_KITTI.class_names)}
+                "classes": list(SEMANTIC_KITTI.class_names), "inputs": [{"name": n} for n in ("image", "pixel", "points")]}
     assert RapidSegSteps.from_manifest(manifest).vote is None
     manifest["postprocessing"] = {"neighbour_vote": NeighbourVote(3, 0.7).to_dict()}
     assert RapidSegSteps.from_manifest(manifest).vote == NeighbourVote(3, 0.7)

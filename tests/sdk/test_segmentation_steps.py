@@ -39,7 +39,7 @@ def test_points_without_a_pixel_keep_the_ignore_label():
     has_pixel = np.array([True, False, True])
     logits = np.array([[0.0, 3.0, 1.0], [2.0, 0.0, 0.0]], dtype=np.float32)  # one row per point with a pixel
     steps = RapidSegSteps(64, 2048, None, SEMANTIC_KITTI.class_names)
-    result = steps.postprocess(Prepared(frame, {}, has_pixel), logits)
+    result = steps.postprocess(Prepared(frame, {}, has_pixel, ()), logits)
     np.testing.assert_array_equal(result.labels, [2, 0, 1])
     assert result.scores[1] == 0.0 and (result.scores[[0, 2]] > 1 / 3).all()
 

@@ -1,0 +1,191 @@
+"""Your own network through the SDK's export: a SqueezeSeg-style network (examples/own_model/, an
+architecture independent of rapid_seg's, RAPiD features as extra channels, per-pixel logits) and a
+per-point network without RAPiD, exported by `rapid-edge export --model`, checked against PyTorch and run
+by `Pipeline("segmentation", package=...)`; bad factories, configs and checkpoints fail naming the fault."""
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+from safetensors.torch import save_file  # noqa: E402
+
+import sensors  # noqa: E402
+from sdk import Pipeline  # noqa: E402
+from sdk.cli import main  # noqa: E402
+from sdk.segmentation import RapidSegSteps  # noqa: E402
+from sdk.user_model import ModelConfig, ModelSpecError, build_network, export_user_model  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+SQUEEZESEG = REPO / "examples" / "own_model" / "squeezeseg.py"
+SQUEEZESEG_CONFIG = REPO / "examples" / "own_model" / "squeezeseg.json"
+SCAN = "semantickitti/sequences/00"
+
+POINT_NETWORK = '''
+import torch
+from torch import nn
+
+
+class PerPoint(nn.Module):
+    """Each point's own x, y, z, intensity beside its pixel's: a per-point head without RAPiD."""
+
+    def __init__(self, classes: int = 19, hidden: int = 16) -> None:
+        super().__init__()
+        self.mlp = nn.Sequential(nn.Linear(8, hidden), nn.ReLU(), nn.Linear(hidden, classes))
+
+    def forward(self, image, pixel, points):
+        at_pixel = image.flatten(2)[0].index_select(1, pixel).transpose(0, 1)
+        return self.mlp(torch.cat([points, at_pixel], dim=1))
+
+
+def build(hidden: int = 16):
+    return PerPoint(hidden=hidden)
+'''
+
+
+def save_random_weights(module: torch.nn.Module, path: Path) -> Path:
+    save_file({k: v.detach().contiguous() for k, v in module.state_dict().items()}, str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def squeezeseg(tmp_path_factory):
+    """Seeded random SqueezeSeg weights, exported by the CLI in the split and portable forms."""
+    import importlib.util
+
+    folder = tmp_path_factory.mktemp("squeezeseg")
+    loader = importlib.util.spec_from_file_location("squeezeseg_example", SQUEEZESEG)
+    module = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(module)
+    torch.manual_seed(3)
+    network = module.build(**json.loads(SQUEEZESEG_CONFIG.read_text())["arguments"])
+    for batch_norm in (m for m in network.modules() if isinstance(m, torch.nn.BatchNorm2d)):
+        batch_norm.running_mean.uniform_(-0.1, 0.1)  # statistics that are not the identity, so they must travel
+        batch_norm.running_var.uniform_(0.5, 2.0)
+    weights = save_random_weights(network, folder / "squeezeseg.safetensors")
+    packages = {}
+    for form in ("split", "portable"):
+        code = main(["export", "--model", f"{SQUEEZESEG}:build", "--checkpoint", str(weights), "--config",
+                     str(SQUEEZESEG_CONFIG), "--form", form, "--out", str(folder / form), "--sim-frames", "1"])
+        assert code == 0
+        packages[form] = folder / form
+    return weights, packages
+
+
+def test_a_second_architecture_exports_with_a_passing_parity_report(squeezeseg):
+    _, packages = squeezeseg
+    for form, folder in packages.items():
+        manifest = json.loads((folder / "manifest.json").read_text())
+        assert manifest["form"] == form and manifest["model"]["factory"].endswith("squeezeseg.py:build")
+        assert [s["name"] for s in manifest["inputs"]] == (["image", "pixel", "rapid"] if form == "split"
+                                                           else ["image", "pixel"])  # per-pixel logits: no points
+        assert manifest["built_from"]["network_source_sha256"] and manifest["model_config"]["contract"]["rapid"] is True
+        report = json.loads((folder / "parity.json").read_text())
+        assert report["passed"] and report["worst"]["label_agreement"] >= 0.999
+
+
+def test_the_pipeline_runs_the_package_as_pytorch_labels_the_frame(squeezeseg):
+    weights, packages = squeezeseg
+    frame = next(iter(sensors.open("sim://hdl64e?seed=5001")))
+    wrapped = build_network(f"{SQUEEZESEG}:build", weights, ModelConfig.read(SQUEEZESEG_CONFIG))
+    labels = {}
+    for form, folder in packages.items():
+        with Pipeline("segmentation", package=folder, neighbour_vote=False, warmup=False) as pipeline:
+            result = pipeline(frame)
+            assert pipeline.describe()["pipeline"] == "segmentation" and pipeline.package.form == form
+        labels[form] = result.labels
+    prepared = RapidSegSteps.for_model(wrapped, rapid_in_graph=False).preprocess(frame)  # RAPiD fed, as split
+    feed = prepared.feed
+    with torch.no_grad():  # the user's network alone, its per-pixel logits read at each point's pixel here
+        per_pixel = wrapped.network(torch.from_numpy(feed["image"]), torch.from_numpy(feed["rapid"]))[0].numpy()
+    rows, columns = np.divmod(feed["pixel"], per_pixel.shape[2])
+    reference = np.zeros(len(frame.points), np.int64)
+    reference[prepared.has_pixel] = per_pixel[:, rows, columns].argmax(axis=0) + 1
+    assert len(np.unique(reference)) > 3  # random weights still spread the points over classes
+    for form in packages:
+        assert (labels[form] == reference).mean() >= 0.999, form
+
+
+@pytest.mark.slow
+def test_the_second_architecture_labels_the_real_scan_with_the_vote(squeezeseg, data):
+    _, packages = squeezeseg
+    scan = data(SCAN)
+    with Pipeline("segmentation", package=packages["split"]) as pipeline:
+        results = list(pipeline.run(sensors.open(scan)))
+    assert len(results) == 1 and len(results[0].labels) == 124_668
+    assert results[0].labels.max() <= 19 and set(results[0].timings) >= {"preprocess", "infer", "postprocess"}
+
+
+def test_a_per_point_network_without_rapid_exports_split_only(tmp_path):
+    (tmp_path / "per_point.py").write_text(textwrap.dedent(POINT_NETWORK))
+    config = tmp_path / "per_point.json"
+    config.write_text(json.dumps({"arguments": {"hidden": 8}, "contract": {"output": "point_logits"}}))
+    spec = f"{tmp_path / 'per_point.py'}:build"
+    torch.manual_seed(0)
+    weights = save_random_weights(build_network_only(spec, hidden=8), tmp_path / "w.safetensors")
+    package = export_user_model(spec, weights, config, "split", tmp_path / "package", sim_frames=1)
+    assert [s.name for s in package.inputs] == ["image", "pixel", "points"] and package.form == "split"
+    frame = next(iter(sensors.open("sim://hdl64e?seed=5002")))
+    with Pipeline("segmentation", package=package.folder, warmup=False) as pipeline:
+        assert len(pipeline(frame).labels) == len(frame.points)
+    with pytest.raises(ValueError, match="reads none: use split"):
+        export_user_model(spec, weights, config, "portable", tmp_path / "portable", sim_frames=1)
+
+
+def build_network_only(spec: str, **arguments) -> torch.nn.Module:
+    from sdk.user_model import load_factory
+
+    return load_factory(spec)(**arguments)
+
+
+@pytest.mark.parametrize("contract, message", [
+    ({"outputs": "pixel_logits"}, "unknown contract keys \\['outputs'\\]"),
+    ({"output": "voxels"}, "contract output 'voxels'"),
+    ({"label_set": "cityscapes"}, "contract label_set 'cityscapes'"),
+    ({"rows": 0}, "positive integers"),
+    ({"rapid": {"window": 3}}, "contract rapid: not RAPiD settings"),
+])
+def test_a_bad_contract_is_refused_naming_the_key(tmp_path, contract, message):
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"arguments": {}, "contract": contract}))
+    with pytest.raises(ModelSpecError, match=message):
+        ModelConfig.read(config).contract.interface()
+
+
+def test_bad_factories_and_checkpoints_fail_at_once_naming_them(tmp_path):
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"arguments": {}, "contract": {"rapid": True}}))
+    weights = tmp_path / "w.safetensors"
+    save_random_weights(torch.nn.Linear(2, 2), weights)
+    cases = {
+        "nowhere.py:build": "is not a file",
+        "json:no_such_function": "has no function 'no_such_function'",
+        "no_such_module_here:build": "cannot import no_such_module_here",
+        "just_a_name": "expected MODULE:FUNCTION",
+        f"{SQUEEZESEG}:build": "does not fit",  # a Linear's weights for the SqueezeSeg network
+    }
+    for spec, message in cases.items():
+        with pytest.raises(ModelSpecError, match=message):
+            export_user_model(spec, weights, config, "split", tmp_path / "out")
+    (tmp_path / "not_weights.safetensors").write_bytes(b"\x00" * 16)
+    with pytest.raises(ModelSpecError, match="not a readable safetensors file"):
+        export_user_model(f"{SQUEEZESEG}:build", tmp_path / "not_weights.safetensors", config, "split", tmp_path / "out")
+    config.write_text("{not json")
+    with pytest.raises(ModelSpecError, match="not a readable JSON config"):
+        export_user_model(f"{SQUEEZESEG}:build", weights, config, "split", tmp_path / "out")
+
+
+def test_the_cli_names_what_an_own_model_export_lacks(capsys):
+    with pytest.raises(SystemExit, match="needs --checkpoint"):
+        main(["export", "--model", f"{SQUEEZESEG}:build", "--out", "x"])
+    with pytest.raises(SystemExit, match="one of the two"):
+        main(["export", "rapid_seg", "--model", f"{SQUEEZESEG}:build", "--out", "x"])
+
+
+def test_the_segmentation_pipeline_needs_a_package():
+    with pytest.raises(ValueError, match="pass package="):
+        Pipeline("segmentation")
