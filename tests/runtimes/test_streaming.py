@@ -55,20 +55,24 @@ def test_a_slow_consumer_of_a_file_source_loses_nothing():
 
 @pytest.mark.parametrize("overlap", [True, False])
 def test_stages_overlap_across_frames_unless_asked_not_to(overlap):
-    spans: dict[str, list[tuple[float, float]]] = {"a": [], "b": []}
+    """Stage b holds frame 0 until stage a has started frame 1: overlapped, that happens; one after
+    another, it cannot (b's wait then ends by its timeout, which only the second case reaches)."""
+    a_started_frame_1 = threading.Event()
+    seen: dict[str, bool] = {}
 
-    def timed(name):
-        def run(x):
-            start = time.monotonic()
-            time.sleep(0.01)
-            spans[name].append((start, time.monotonic()))
-            return x
-        return run
+    def a(x):
+        if x == 1:
+            a_started_frame_1.set()
+        return x
 
-    list(StreamExecutor([Stage("a", timed("a")), Stage("b", timed("b"))], overlap=overlap).run(Frames(10)))
-    # with overlap, stage a worked on frame t+1 while stage b worked on frame t; without, never
-    overlaps = sum(a0 < b1 and b0 < a1 for (a0, a1), (b0, b1) in zip(spans["a"][1:], spans["b"][:-1]))
-    assert overlaps >= 5 if overlap else overlaps == 0
+    def b(x):
+        if x == 0:
+            seen["a ran frame 1 while b held frame 0"] = a_started_frame_1.wait(timeout=30 if overlap else 0.2)
+        return x
+
+    results = list(StreamExecutor([Stage("a", a), Stage("b", b)], overlap=overlap).run(Frames(3)))
+    assert [r.value for r in results] == [0, 1, 2]
+    assert seen == {"a ran frame 1 while b held frame 0": overlap}
 
 
 @pytest.mark.parametrize(("live", "cores", "overlapped"),
@@ -81,48 +85,61 @@ def test_by_default_stages_overlap_only_with_a_core_for_every_thread(monkeypatch
     assert ("overlapped" if overlapped else "one after another") in executor.summary().table()
 
 
-def test_a_live_stream_one_stage_after_another_stays_within_two_frame_periods_under_2x_overload():
-    """Two stages of 15 ms that cannot run at once (one shared core, modelled by a lock), a source at twice
-    the 33 fps they sustain: the freshest frame waits at most one sensor period (15 ms), then takes one
-    pipeline period (30 ms), so from the moment the source gives it, a frame is done within 1.5 periods
-    (the test source's own sleep, its "decode", comes before that moment)."""
-    core = threading.Lock()
+class HeldLiveSource:
+    """A live source that gives frame 0, waits until the pipeline holds it, then gives the rest at once; the
+    pipeline is released before frame `release_before` is given (default: after the last). Later frames
+    wait in the stage until the consumer has taken frame 0's result. An overload made by events: the
+    outcome does not depend on machine speed or thread timing."""
 
-    def busy(x):
-        with core:
-            time.sleep(0.015)
+    live = True
+
+    def __init__(self, count: int, release_before: int | None = None) -> None:
+        self.count, self.release_before = count, release_before
+        self.holding, self.released, self.first_consumed = threading.Event(), threading.Event(), threading.Event()
+
+    def __iter__(self):
+        yield 0
+        assert self.holding.wait(timeout=30), "the pipeline never took frame 0"
+        for i in range(1, self.count):
+            if i == self.release_before:
+                self.released.set()
+            yield i
+        self.released.set()
+
+    def stage(self, x):
+        if x == 0:
+            self.holding.set()
+            assert self.released.wait(timeout=30), "the source never released frame 0"
+        else:
+            assert self.first_consumed.wait(timeout=30), "frame 0's result was never taken"
         return x
 
-    executor = StreamExecutor([Stage("a", busy), Stage("b", busy)], overlap=False)
-    results = list(executor.run(Frames(120, live=True, rate_hz=66)))
+    def consume(self, results) -> list[int]:
+        items = []
+        for result in results:
+            items.append(result.item)
+            self.first_consumed.set()
+        return items
+
+
+@pytest.mark.parametrize(("stages", "overlap"), [(1, True), (1, False), (2, False)])
+def test_an_overloaded_live_source_drops_the_oldest_and_counts_it(stages, overlap):
+    """While frame 0 is held, frames 1..9 arrive; one frame may wait, so 1..8 are dropped oldest first and
+    the freshest, 9, is the next one processed."""
+    source = HeldLiveSource(10)
+    pipeline = [Stage("hold", source.stage)] + [Stage(f"then{i}", double) for i in range(stages - 1)]
+    executor = StreamExecutor(pipeline, queue_size=1, overlap=overlap)
+    assert source.consume(executor.run(source)) == [0, 9]
     summary = executor.summary()
-    assert summary.dropped > 20 and summary.frames_out + summary.dropped == 120
-    after_the_source = np.array([r.timings["end_to_end"] - r.timings["decode"] for r in results])
-    assert np.percentile(after_the_source, 95) < 2 * 30.0, np.percentile(after_the_source, [50, 95, 99])
-    assert [r.item for r in results] == sorted(r.item for r in results)
-
-
-def test_an_overloaded_live_source_drops_the_oldest_and_counts_it():
-    def slow(x):
-        time.sleep(0.02)  # 50 fps of work for a 100 Hz source: 2x overload
-        return x
-
-    executor = StreamExecutor([Stage("infer", slow)], queue_size=1)
-    results = list(executor.run(Frames(100, live=True)))
-    summary = executor.summary()
-    assert summary.dropped > 20
-    assert summary.frames_out + summary.dropped == summary.frames_in == 100
-    items = [r.item for r in results]
-    assert items == sorted(items) and items[-1] >= 95  # the newest frames win
+    assert (summary.frames_in, summary.frames_out, summary.dropped) == (10, 2, 8)
 
 
 def test_the_policy_is_an_option():
-    def slow(x):
-        time.sleep(0.01)
-        return x
-
-    executor = StreamExecutor([Stage("infer", slow)], queue_size=1, drop_when_behind=False)
-    assert len(list(executor.run(Frames(30, live=True, rate_hz=500)))) == 30
+    """Without dropping, the source waits for room: frame 1 waits while 0 is held, and every frame comes out."""
+    source = HeldLiveSource(10, release_before=2)
+    executor = StreamExecutor([Stage("hold", source.stage)], queue_size=1, drop_when_behind=False)
+    assert source.consume(executor.run(source)) == list(range(10))
+    assert executor.summary().dropped == 0
 
 
 def test_a_frame_that_raises_is_skipped_and_counted_once_per_cause(caplog):

@@ -2,11 +2,13 @@
 reference, failing frames skipped, live overload dropping, other sensors, bad arguments, and the CLI."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -16,7 +18,6 @@ import pytest
 import sensors
 from conftest import data_file
 from runtimes.package import PackageError
-from sensors.pacing import PacedSource
 
 SCAN = "semantickitti/sequences/00"
 VLP16_PCAP = "velodyne/vlp16/veloview_vlp-16-test-90deg-1-50-frames.pcap"
@@ -82,11 +83,39 @@ def test_a_frame_that_fails_is_skipped_and_counted(pipeline, scan):
     assert pipeline.summary().failed == {"preprocess: ValueError": 1}
 
 
-def test_a_live_source_under_overload_drops_and_counts(pipeline, scan):
-    results = list(pipeline.run(PacedSource([scan], rate_hz=50.0, repeat=40)))
+def test_a_live_source_under_overload_drops_and_counts(pipeline, scan, monkeypatch):
+    """The runner holds the first sweep until a live source has given all 40 (the overload made by events,
+    not by machine speed): the freshest sweep is labelled next, the 38 between are dropped and counted."""
+    holding, released, first_taken = threading.Event(), threading.Event(), threading.Event()
+    infer = pipeline.runner.infer
+
+    def held_infer(feed):
+        if not holding.is_set():
+            holding.set()
+            assert released.wait(timeout=60)
+        else:
+            assert first_taken.wait(timeout=60)
+        return infer(feed)
+
+    class LiveSweeps:
+        live = True
+
+        def __iter__(self):
+            for index in range(40):
+                yield dataclasses.replace(scan, index=index, timestamp=time.time())
+                if index == 0:
+                    assert holding.wait(timeout=60)
+            released.set()
+
+    monkeypatch.setattr(pipeline.runner, "infer", held_infer)
+    monkeypatch.setitem(pipeline.stream_options, "overlap", False)  # one worker: the hold covers every stage
+    indices = []
+    for result in pipeline.run(LiveSweeps()):
+        indices.append(result.index)
+        first_taken.set()
     summary = pipeline.summary()
-    assert summary.dropped > 0 and summary.latency_from == "sensor timestamp"
-    assert summary.frames_out == len(results) and summary.frames_out + summary.dropped == summary.frames_in == 40
+    assert indices == [0, 39] and summary.latency_from == "sensor timestamp"
+    assert (summary.frames_in, summary.frames_out, summary.dropped) == (40, 2, 38)
 
 
 def test_a_vlp16_frame_is_labelled_point_for_point(pipeline):

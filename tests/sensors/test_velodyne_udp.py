@@ -85,18 +85,21 @@ def test_a_bad_device_ip_fails_at_once():
 
 
 def test_live_source_drops_oldest_frames_when_the_consumer_is_slow(data):
+    """The consumer takes one frame, then waits until the source has assembled the whole capture (its
+    assembler thread has ended: an event, not a sleep). The four frames after the first met a queue of two
+    that nobody emptied, so the oldest were dropped and counted, and the newest survived."""
     packets = list(pcap_packets(data(CAPTURE), SourceStats()))
     port = free_port()
     sender = replay(packets, port, delay=0.0)
     source = sensors.open(f"udp://127.0.0.1:{port}", idle_timeout=0.5)
-    received = []
-    for frame in source:
-        received.append(frame)
-        time.sleep(0.4)  # inference far slower than the sensor
+    frames = iter(source)
+    received = [next(frames)]
+    for assembler in [t for t in threading.enumerate() if t.name == "velodyne-udp"]:
+        assembler.join(timeout=60)
+    received += list(frames)
     sender.join()
     dropped = sum(source.stats.skipped_frames.values())
-    assert dropped >= 1
-    assert len(received) + dropped == 5
+    assert (len(received), dropped) == (2, 3)
     assert received[-1].meta["rotation"] == 4  # the newest frame survives, the oldest waiting ones go
 
 
