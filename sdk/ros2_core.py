@@ -15,6 +15,7 @@ import numpy as np
 
 import sensors
 from sensors.pointcloud_files import pack_rgb
+from sensors.point_fields import IntensityScale
 from sensors.ros_messages import pack_pointcloud2, pointcloud2_points, pointcloud2_to_frame
 
 from .pipeline import Pipeline
@@ -124,12 +125,13 @@ class SegmentationCore:
         self.excluded = np.array([name in parameters.filtered_classes for name in names])
         self.palette = np.array(sensors.SEMANTIC_KITTI.palette_rgb, dtype=np.uint8)
         self.processed = self.failed = self.over_budget = self.consecutive_over_budget = 0
+        self.intensity = IntensityScale()  # the input topic is one stream: its scale is chosen once
 
     def process(self, cloud: Any, wanted: set[str]) -> NodeOutputs:
         """One input cloud. A cloud that cannot be read or segmented gives no messages and an ERROR diagnostic."""
         start = time.perf_counter()
         try:
-            frame = pointcloud2_to_frame(cloud)
+            frame = pointcloud2_to_frame(cloud, intensity=self.intensity)
             result = self.pipeline(frame)
         except Exception as err:  # a bad message never stops the node
             self.failed += 1

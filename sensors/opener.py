@@ -71,19 +71,36 @@ def _open_path(path: Path, options: dict[str, Any]) -> Source:
     if kind in (".db3", ".mcap", "bag"):
         from .rosbag import open_bag
 
-        return open_bag(path, options.pop("topic", None), options.pop("model", None), _decode_options(options))
+        scale = options.pop("intensity_scale", None)
+        return open_bag(path, options.pop("topic", None), options.pop("model", None), _decode_options(options),
+                        _positive_float(scale, "intensity_scale", path))
     if kind == ".pcd.bin":
         return _accepting(open_nuscenes, path, options, "labels")
     if kind == ".bin":
         return _accepting(open_kitti, path, options)
     if kind in (".pcd", ".ply"):
-        return _accepting(open_point_files, path, options, suffix=kind)
+        if "intensity_scale" in options:
+            options["intensity_scale"] = _positive_float(options["intensity_scale"], "intensity_scale", path)
+        return _accepting(open_point_files, path, options, "intensity_scale", suffix=kind)
     if kind in VIDEO_SUFFIXES:
         return _accepting(open_video, path, options)
     if kind in IMAGE_SUFFIXES or kind == "images":
         folder = path if path.is_dir() else path.parent
         return _accepting(ImageFolderSource, folder, options, "rate_hz")
     raise SourceError(f"{path}: unknown kind of sensor data ({kind or 'no suffix'})")
+
+
+def _positive_float(value: Any, name: str, path: Path) -> float | None:
+    """An option given as text (URL query) or a number; None stays None."""
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not number > 0:
+        raise SourceError(f"{path}: {name} {value!r}: expected a positive number")
+    return number
 
 
 def _folder_kind(folder: Path) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .frame import Frame
+from .point_fields import EIGHT_BIT
 from .source import Source, SourceError, require_file
 
 
@@ -66,7 +67,9 @@ class OusterPcapSource(Source):
         rows = np.broadcast_to(np.arange(lidar_frame.h)[:, None], rng.shape)[valid]
         column_ns = np.broadcast_to(np.asarray(lidar_frame.timestamp, dtype=np.int64)[None, :], rng.shape)[valid]
         start_ns = int(column_ns.min()) if column_ns.size else 0
-        points = np.column_stack([xyz, np.clip(reflectivity / 255.0, 0.0, None)])
+        # calibrated reflectivity, 8-bit by Ouster's definition (0..100 diffuse, above: retroreflectors); a
+        # legacy 16-bit field's values beyond 255 read full scale, as a Frame's intensity is 0..1
+        points = np.column_stack([xyz, np.clip(reflectivity / EIGHT_BIT, 0.0, 1.0)])
         return Frame(
             points=points,
             timestamp=start_ns * 1e-9,

@@ -5,6 +5,7 @@ as "generic" with whatever intensity, ring and time fields it names.
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 import numpy as np
@@ -21,6 +22,36 @@ INTENSITY_NAMES = ("intensity", "i", "remission", "reflectivity")
 RING_NAMES = ("ring", "channel")
 TIME_NAMES = ("time_stamp", "time", "t", "timestamp")
 LABEL_NAMES = ("label", "class_id")
+#: the sensors' 8-bit intensity scale: what integer intensity fields carry (Autoware's uint8, Ouster's reflectivity)
+EIGHT_BIT = 255.0
+
+log = logging.getLogger("sensors")
+
+
+class IntensityScale:
+    """Which value of a stream's intensity field means full intensity (1.0 in a Frame), chosen once per
+    stream, never per frame. The source declares it (`intensity_scale=`, e.g. 255 for a float field on the
+    0..255 scale, 1 for KITTI-style remission); undeclared, an integer field is on the 8-bit scale, and a
+    float field is judged once from the first frame with intensities (any value above 1: the 8-bit scale),
+    logged, and kept for the rest of the stream. Values beyond full scale (retroreflectors) read 1."""
+
+    def __init__(self, declared: float | None = None) -> None:
+        if declared is not None and not declared > 0:
+            raise ValueError(f"intensity_scale {declared!r}: expected a positive full-scale value, e.g. 255 or 1")
+        self.full_scale = None if declared is None else float(declared)
+
+    def normalise(self, values: np.ndarray) -> np.ndarray:
+        values = np.asarray(values)
+        if self.full_scale is None:
+            if np.issubdtype(values.dtype, np.integer):
+                self.full_scale = EIGHT_BIT
+            elif values.size:
+                self.full_scale = EIGHT_BIT if np.nanmax(values) > 1.0 else 1.0
+                log.info("float intensity field taken as 0..%g for this stream (declare it with intensity_scale=)",
+                         self.full_scale)
+            else:
+                return values.astype(np.float32)
+        return np.clip(values.astype(np.float32) / np.float32(self.full_scale), 0.0, 1.0)
 
 
 def detect_layout(names: tuple[str, ...] | list[str]) -> str:
@@ -39,8 +70,10 @@ def frame_from_fields(
     timestamp: float,
     sensor: str,
     label_set: str | None = "semantickitti",
+    intensity: IntensityScale | None = None,
 ) -> Frame:
-    """Build a Frame from per-point field arrays (any numeric dtypes)."""
+    """Build a Frame from per-point field arrays (any numeric dtypes); `intensity`: the stream's scale (a
+    single file gets its own)."""
     names = list(fields)
     layout = detect_layout(names)
     n = len(fields["x"])
@@ -48,7 +81,7 @@ def frame_from_fields(
     for column, name in enumerate("xyz"):
         points[:, column] = fields[name]
     intensity_name = _first(names, INTENSITY_NAMES)
-    points[:, 3] = 0.0 if intensity_name is None else normalized_intensity(fields[intensity_name])
+    points[:, 3] = 0.0 if intensity_name is None else (intensity or IntensityScale()).normalise(fields[intensity_name])
     ring_name = _first(names, RING_NAMES)
     time_name = _first(names, TIME_NAMES)
     label_name = _first(names, LABEL_NAMES)
@@ -62,14 +95,6 @@ def frame_from_fields(
         label_set=None if label_name is None else label_set,
         meta={"layout": layout},
     )
-
-
-def normalized_intensity(values: np.ndarray) -> np.ndarray:
-    """Intensity in [0, 1]: integer fields and float fields above 1 are on the sensors' 0..255 scale."""
-    values = np.asarray(values, dtype=np.float32)
-    if np.issubdtype(np.asarray(values).dtype, np.integer) or (values.size and np.nanmax(values) > 1.0):
-        return values / 255.0
-    return values
 
 
 def time_offsets(values: np.ndarray, timestamp: float) -> np.ndarray:

@@ -7,11 +7,11 @@ import numpy as np
 
 from .file_sequence import FileSequenceSource, sorted_files
 from .frame import Frame
-from .point_fields import frame_from_fields
+from .point_fields import IntensityScale, frame_from_fields
 from .source import SourceError, require_file, require_module
 
 
-def read_pcd_frame(path: Path) -> Frame:
+def read_pcd_frame(path: Path, intensity: IntensityScale | None = None) -> Frame:
     from pypcd4 import PointCloud
 
     require_file(path, "PCD file")
@@ -23,12 +23,12 @@ def read_pcd_frame(path: Path) -> Frame:
         raise SourceError(f"{path}: repeated field names {cloud.fields}")
     data = cloud.pc_data
     try:
-        return frame_from_fields({name: data[name] for name in cloud.fields}, 0.0, sensor="pcd")
+        return frame_from_fields({name: data[name] for name in cloud.fields}, 0.0, sensor="pcd", intensity=intensity)
     except ValueError as err:
         raise SourceError(f"{path}: {err}") from err
 
 
-def read_ply_frame(path: Path) -> Frame:
+def read_ply_frame(path: Path, intensity: IntensityScale | None = None) -> Frame:
     require_file(path, "PLY file")
     require_module("open3d", f"{path}: reading PLY", "train")
     import open3d as o3d
@@ -41,13 +41,15 @@ def read_ply_frame(path: Path) -> Frame:
     for key in cloud.point:
         if key != "positions" and key not in ("colors", "normals"):
             fields[key] = cloud.point[key].numpy().reshape(len(xyz), -1)[:, 0]
-    return frame_from_fields(fields, 0.0, sensor="ply")
+    return frame_from_fields(fields, 0.0, sensor="ply", intensity=intensity)
 
 
-def open_point_files(path: Path, suffix: str) -> FileSequenceSource:
+def open_point_files(path: Path, suffix: str, intensity_scale: float | None = None) -> FileSequenceSource:
+    """One file or a folder of them; the folder is one stream, so its files share one intensity scale."""
     read = read_pcd_frame if suffix == ".pcd" else read_ply_frame
     files = [path] if path.is_file() else sorted_files(path, suffix)
-    return FileSequenceSource(files, read, sensor=suffix.lstrip("."), rate_hz=None)
+    scale = IntensityScale(intensity_scale)
+    return FileSequenceSource(files, lambda file: read(file, scale), sensor=suffix.lstrip("."), rate_hz=None)
 
 
 def write_pcd(path: Path, frame: Frame, labels: np.ndarray | None = None, colours: np.ndarray | None = None) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .frame import Frame
-from .point_fields import frame_from_fields
+from .point_fields import IntensityScale, frame_from_fields
 
 # sensor_msgs/PointField datatype codes
 POINT_FIELD_DTYPES = {1: "i1", 2: "u1", 3: "i2", 4: "u2", 5: "i4", 6: "u4", 7: "f4", 8: "f8"}
@@ -47,12 +47,13 @@ def pointcloud2_dtype(msg: Any) -> np.dtype:
     return np.dtype({"names": names, "formats": formats, "offsets": offsets, "itemsize": msg.point_step})
 
 
-def pointcloud2_to_frame(msg: Any, sensor: str = "pointcloud2") -> Frame:
-    """A Frame from a PointCloud2 message, the field layout detected from its fields."""
+def pointcloud2_to_frame(msg: Any, sensor: str = "pointcloud2", intensity: IntensityScale | None = None) -> Frame:
+    """A Frame from a PointCloud2 message, the field layout detected from its fields; `intensity`: the
+    stream's intensity scale (IntensityScale), so every message of a topic is read alike."""
     dtype = pointcloud2_dtype(msg)
     records = pointcloud2_points(msg).reshape(-1).view(dtype)
     fields = {name: records[name] for name in dtype.names}
-    frame = frame_from_fields(fields, stamp_seconds(msg.header.stamp), sensor)
+    frame = frame_from_fields(fields, stamp_seconds(msg.header.stamp), sensor, intensity=intensity)
     frame.meta["frame_id"] = msg.header.frame_id
     frame.meta["stamp_ns"] = int(msg.header.stamp.sec) * 10**9 + int(msg.header.stamp.nanosec)  # exact, unlike float s
     return frame

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .frame import Frame
+from .point_fields import IntensityScale
 from .ros_messages import VELODYNE_PACKET_MSG, VELODYNE_SCAN_MSG, pointcloud2_to_frame, stamp_seconds
 from .source import Source, SourceError, SourceStats
 from .velodyne import DecodeOptions, VelodynePacketSource
@@ -130,16 +131,17 @@ def velodyne_scan_packets(messages: BagMessages, stats: SourceStats) -> Iterator
 class PointCloud2BagSource(Source):
     """One frame per PointCloud2 message; a message that cannot be read is counted and skipped."""
 
-    def __init__(self, messages: BagMessages) -> None:
+    def __init__(self, messages: BagMessages, intensity_scale: float | None = None) -> None:
         super().__init__()
         self.messages = messages
         self.sensor = "pointcloud2"
+        self.intensity = IntensityScale(intensity_scale)
 
     def _frames(self) -> Iterator[Frame]:
         for _, msg in self.messages:
             self.stats.packets += 1
             try:
-                frame = pointcloud2_to_frame(msg)
+                frame = pointcloud2_to_frame(msg, intensity=self.intensity)
             except ValueError as err:
                 self.stats.skip_frame(f"PointCloud2: {err}")
                 continue
@@ -148,12 +150,14 @@ class PointCloud2BagSource(Source):
 
 
 def open_bag(path: Path, topic: str | None = None, model: str | None = None,
-             options: DecodeOptions = DecodeOptions()) -> Source:
+             options: DecodeOptions = DecodeOptions(), intensity_scale: float | None = None) -> Source:
     messages = BagMessages(path, topic)
     if messages.msgtype == VELODYNE_SCAN:
+        if intensity_scale is not None:
+            raise SourceError(f"{messages.folder}: intensity_scale is for PointCloud2 topics; Velodyne packets carry 8-bit intensity")
         return VelodynePacketSource(lambda stats: velodyne_scan_packets(messages, stats),
                                     f"{messages.folder}:{messages.topic}", model, options)
-    return PointCloud2BagSource(messages)
+    return PointCloud2BagSource(messages, intensity_scale)
 
 
 def pointcloud2_types(store: Any) -> tuple[type, type, type, type]:
