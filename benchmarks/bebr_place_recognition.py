@@ -18,7 +18,7 @@ import numpy as np
 
 from runtimes.bebr_index import BinaryIndex, IndexInfo
 from runtimes.onnxruntime_runner import OnnxRuntimeRunner
-from sdk import Pipeline
+from sdk import Pipeline, SearchOptions
 from sdk.bebr.exporting import export_binarizer
 from sdk.bebr.training import BinarizerTraining, TrainingData, train_binarizer
 from sdk.models.binarizer import BinarizerConfig
@@ -48,10 +48,11 @@ def run(frames: int, streets: int, epochs: int) -> dict:
     with OnnxRuntimeRunner(package) as runner:
         codes, norms = encode_all(runner, mapped_descriptors, info.dim)
     index = BinaryIndex(IndexInfo(info.layout, info.code_version, info.package_sha256), codes, norms)
-    with Pipeline("bebr", package=work / "package", index=index, k=1, describe=describe,
-                  runtime="onnxruntime-cpu") as pipeline:
-        found = np.array([result.ids[0] for result in pipeline.run(revisits)])
-        summary = pipeline.summary().as_dict()
+    with Pipeline("bebr", "onnxruntime-cpu", work / "package",
+                  search=SearchOptions(index=index, k=1, describe=describe)) as pipeline:
+        run = pipeline.run(revisits)
+        found = np.array([result.ids[0] for result in run])
+        summary = run.summary().as_dict()
     unit = mapped_descriptors / np.linalg.norm(mapped_descriptors, axis=1, keepdims=True)
     revisit_descriptors = np.stack([describe(f) for f in revisits])
     exact = np.argmax((revisit_descriptors / np.linalg.norm(revisit_descriptors, axis=1, keepdims=True)) @ unit.T, axis=1)

@@ -22,7 +22,7 @@ import numpy as np
 
 import sensors
 from runtimes.streaming import overlap_by_default
-from sdk import Pipeline
+from sdk import Pipeline, PostprocessOptions, StreamOptions
 from sdk.pipeline import STAGES
 from sdk.render import camera_overlay
 from sensors.pacing import PacedSource
@@ -40,8 +40,9 @@ RIGS = {"nuScenes sample, 6 cameras": "nuscenes_cameras/calibration.json",
 
 def overlapped(pipeline: Pipeline, frames: list[sensors.Frame]) -> dict:
     start = time.perf_counter()
-    count = sum(1 for _ in pipeline.run(frames))
-    summary = pipeline.summary()
+    run = pipeline.run(frames)
+    count = sum(1 for _ in run)
+    summary = run.summary()
     return {"fps": round(count / (time.perf_counter() - start), 2), "stages_ms": summary.stages_ms}
 
 
@@ -60,9 +61,9 @@ def live_overload(pipeline: Pipeline, frames: list[sensors.Frame], sustained_fps
     half of that: the drop-oldest policy with the stages one after another bounds it by 1.5 periods (the
     freshest frame waits at most one sensor period for the stages, then takes one pipeline period)."""
     rate = 2 * sustained_fps
-    latencies = [r.timings["end_to_end"] for r in pipeline.run(PacedSource(frames, rate_hz=rate,
-                                                                             repeat=max(1, count // len(frames))))]
-    summary = pipeline.summary()
+    run = pipeline.run(PacedSource(frames, rate_hz=rate, repeat=max(1, count // len(frames))))
+    latencies = [r.timings["end_to_end"] for r in run]
+    summary = run.summary()
     period_ms, sensor_period_ms = 1000 / sustained_fps, 1000 / rate
     p99 = summary.stages_ms["end_to_end"]["p99"]
     half = len(latencies) // 2
@@ -129,7 +130,7 @@ def main() -> None:
         rigs = {name: next(iter(sensors.open(args.data / path))) for name, path in RIGS.items()}
         report["cameras"] = camera_costs(pipeline, rigs, args.frames)
         print("cameras", json.dumps(report["cameras"]))
-    with Pipeline("rapid_seg", runtime=args.runtime, neighbour_vote=False) as argmax_only:
+    with Pipeline("rapid_seg", runtime=args.runtime, postprocess=PostprocessOptions(neighbour_vote=False)) as argmax_only:
         report["real_scan"]["one_at_a_time_without_vote"] = one_at_a_time(argmax_only, [scan] * args.frames)
         print("real_scan without the neighbour vote", json.dumps(report["real_scan"]["one_at_a_time_without_vote"]))
     drive_report = report["simulated_drive"]
@@ -137,7 +138,7 @@ def main() -> None:
         stages=len(STAGES)) else "stages one after another"}
     for name, overlap, fps in (("stages_overlapped", True, drive_report["overlapped"]["fps"]),
                                ("stages_one_after_another", False, drive_report["one_at_a_time"]["fps"])):
-        with Pipeline("rapid_seg", runtime=args.runtime, overlap=overlap) as live:
+        with Pipeline("rapid_seg", runtime=args.runtime, stream=StreamOptions(overlap=overlap)) as live:
             report["live_2x_overload"][name] = live_overload(live, drive, fps, 4 * args.frames)
     print("live 2x overload", report["live_2x_overload"])
     report["machine"]["cpu_steal_share"] = steal_share(cpu_start)

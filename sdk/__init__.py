@@ -3,11 +3,11 @@ from runtimes.triton_runner import TritonRunner
 
 from .features import available_methods, rapid_features
 from .labelling import label_files
-from .pipeline import PIPELINES, Pipeline
+from .pipeline import PIPELINES, ModelOptions, Pipeline, PipelineRun, PostprocessOptions, SearchOptions, StreamOptions
 from .range_image import RangeImage, project
 from .segmentation import Segmentation
 
-__all__ = ["Pipeline", "label_files", "TritonRunner", "PIPELINES", "Segmentation", "rapid_features", "available_methods", "project", "RangeImage"]
+__all__ = ["Pipeline", "PipelineRun", "ModelOptions", "StreamOptions", "PostprocessOptions", "SearchOptions", "label_files", "TritonRunner", "PIPELINES", "Segmentation", "rapid_features", "available_methods", "project", "RangeImage"]
 __all__ += ["export_user_model"]
 
 

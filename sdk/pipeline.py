@@ -2,7 +2,7 @@
 
     for result in sdk.Pipeline("rapid_seg").run(sensors.open("sim://hdl64e")):
         print(result.index, result.counts(), result.timings)
-    for result in sdk.Pipeline("bebr", index="docs.bebr").run(embeddings):
+    for result in sdk.Pipeline("bebr", search=sdk.SearchOptions(index="docs.bebr")).run(embeddings):
         print(result.ids, result.scores)
 """
 from __future__ import annotations
@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import sensors
 from runtimes.auto import BACKENDS, open_runner
@@ -22,7 +24,8 @@ from runtimes.torch_runner import TorchRunner
 from .retrieval import Describe, Retrieval, RetrievalSteps, open_index
 from .segmentation import RapidSegSteps, Segmentation, warmup_sweep
 
-__all__ = ["PIPELINES", "RUNTIMES", "STAGES", "Pipeline", "warmup_sweep"]
+__all__ = ["PIPELINES", "RUNTIMES", "STAGES", "ModelOptions", "Pipeline", "PipelineRun", "PostprocessOptions",
+           "SearchOptions", "StreamOptions", "warmup_sweep"]
 
 log = logging.getLogger("sdk")
 
@@ -34,143 +37,251 @@ RUNTIMES = (*BACKENDS, "pytorch", "triton")
 STAGES = ("preprocess", "infer", "postprocess")
 
 
-class Pipeline:
-    """rapid_seg: frames -> `Segmentation` results; bebr: embeddings [d] or batches [n, d] (or whatever
-    `describe` turns into one) -> `Retrieval` results, searched in `index` (a file or a BinaryIndex), `k`
-    per item; `package` defaults to the binarizer shipped with the SDK. `runtime`: auto (the fastest available, `reason` says why),
-    tensorrt, onnxruntime, onnxruntime-cpu, pytorch (eager, from the checkpoint) or triton (the package's network
-    on a Triton server at `url`, from `rapid-edge export --triton`; pre- and postprocessing here). `package`: a folder made
-    by `rapid-edge export`; without it the package the SDK ships (split form; other forms are exported once and cached).
+@dataclass(frozen=True)
+class ModelOptions:
+    """What runs and how it is opened, beside the runtime and package. checkpoint: rapid_seg weights for the
+    pytorch runtime or an export; form and precision: of the package or engine made when none is given;
+    threads: the runtime's CPU threads; url: HOST:PORT of a Triton server (runtime "triton");
+    allow_export=False refuses to export a form the SDK does not ship (a vehicle node never exports at
+    start-up); warmup: one synthetic sweep through every stage when the pipeline opens (numba's kernels,
+    thread pools and the runtime's first allocations cost ~1 s, which would otherwise land on the first
+    real frame and, live, drop the next ones)."""
 
-    Streaming options: queue_size (frames waiting between stages; default 1 live, 2 files), drop_when_behind (None: live sources
-    drop the oldest waiting frame, files never do), idle_timeout (seconds without a frame before a run
-    ends), overlap (True: each stage on its own thread; False: one after another beside the source; None:
-    overlap only where the source and every stage have a core of their own, since on fewer cores the
-    overlapped stages compete, files go no faster and latency under overload grows), threads (CPU threads of the runtime),
-    precision and form for the engine/package it builds. `warmup` (default True) runs one synthetic sweep through
-    every stage when the pipeline opens: loading numba's kernels, starting thread pools and the runtime's first
-    allocations cost ~1 s, which would otherwise land on the first real frame (and, live, drop the next ones).
-    `neighbour_vote=False` gives the network's argmax alone, without the vote the package's manifest names.
-    `allow_export=False` refuses to export a form the SDK does not ship (a vehicle node never exports at start-up).
-    `point_colours=True` adds a "colour" stage: each point's colour from a rig's camera images (`result.colours`)."""
+    checkpoint: str | Path | None = None
+    form: str = "split"
+    precision: str = "fp16"
+    threads: int | None = None
+    url: str | None = None
+    allow_export: bool = True
+    warmup: bool = True
+
+
+@dataclass(frozen=True)
+class StreamOptions:
+    """How `run` streams. queue_size: frames waiting between stages (None: 1 live, 2 files);
+    drop_when_behind (None: live sources drop the oldest waiting frame, files never do); idle_timeout:
+    seconds without a frame before a run ends; overlap (True: each stage on its own thread; False: one after
+    another beside the source; None: overlap only where the source and every stage have a core of their
+    own, since on fewer cores the overlapped stages compete and latency under overload grows)."""
+
+    queue_size: int | None = None
+    drop_when_behind: bool | None = None
+    idle_timeout: float | None = 10.0
+    overlap: bool | None = None
+
+
+@dataclass(frozen=True)
+class PostprocessOptions:
+    """After the network. neighbour_vote=False gives the argmax alone, without the vote the package's
+    manifest names; point_colours=True adds a "colour" stage, each point's colour from a rig's cameras."""
+
+    neighbour_vote: bool = True
+    point_colours: bool = False
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """bebr: the index searched (a file or a BinaryIndex), `k` ids per item, and `describe`, which turns
+    each item (a frame, say) into an embedding."""
+
+    index: Any = None
+    k: int = 10
+    describe: Describe | None = None
+
+
+class PipelineRun:
+    """One pass over a stream: iterate it for results. Its summary and stop belong to this run alone, so two
+    runs of one pipeline never overwrite each other's counts."""
+
+    def __init__(self, executor: StreamExecutor, stream: Iterable, frames: int | None) -> None:
+        self._executor = executor
+        self._results = self._completed(stream, frames)
+
+    def _completed(self, stream: Iterable, frames: int | None) -> Iterator[Segmentation | Retrieval]:
+        for completed in self._executor.run(stream, limit=frames):
+            completed.value.timings = completed.timings
+            yield completed.value
+
+    def __iter__(self) -> Iterator[Segmentation | Retrieval]:
+        return self._results
+
+    def __next__(self) -> Segmentation | Retrieval:
+        return next(self._results)
+
+    def summary(self) -> StreamSummary:
+        """Counts and per-stage p50/p95/p99 of this run, so far or final."""
+        return self._executor.summary()
+
+    def stop(self) -> None:
+        """End the run from a callback or another thread; its threads are joined."""
+        self._executor.stop("stopped by the caller")
+
+    def close(self) -> None:
+        """Stop reading the stream and join every thread (what leaving a loop early should end with)."""
+        self._results.close()
+
+
+class Pipeline:
+    """rapid_seg (and `segmentation`, a package of your own network): frames -> `Segmentation` results;
+    bebr: embeddings [d] or batches [n, d] (or what `search.describe` turns into one) -> `Retrieval`
+    results. `runtime`: auto (the fastest available; `reason` says why), tensorrt, onnxruntime,
+    onnxruntime-cpu, pytorch (eager, from the checkpoint) or triton (the package's network on a Triton
+    server at `model.url`; pre- and postprocessing here). `package`: a folder made by `rapid-edge export`;
+    without it the package the SDK ships (split form; other forms are exported once and cached).
+
+    As Polygraphy's runners: constructing checks the options; the package, runtime, engine and warm-up are
+    acquired on `__enter__` (or first use) and released by `close()`/`__exit__`, also when opening fails."""
 
     def __init__(self, name: str = "rapid_seg", runtime: str = "auto", package: str | Path | None = None, *,
-                 index=None, k: int = 10, describe: Describe | None = None,
-                 checkpoint: str | Path | None = None, form: str = "split", precision: str = "fp16",
-                 threads: int | None = None, queue_size: int | None = None, drop_when_behind: bool | None = None,
-                 idle_timeout: float | None = 10.0, overlap: bool | None = None, warmup: bool = True,
-                 neighbour_vote: bool = True, allow_export: bool = True, point_colours: bool = False,
-                 url: str | None = None) -> None:
+                 model: ModelOptions = ModelOptions(), stream: StreamOptions = StreamOptions(),
+                 postprocess: PostprocessOptions = PostprocessOptions(), search: SearchOptions = SearchOptions()) -> None:
         if name not in PIPELINES:
             raise ValueError(f"no pipeline named {name!r}; available: {', '.join(PIPELINES)}")
         if runtime not in RUNTIMES:
             raise ValueError(f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
         if package is not None and runtime == "pytorch":
-            raise ValueError("runtime 'pytorch' runs a checkpoint, not a package: pass checkpoint= instead")
-        if (runtime == "triton") != (url is not None):
-            raise ValueError("runtime 'triton' and url= (HOST:PORT of the Triton server) go together")
+            raise ValueError("runtime 'pytorch' runs a checkpoint, not a package: pass ModelOptions(checkpoint=) instead")
+        if (runtime == "triton") != (model.url is not None):
+            raise ValueError("runtime 'triton' and ModelOptions(url=) (HOST:PORT of the Triton server) go together")
         if name == "segmentation" and (package is None or runtime == "pytorch"):
             raise ValueError("the segmentation pipeline runs a package of your own network: export it with "
                              "`rapid-edge export --model ...` and pass package= (runtime 'pytorch' runs rapid_seg checkpoints)")
-        self.name, self.runtime = name, runtime
-        self.stream_options = {"queue_size": queue_size, "drop_when_behind": drop_when_behind,
-                               "idle_timeout": idle_timeout, "overlap": overlap}
-        self._executor: StreamExecutor | None = None
-        self.package: Package | None = None
-        if name == "bebr":
-            if runtime == "pytorch":
-                raise ValueError("the bebr pipeline runs a binarizer package: choose an ONNX Runtime or TensorRT runtime")
-            if index is None:
-                raise ValueError("the bebr pipeline searches an index: pass index= (rapid-edge bebr index builds one)")
-            self.package = load_package(package) if package is not None else _default_package(name, form, checkpoint, allow_export)
-            self.steps = RetrievalSteps(self.package, open_index(index), k, describe, threads)
-            self.runner, self.reason = open_runner(self.package, runtime, engine=lambda: _engine(self.package, precision),
-                                                   threads=threads)
-        elif runtime == "pytorch":
-            self.runner, self.steps, self.reason = _torch_runner(name, checkpoint, threads)
-        else:
-            self.package = load_package(package) if package is not None else _default_package(name, form, checkpoint, allow_export)
-            if runtime == "triton":  # the package's network served by Triton; its pre/postprocessing runs here
-                from runtimes.triton_runner import TritonRunner
-
-                self.runner, self.reason = TritonRunner(url), f"triton requested ({url})"
-            else:
-                self.runner, self.reason = open_runner(self.package, runtime, engine=lambda: _engine(self.package, precision),
-                                                       plugin_libraries=_plugin_libraries(self.package), threads=threads)
-            self.steps = RapidSegSteps.from_manifest(self.package.manifest)
-        if isinstance(self.steps, RapidSegSteps):
-            self.steps.vote = self.steps.vote if neighbour_vote else None
-            self.steps.colours = point_colours
-        self.runner.__enter__()  # a model that cannot load fails here, not at the first item
-        log.info("%s on %s: %s", name, self.runner.name, self.reason)
-        try:
-            self.warmup_timings = self._timed(*self.steps.warmup(self.runner)).timings if warmup else None
-        except BaseException:  # a warm-up that fails releases what the runner holds before the error goes up
-            self.runner.__exit__(None, None, None)
-            raise
-        if self.warmup_timings:
-            log.info("warm-up: %s", ", ".join(f"{k} {v:.0f} ms" for k, v in self.warmup_timings.items()))
-
-    # -- one item -------------------------------------------------------------------------------------------
-    def __call__(self, item) -> Segmentation | Retrieval:
-        return self._timed(self.steps.stages(self.runner), item)
-
-    @staticmethod
-    def _timed(stages, item):
-        timings, value = {}, item
-        for stage in stages:
-            start = time.perf_counter()
-            value = stage.run(value)
-            timings[stage.name] = 1000 * (time.perf_counter() - start)
-        value.timings = timings
-        return value
-
-    # -- streams --------------------------------------------------------------------------------------------
-    def run(self, stream: Iterable[sensors.Frame] | str | Path,
-            on_result: Callable[[Segmentation], object] | None = None,
-            frames: int | None = None) -> Iterator[Segmentation] | StreamSummary:
-        """A generator of results; with `on_result`, calls it for every result and returns the summary. A
-        path or URL is opened with `sensors.open`; `frames` stops after that many."""
-        if isinstance(stream, (str, Path)):
-            stream = sensors.open(stream)
-        results = self._results(stream, frames)
-        if on_result is None:
-            return results
-        for result in results:
-            on_result(result)
-        return self.summary()
-
-    def summary(self) -> StreamSummary | None:
-        """Counts and per-stage p50/p95/p99 of the current or last run (None before any)."""
-        return self._executor.summary() if self._executor else None
-
-    def stop(self) -> None:
-        """End the current run from a callback or another thread; the run's threads are joined."""
-        if self._executor is not None:
-            self._executor.stop("stopped by the caller")
-
-    def _results(self, stream: Iterable, frames: int | None) -> Iterator[Segmentation | Retrieval]:
-        self._executor = StreamExecutor(self.steps.stages(self.runner), timestamp_of=self.steps.timestamp_of,
-                                        **self.stream_options)
-        for completed in self._executor.run(stream, limit=frames):
-            completed.value.timings = completed.timings
-            yield completed.value
+        if name == "bebr" and runtime == "pytorch":
+            raise ValueError("the bebr pipeline runs a binarizer package: choose an ONNX Runtime or TensorRT runtime")
+        if name == "bebr" and search.index is None:
+            raise ValueError("the bebr pipeline searches an index: pass SearchOptions(index=...) "
+                             "(rapid-edge bebr index builds one)")
+        self.name, self.runtime, self.package_path = name, runtime, package
+        self.model, self.stream, self.postprocess, self.search = model, stream, postprocess, search
+        self._opened: _Opened | None = None
 
     # -- lifetime -------------------------------------------------------------------------------------------
+    def open(self) -> Pipeline:
+        """Acquire the package, runtime (an engine built if needed) and warm-up; idempotent."""
+        if self._opened is None:
+            self._opened = _open(self)
+        return self
+
     def close(self) -> None:
-        self.runner.__exit__(None, None, None)
+        """Release what the runtime holds; the pipeline opens again on next use."""
+        if self._opened is not None:
+            opened, self._opened = self._opened, None
+            opened.runner.__exit__(None, None, None)
 
     def __enter__(self) -> Pipeline:
-        return self
+        return self.open()
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @property
+    def runner(self) -> Runner:
+        return self.open()._opened.runner
+
+    @property
+    def steps(self) -> RapidSegSteps | RetrievalSteps:
+        return self.open()._opened.steps
+
+    @property
+    def package(self) -> Package | None:
+        return self.open()._opened.package
+
+    @property
+    def reason(self) -> str:
+        return self.open()._opened.reason
+
+    @property
+    def warmup_timings(self) -> dict[str, float] | None:
+        return self.open()._opened.warmup_timings
+
+    # -- one item -------------------------------------------------------------------------------------------
+    def __call__(self, item) -> Segmentation | Retrieval:
+        return _timed(self.steps.stages(self.runner), item)
+
+    # -- streams --------------------------------------------------------------------------------------------
+    def run(self, stream: Iterable | str | Path, frames: int | None = None) -> PipelineRun:
+        """A run over `stream` (a path or URL is opened with `sensors.open`): iterate it for results, ask it
+        for its summary; `frames` stops after that many."""
+        if isinstance(stream, (str, Path)):
+            stream = sensors.open(stream)
+        executor = StreamExecutor(self.steps.stages(self.runner), timestamp_of=self.steps.timestamp_of,
+                                  **asdict(self.stream))
+        return PipelineRun(executor, stream, frames)
+
+    def run_all(self, stream: Iterable | str | Path, on_result: Callable[[Segmentation | Retrieval], object],
+                frames: int | None = None) -> StreamSummary:
+        """Every result of a run handed to `on_result`; returns the run's summary."""
+        run = self.run(stream, frames)
+        try:
+            for result in run:
+                on_result(result)
+        finally:
+            run.close()
+        return run.summary()
 
     def describe(self) -> dict:
         """What runs where, for logs and benchmark records."""
         return {"pipeline": self.name, "runtime": self.runner.name, "reason": self.reason,
                 "form": self.package.form if self.package else "split (checkpoint)",
                 "inputs": [s.name for s in self.runner.inputs()]}
+
+
+@dataclass
+class _Opened:
+    """What an open pipeline holds."""
+
+    runner: Runner
+    steps: RapidSegSteps | RetrievalSteps
+    package: Package | None
+    reason: str
+    warmup_timings: dict[str, float] | None = None
+
+
+def _open(pipeline: Pipeline) -> _Opened:
+    """The package, steps and active runner, warmed up; a failure after the runner activated releases it."""
+    name, runtime, options = pipeline.name, pipeline.runtime, pipeline.model
+    package = None
+    if runtime == "pytorch":
+        runner, steps, reason = _torch_runner(name, options.checkpoint, options.threads)
+    else:
+        package = (load_package(pipeline.package_path) if pipeline.package_path is not None
+                   else _default_package(name, options.form, options.checkpoint, options.allow_export))
+        if name == "bebr":
+            steps = RetrievalSteps(package, open_index(pipeline.search.index), pipeline.search.k,
+                                   pipeline.search.describe, options.threads)
+        else:
+            steps = RapidSegSteps.from_manifest(package.manifest)
+        if runtime == "triton":  # the package's network served by Triton; its pre/postprocessing runs here
+            from runtimes.triton_runner import TritonRunner
+
+            runner, reason = TritonRunner(options.url), f"triton requested ({options.url})"
+        else:
+            runner, reason = open_runner(package, runtime, engine=lambda: _engine(package, options.precision),
+                                         plugin_libraries=_plugin_libraries(package), threads=options.threads)
+    if isinstance(steps, RapidSegSteps):
+        steps.vote = steps.vote if pipeline.postprocess.neighbour_vote else None
+        steps.colours = pipeline.postprocess.point_colours
+    runner.__enter__()  # a model that cannot load fails here, not at the first item
+    log.info("%s on %s: %s", name, runner.name, reason)
+    opened = _Opened(runner, steps, package, reason)
+    try:
+        if options.warmup:
+            opened.warmup_timings = _timed(*steps.warmup(runner)).timings
+            log.info("warm-up: %s", ", ".join(f"{k} {v:.0f} ms" for k, v in opened.warmup_timings.items()))
+    except BaseException:  # a warm-up that fails releases what the runner holds before the error goes up
+        runner.__exit__(None, None, None)
+        raise
+    return opened
+
+
+def _timed(stages, item):
+    timings, value = {}, item
+    for stage in stages:
+        start = time.perf_counter()
+        value = stage.run(value)
+        timings[stage.name] = 1000 * (time.perf_counter() - start)
+    value.timings = timings
+    return value
 
 
 def _default_package(name: str, form: str, checkpoint: str | Path | None, allow_export: bool) -> Package:

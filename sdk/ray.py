@@ -50,11 +50,11 @@ class RapidSegPredictor:
     def __init__(self, package, runtime: str = "onnxruntime-cpu", threads: int | None = 1) -> None:
         import ray
 
-        from .pipeline import Pipeline
+        from .pipeline import ModelOptions, Pipeline
 
         files = ray.get(package) if isinstance(package, ray.ObjectRef) else package
         folder = unpack_package(files) if isinstance(files, dict) else Path(files)
-        self.pipeline = Pipeline("rapid_seg", runtime, folder, threads=threads)
+        self.pipeline = Pipeline("rapid_seg", runtime, folder, model=ModelOptions(threads=threads))
         self.node = ray.get_runtime_context().get_node_id()
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list]:

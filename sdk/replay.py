@@ -31,8 +31,10 @@ def replay(in_bag: Path, out_bag: Path, pipeline: Pipeline, topic: str | None = 
     source = open_bag(Path(in_bag), messages.topic)
     cloud, field, header, time = pointcloud2_types(typestore())
 
+    run = pipeline.run(source)
+
     def labelled() -> Iterator[tuple[int, Any]]:
-        for result in pipeline.run(source):
+        for result in run:
             frame = result.frame
             stamp = frame.meta.get("stamp_ns", round(frame.timestamp * 1e9))
             head = header(stamp=time(sec=stamp // 10**9, nanosec=stamp % 10**9), frame_id=frame.meta.get("frame_id", frame_id))
@@ -42,7 +44,7 @@ def replay(in_bag: Path, out_bag: Path, pipeline: Pipeline, topic: str | None = 
             yield stamp, frame_to_pointcloud2(frame, cloud, field, head, extra)
 
     written = write_messages(out_bag, topic_out, POINTCLOUD2, labelled(), storage)
-    summary = pipeline.summary()
+    summary = run.summary()
     return {"in": str(in_bag), "topic": messages.topic, "out": str(out_bag), "topic_out": topic_out,
             "messages_written": written, "source": source.stats.as_dict(),
             "stream": summary.as_dict() if summary else None}

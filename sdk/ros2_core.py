@@ -18,7 +18,7 @@ from sensors.pointcloud_files import pack_rgb
 from sensors.point_fields import IntensityScale
 from sensors.ros_messages import pack_pointcloud2, pointcloud2_points, pointcloud2_to_frame
 
-from .pipeline import Pipeline
+from .pipeline import ModelOptions, Pipeline, PostprocessOptions
 from .render import camera_overlay
 
 OUTPUTS = ("segmentation", "visualization", "filtered")
@@ -77,8 +77,8 @@ def parameters_from_yaml(path: Path, node: str = "rapid_seg") -> NodeParameters:
 def open_pipeline(parameters: NodeParameters) -> Pipeline:
     """The pipeline the node runs, opened the same way by the node and by `rapid-edge ros2 check` (which thereby
     builds a TensorRT engine before the vehicle drives); it never exports a model."""
-    return Pipeline("rapid_seg", parameters.runtime, parameters.package or None,
-                    neighbour_vote=parameters.neighbour_vote, allow_export=False)
+    return Pipeline("rapid_seg", parameters.runtime, parameters.package or None, model=ModelOptions(allow_export=False),
+                    postprocess=PostprocessOptions(neighbour_vote=parameters.neighbour_vote)).open()
 
 
 @dataclass

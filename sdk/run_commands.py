@@ -9,7 +9,7 @@ from typing import Any
 from sensors import Source
 from sensors.writers import FORMATS
 
-from .pipeline import PIPELINES, RUNTIMES, Pipeline
+from .pipeline import PIPELINES, RUNTIMES, ModelOptions, Pipeline, PostprocessOptions, StreamOptions
 from .sensor_commands import open_from_args, pair
 
 DEFAULT_SOURCE = "sim://hdl64e?frames=20"
@@ -69,10 +69,11 @@ def _pipeline_options(parser: argparse.ArgumentParser) -> None:
 
 
 def pipeline_from_args(args: argparse.Namespace) -> Pipeline:
-    return Pipeline(args.pipeline, args.runtime, args.package, checkpoint=args.checkpoint, threads=args.threads,
-                    queue_size=args.queue_size, drop_when_behind=AUTO_ALWAYS_NEVER[args.drop],
-                    idle_timeout=args.idle_timeout, overlap=AUTO_ALWAYS_NEVER[args.overlap],
-                    neighbour_vote=not args.no_vote, point_colours=args.colours, url=args.url)
+    return Pipeline(args.pipeline, args.runtime, args.package,
+                    model=ModelOptions(checkpoint=args.checkpoint, threads=args.threads, url=args.url),
+                    stream=StreamOptions(args.queue_size, AUTO_ALWAYS_NEVER[args.drop], args.idle_timeout,
+                                         AUTO_ALWAYS_NEVER[args.overlap]),
+                    postprocess=PostprocessOptions(neighbour_vote=not args.no_vote, point_colours=args.colours))
 
 
 def open_run_source(args: argparse.Namespace) -> Source:
@@ -111,7 +112,7 @@ def run_stream(args: argparse.Namespace) -> dict[str, Any]:
             interrupted = True
         finally:
             results.close()
-    summary = pipeline.summary()
+    summary = results.summary()
     print(summary.table())
     if interrupted:
         raise KeyboardInterrupt

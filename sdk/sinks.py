@@ -1,6 +1,6 @@
 """Where results go: label files (SemanticKITTI .label beside KITTI .bin, or PCD with label and, from a rig,
 rgb fields) and pictures (sdk/render.py's views per frame, and a latency plot at the end). Each sink is a callable
-for `Pipeline.run(on_result=...)` and a context manager that flushes on exit."""
+for `Pipeline.run_all(stream, on_result)` and a context manager that flushes on exit."""
 from __future__ import annotations
 
 import json

@@ -162,11 +162,11 @@ def run_index(args: argparse.Namespace) -> dict:
 
 
 def run_search(args: argparse.Namespace) -> dict:
-    from ..pipeline import Pipeline
+    from ..pipeline import ModelOptions, Pipeline, SearchOptions
 
     queries = load_embeddings(args.queries)
-    with Pipeline("bebr", runtime="onnxruntime-cpu", package=open_binarizer(args.package).folder, index=args.index,
-                  k=args.k, warmup=False) as pipeline:
+    with Pipeline("bebr", "onnxruntime-cpu", open_binarizer(args.package).folder, model=ModelOptions(warmup=False),
+                  search=SearchOptions(index=args.index, k=args.k)) as pipeline:
         result = pipeline(queries)
     np.savez(args.out, indices=result.ids, scores=result.scores)
     print(f"wrote {args.out}: top {args.k} of {len(queries)} queries ({', '.join(f'{k} {v:.1f} ms' for k, v in result.timings.items())})")

@@ -18,7 +18,7 @@ def main(scan: str, out: str) -> None:
     import sensors
 
     frame = next(iter(sensors.open(scan)))
-    with sdk.Pipeline("rapid_seg", "onnxruntime-cpu", allow_export=False) as pipeline:
+    with sdk.Pipeline("rapid_seg", "onnxruntime-cpu", model=sdk.ModelOptions(allow_export=False)) as pipeline:
         labels = pipeline(frame).labels
     assert "torch" not in sys.modules and "open3d" not in sys.modules
     np.save(out, labels)

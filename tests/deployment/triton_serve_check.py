@@ -18,7 +18,7 @@ def main(out: str, env: str, *sources: str) -> None:
     import sensors
     from sdk.triton_repository import PIPELINE, write_repository
     from runtimes.package import load_package
-    from sdk import Pipeline
+    from sdk import ModelOptions, Pipeline
     from sdk.models.registry import shipped_package
 
     out_dir = Path(out)
@@ -27,7 +27,7 @@ def main(out: str, env: str, *sources: str) -> None:
     frames = [frame for source in sources for frame in sensors.open(source)]
     arrays = {}
     with serve(repository, Path(env), log=out_dir / "server.log") as url:
-        with Pipeline("rapid_seg", runtime="triton", url=url) as pipeline:
+        with Pipeline("rapid_seg", "triton", model=ModelOptions(url=url)) as pipeline:
             for i, frame in enumerate(frames):
                 arrays[f"pipeline/{i}"] = pipeline(frame).labels
         client = http.InferenceServerClient(url)

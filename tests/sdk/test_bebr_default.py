@@ -41,7 +41,7 @@ def test_the_package_encodes_as_its_checkpoint(package):
 
 
 def test_the_pipeline_and_the_cli_take_the_default(package, tmp_path):
-    from sdk import Pipeline
+    from sdk import Pipeline, SearchOptions
     from sdk.cli import main
 
     docs = np.random.default_rng(1).standard_normal((200, 384)).astype(np.float32)
@@ -49,6 +49,6 @@ def test_the_pipeline_and_the_cli_take_the_default(package, tmp_path):
     assert main(["bebr", "index", "default", "--embeddings", str(tmp_path / "docs.npy"), "--out", str(tmp_path / "d.bebr")]) == 0
     index = BinaryIndex.load(tmp_path / "d.bebr")
     assert index.info.package_sha256 == BinarizerInfo.of(package).package_sha256
-    with Pipeline("bebr", index=index, k=3, runtime="onnxruntime-cpu") as pipeline:
+    with Pipeline("bebr", "onnxruntime-cpu", search=SearchOptions(index=index, k=3)) as pipeline:
         result = pipeline(docs[:5] + 0.01)  # a document slightly moved still finds itself
     assert result.ids[:, 0].tolist() == [0, 1, 2, 3, 4]

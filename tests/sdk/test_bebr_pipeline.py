@@ -78,15 +78,16 @@ def test_index_add_and_remove(workspace, tmp_path):
 
 
 def test_pipeline_streams_embeddings_and_skips_bad_items(workspace):
-    from sdk import Pipeline
+    from sdk import ModelOptions, Pipeline, SearchOptions
 
     queries = np.load(workspace / "queries.npy")[:40]
     stream = list(queries[:15]) + [np.full(32, np.nan, np.float32), np.ones(31, np.float32), np.zeros(32, np.float32)]
     stream += list(queries[15:])
     index = BinaryIndex.load(workspace / "docs.bebr")
-    with Pipeline("bebr", package=workspace / "first", index=index, k=3, runtime="onnxruntime-cpu") as pipeline:
-        results = list(pipeline.run(stream))
-        summary = pipeline.summary()
+    with Pipeline("bebr", "onnxruntime-cpu", workspace / "first", search=SearchOptions(index=index, k=3)) as pipeline:
+        run = pipeline.run(stream)
+        results = list(run)
+        summary = run.summary()
         batch = pipeline(queries[:7])
     assert len(results) == 40 and summary.frames_out == 40
     assert sum(summary.failed.values()) == 3 and summary.frames_in == 43
@@ -108,10 +109,11 @@ def test_another_binarizers_queries_are_refused_until_declared(workspace, tmp_pa
     assert "was not trained compatible" in capsys.readouterr().err
     assert main(["bebr", "declare", str(index), str(workspace / "second"), "--force"]) == 0
     assert main(search) == 0
-    from sdk import Pipeline
+    from sdk import ModelOptions, Pipeline, SearchOptions
 
     with pytest.raises(CodeVersionError):
-        Pipeline("bebr", package=workspace / "second", index=workspace / "docs.bebr", warmup=False)
+        Pipeline("bebr", package=workspace / "second", search=SearchOptions(index=workspace / "docs.bebr"),
+                 model=ModelOptions(warmup=False)).open()
 
 
 def test_bad_arguments_fail_with_a_message(workspace, tmp_path, capsys):
@@ -140,12 +142,12 @@ def test_a_binarizer_trained_compatible_is_declared_without_force(workspace, tmp
     index = tmp_path / "docs.bebr"
     index.write_bytes((workspace / "docs.bebr").read_bytes())
     assert main(["bebr", "declare", str(index), str(tmp_path / "third")]) == 0
-    from sdk import Pipeline
+    from sdk import ModelOptions, Pipeline, SearchOptions
 
     queries = np.load(workspace / "queries.npy")
-    with Pipeline("bebr", package=tmp_path / "third", index=index, k=1, runtime="onnxruntime-cpu") as pipeline:
+    with Pipeline("bebr", "onnxruntime-cpu", tmp_path / "third", search=SearchOptions(index=index, k=1)) as pipeline:
         found = pipeline(queries).ids[:, 0]
-    with Pipeline("bebr", package=workspace / "first", index=index, k=1, runtime="onnxruntime-cpu") as pipeline:
+    with Pipeline("bebr", "onnxruntime-cpu", workspace / "first", search=SearchOptions(index=index, k=1)) as pipeline:
         own = pipeline(queries).ids[:, 0]
     truth = np.arange(len(queries))
     assert (found == truth).mean() > 0.7 * (own == truth).mean()  # the old index serves the new queries

@@ -98,11 +98,11 @@ def test_the_manifest_carries_the_vote_and_an_older_package_runs_without_it():
 
 
 def test_the_pipeline_votes_by_default_and_can_be_told_not_to(capsys):
-    from sdk import Pipeline
+    from sdk import ModelOptions, Pipeline
     from sdk.cli import build_parser
     from sdk.run_commands import pipeline_from_args
 
-    with Pipeline("rapid_seg", runtime="pytorch", warmup=False) as voting:
+    with Pipeline("rapid_seg", runtime="pytorch", model=ModelOptions(warmup=False)) as voting:
         assert voting.steps.vote == DEFAULT_VOTE
     args = build_parser().parse_args(["run", "--runtime", "pytorch", "--no-vote"])
     with pipeline_from_args(args) as argmax_only:

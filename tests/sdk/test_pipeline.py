@@ -17,6 +17,7 @@ import pytest
 
 import sensors
 from conftest import data_file
+from sdk import StreamOptions
 from runtimes.package import PackageError
 
 SCAN = "semantickitti/sequences/00"
@@ -51,10 +52,11 @@ def scan():
 
 def test_a_file_stream_gives_every_frame_in_order(pipeline, scan):
     frames = [scan, *sensors.open("sim://hdl64e?seed=7&frames=2")]
-    results = list(pipeline.run(frames))
+    run = pipeline.run(frames)
+    results = list(run)
     assert [len(r.labels) for r in results] == [len(f) for f in frames]
     assert [r.frame for r in results] == frames
-    summary = pipeline.summary()
+    summary = run.summary()
     assert (summary.frames_in, summary.frames_out, summary.dropped, summary.failed) == (3, 3, 0, {})
     for result in results:
         assert result.labels.dtype == np.int32 and 1 <= result.labels.min() and result.labels.max() <= 19
@@ -78,9 +80,9 @@ def test_one_frame_matches_the_stream_and_the_pytorch_reference(pipeline, scan):
 
 def test_a_frame_that_fails_is_skipped_and_counted(pipeline, scan):
     broken = sensors.Frame(points=np.full((10, 4), np.nan, np.float32), timestamp=0.0, sensor="HDL-64E")
-    results = list(pipeline.run([scan, broken, scan]))
-    assert len(results) == 2
-    assert pipeline.summary().failed == {"preprocess: ValueError": 1}
+    run = pipeline.run([scan, broken, scan])
+    assert len(list(run)) == 2
+    assert run.summary().failed == {"preprocess: ValueError": 1}
 
 
 def test_a_live_source_under_overload_drops_and_counts(pipeline, scan, monkeypatch):
@@ -108,12 +110,13 @@ def test_a_live_source_under_overload_drops_and_counts(pipeline, scan, monkeypat
             released.set()
 
     monkeypatch.setattr(pipeline.runner, "infer", held_infer)
-    monkeypatch.setitem(pipeline.stream_options, "overlap", False)  # one worker: the hold covers every stage
+    monkeypatch.setattr(pipeline, "stream", StreamOptions(overlap=False))  # one worker: the hold covers every stage
     indices = []
-    for result in pipeline.run(LiveSweeps()):
+    run = pipeline.run(LiveSweeps())
+    for result in run:
         indices.append(result.index)
         first_taken.set()
-    summary = pipeline.summary()
+    summary = run.summary()
     assert indices == [0, 39] and summary.latency_from == "sensor timestamp"
     assert (summary.frames_in, summary.frames_out, summary.dropped) == (40, 2, 38)
 
@@ -129,12 +132,13 @@ def test_bad_arguments_fail_at_once(cache, tmp_path):
 
     with pytest.raises(ValueError, match="no pipeline named 'faiss'"):
         Pipeline("faiss")
-    with pytest.raises(ValueError, match="searches an index: pass index="):
+    with pytest.raises(ValueError, match="searches an index: pass SearchOptions"):
         Pipeline("bebr")
     with pytest.raises(ValueError, match="unknown runtime 'cuda'"):
         Pipeline(runtime="cuda")
     with pytest.raises(PackageError, match="not a model package"):
-        Pipeline(package=tmp_path)
+        with Pipeline(package=tmp_path):  # the package is opened on enter
+            pass
 
 
 def test_replay_writes_a_labelled_bag(pipeline, tmp_path):
@@ -214,8 +218,8 @@ def test_opening_warms_every_numba_kernel_before_the_first_frame(cache, warmup):
     a frame needs only when it warms up; the warm-up's own timings are kept for the log."""
     script = f"""
 import importlib, json
-from sdk import Pipeline
-pipeline = Pipeline("rapid_seg", runtime="onnxruntime-cpu", warmup={warmup})
+from sdk import ModelOptions, Pipeline
+pipeline = Pipeline("rapid_seg", runtime="onnxruntime-cpu", model=ModelOptions(warmup={warmup})).open()
 ready = {{}}
 for name in {WARMED_KERNELS!r}:
     module, kernel = name.split(":")
@@ -258,5 +262,38 @@ def test_a_warm_up_that_fails_releases_the_runner(monkeypatch):
     monkeypatch.setattr(RapidSegSteps, "warmup", broken_warmup)
     monkeypatch.setattr("runtimes.onnxruntime_runner.OnnxRuntimeRunner.__exit__", recording_exit)
     with pytest.raises(RuntimeError, match="warm-up failed"):
-        Pipeline("rapid_seg", "onnxruntime-cpu")
+        with Pipeline("rapid_seg", "onnxruntime-cpu"):
+            pass
     assert released == ["onnxruntime[CPUExecutionProvider]"]
+
+
+def test_two_runs_keep_their_own_summaries_and_run_all_returns_its_own(pipeline, scan):
+    broken = sensors.Frame(points=np.full((10, 4), np.nan, np.float32), timestamp=0.0, sensor="HDL-64E")
+    first, second = pipeline.run([scan, scan]), pipeline.run([scan, broken])
+    assert len(list(first)) == 2 and len(list(second)) == 1
+    assert (first.summary().frames_out, first.summary().failed) == (2, {})
+    assert (second.summary().frames_out, second.summary().failed) == (1, {"preprocess: ValueError": 1})
+    seen = []
+    summary = pipeline.run_all([scan], seen.append)
+    assert len(seen) == 1 and summary.frames_out == 1 and seen[0].labels.shape == (len(scan),)
+
+
+def test_resources_are_taken_on_first_use_and_released_on_close(cache, scan, monkeypatch):
+    from runtimes.onnxruntime_runner import OnnxRuntimeRunner
+    from sdk import ModelOptions, Pipeline
+
+    entered, exited = [], []
+    original_enter, original_exit = OnnxRuntimeRunner.__enter__, OnnxRuntimeRunner.__exit__
+    monkeypatch.setattr(OnnxRuntimeRunner, "__enter__", lambda self: entered.append(self) or original_enter(self))
+    monkeypatch.setattr(OnnxRuntimeRunner, "__exit__", lambda self, *exc: exited.append(self) or original_exit(self, *exc))
+    pipeline = Pipeline("rapid_seg", "onnxruntime-cpu", model=ModelOptions(warmup=False))
+    assert entered == []  # constructing checks options only
+    first = pipeline(scan)  # first use opens
+    assert len(entered) == 1 and exited == [] and pipeline.runner.active
+    pipeline.close()
+    assert exited == entered
+    pipeline.close()  # closing twice releases nothing twice
+    assert len(exited) == 1
+    with pipeline:  # opens again on enter, releases on exit
+        np.testing.assert_array_equal(pipeline(scan).labels, first.labels)
+    assert len(entered) == len(exited) == 2

@@ -31,7 +31,7 @@ def test_scan_context_keeps_the_highest_point_of_each_bin():
 
 @pytest.mark.slow
 def test_a_revisit_finds_its_place_in_the_mapped_pass(tmp_path):
-    from sdk import Pipeline
+    from sdk import Pipeline, SearchOptions
     from sdk.bebr.exporting import export_binarizer
     from sdk.bebr.training import BinarizerTraining, TrainingData, train_binarizer
     from sdk.models.binarizer import BinarizerConfig
@@ -47,7 +47,7 @@ def test_a_revisit_finds_its_place_in_the_mapped_pass(tmp_path):
     with OnnxRuntimeRunner(package) as runner:
         codes, norms = encode_all(runner, np.stack([describe(f) for f in mapped]), info.dim)
     index = BinaryIndex(IndexInfo(info.layout, info.code_version), codes, norms)
-    with Pipeline("bebr", package=package.folder, index=index, k=1, describe=describe, runtime="onnxruntime-cpu") as pipeline:
+    with Pipeline("bebr", "onnxruntime-cpu", package.folder, search=SearchOptions(index=index, k=1, describe=describe)) as pipeline:
         results = list(pipeline.run(revisits))
     assert len(results) == 40 and "describe" in results[0].timings
     found = np.array([r.ids[0] for r in results])

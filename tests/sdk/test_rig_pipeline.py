@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import sensors
-from sdk import Pipeline
+from sdk import Pipeline, PostprocessOptions
 from sdk.sinks import Renderer
 from sensors.rig import point_colours
 
@@ -16,7 +16,7 @@ NUSCENES = "nuscenes_cameras/calibration.json"
 
 @pytest.fixture(scope="module")
 def pipeline():
-    with Pipeline("rapid_seg", "onnxruntime-cpu", point_colours=True) as opened:
+    with Pipeline("rapid_seg", "onnxruntime-cpu", postprocess=PostprocessOptions(point_colours=True)) as opened:
         yield opened
 
 

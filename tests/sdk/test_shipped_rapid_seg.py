@@ -9,7 +9,7 @@ import pytest
 
 import sensors
 from runtimes.package import load_package
-from sdk import Pipeline
+from sdk import ModelOptions, Pipeline
 from sdk.models.registry import default_checkpoint, shipped_package
 from sdk.package_provenance import BuildRecord
 
@@ -37,7 +37,7 @@ def test_its_parity_report_passed_on_the_real_scan(package):
 def test_the_pipeline_opens_it_without_exporting(tmp_path, monkeypatch, data):
     monkeypatch.setenv("RAPID_EDGE_CACHE", str(tmp_path / "cache"))
     frame = next(iter(sensors.open(data(SCAN))))
-    with Pipeline("rapid_seg", "onnxruntime-cpu", allow_export=False, warmup=False) as pipeline:
+    with Pipeline("rapid_seg", "onnxruntime-cpu", model=ModelOptions(allow_export=False, warmup=False)) as pipeline:
         assert pipeline.package.folder == shipped_package("rapid_seg")
         labels = pipeline(frame).labels
     assert not (tmp_path / "cache").exists()
@@ -47,4 +47,4 @@ def test_the_pipeline_opens_it_without_exporting(tmp_path, monkeypatch, data):
 def test_a_form_that_is_not_shipped_is_refused_where_exporting_is_not_allowed(tmp_path, monkeypatch):
     monkeypatch.setenv("RAPID_EDGE_CACHE", str(tmp_path / "cache"))
     with pytest.raises(ValueError, match="portable-form package is shipped or given"):
-        Pipeline("rapid_seg", "onnxruntime-cpu", form="portable", allow_export=False, warmup=False)
+        Pipeline("rapid_seg", "onnxruntime-cpu", model=ModelOptions(form="portable", allow_export=False, warmup=False)).open()

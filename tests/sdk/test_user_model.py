@@ -15,7 +15,7 @@ torch = pytest.importorskip("torch")
 from safetensors.torch import save_file  # noqa: E402
 
 import sensors  # noqa: E402
-from sdk import Pipeline  # noqa: E402
+from sdk import ModelOptions, Pipeline, PostprocessOptions  # noqa: E402
 from sdk.cli import main  # noqa: E402
 from sdk.segmentation import RapidSegSteps  # noqa: E402
 from sdk.user_model import ModelConfig, ModelSpecError, build_network, export_user_model  # noqa: E402
@@ -94,7 +94,8 @@ def test_the_pipeline_runs_the_package_as_pytorch_labels_the_frame(squeezeseg):
     wrapped = build_network(f"{SQUEEZESEG}:build", weights, ModelConfig.read(SQUEEZESEG_CONFIG))
     labels = {}
     for form, folder in packages.items():
-        with Pipeline("segmentation", package=folder, neighbour_vote=False, warmup=False) as pipeline:
+        with Pipeline("segmentation", package=folder, model=ModelOptions(warmup=False),
+                      postprocess=PostprocessOptions(neighbour_vote=False)) as pipeline:
             result = pipeline(frame)
             assert pipeline.describe()["pipeline"] == "segmentation" and pipeline.package.form == form
         labels[form] = result.labels
@@ -130,7 +131,7 @@ def test_a_per_point_network_without_rapid_exports_split_only(tmp_path):
     package = export_user_model(spec, weights, config, "split", tmp_path / "package", sim_frames=1)
     assert [s.name for s in package.inputs] == ["image", "pixel", "points"] and package.form == "split"
     frame = next(iter(sensors.open("sim://hdl64e?seed=5002")))
-    with Pipeline("segmentation", package=package.folder, warmup=False) as pipeline:
+    with Pipeline("segmentation", package=package.folder, model=ModelOptions(warmup=False)) as pipeline:
         assert len(pipeline(frame).labels) == len(frame.points)
     with pytest.raises(ValueError, match="reads none: use split"):
         export_user_model(spec, weights, config, "portable", tmp_path / "portable", sim_frames=1)
