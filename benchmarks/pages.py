@@ -15,8 +15,9 @@ def heading(title: str, script: str, result: Path, benchmark: str) -> list[str]:
 
 
 def machine_line(machine: dict) -> str:
-    steal = machine.get("cpu_steal_share")
-    return (f"Machine: {machine['cpu']}, {machine['threads_available']} threads ({machine['threads_per_core']} per core)"
+    steal, per_core = machine.get("cpu_steal_share"), machine.get("threads_per_core")  # older records lack them
+    return (f"Machine: {machine['cpu']}, {machine['threads_available']} threads"
+            + (f" ({per_core} per core)" if per_core is not None else "")
             + (f", CPU steal {100 * steal:.1f} % during the run." if steal is not None else "."))
 
 

@@ -64,3 +64,12 @@ def test_the_shipped_evaluations_follow_the_reference_evaluator():
         confusion.matrix = np.array(report["confusion"])
         assert report["miou"] == confusion.miou(), title
         assert report["miou_present"] == confusion.miou_present(), title
+
+
+def test_the_component_page_is_generated_from_the_json():
+    import component_tables
+
+    reports = component_tables.load_reports()
+    page = component_tables.OUT.read_text()
+    assert page == component_tables.render(reports), "run python benchmarks/component_tables.py"
+    assert f"| {reports['fuzz_sources']['outcomes']['read']:,} |" in page
