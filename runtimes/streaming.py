@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from sensors.latest import put_latest
+
 log = logging.getLogger("runtimes.streaming")
 
 #: how often blocked threads look at the stop flag, seconds
@@ -346,30 +348,27 @@ class StreamExecutor:
         end marker (`final`) waits for room instead, so the last frames are not dropped for it, and always
         goes in, so the stage after it finishes."""
         target = self._queues[position]
-        drop = self._drop and not final
+        if self._drop and not final:
+            dropped = put_latest(target, envelope)
+            if dropped:
+                with self._lock:
+                    self._dropped += dropped
+            return
         while True:
             try:
-                if drop:
-                    target.put_nowait(envelope)
-                else:
-                    target.put(envelope, timeout=POLL_S)
+                target.put(envelope, timeout=POLL_S)
                 return
             except queue.Full:
                 if self._stop.is_set():
                     if not final:
                         return
                     self._drain_one(target)
-                elif drop:
-                    self._drain_one(target, count_drop=True)
 
-    def _drain_one(self, target: queue.Queue, count_drop: bool = False) -> None:
+    def _drain_one(self, target: queue.Queue) -> None:
         try:
-            oldest = target.get_nowait()
+            target.get_nowait()
         except queue.Empty:
             return
-        if count_drop:
-            with self._lock:
-                self._dropped += 1
 
     def _drain(self) -> None:
         for target in self._queues:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from ..frame import Frame
+from ..latest import put_latest
 from ..pcap import udp_datagrams
 from ..source import Source, SourceError, SourceStats
 from .assembler import DecodeOptions, RotationAssembler, check_packet, decoder_config
@@ -205,19 +206,9 @@ class VelodyneUdpSource(VelodynePacketSource):
             self._offer(None)
 
     def _offer(self, frame: Frame | None) -> None:
-        while True:
-            try:
-                self._queue.put_nowait(frame)
-                return
-            except queue.Full:
-                try:
-                    dropped = self._queue.get_nowait()
-                except queue.Empty:
-                    continue
-                if dropped is None:  # never drop the end marker
-                    self._queue.put_nowait(None)
-                    return
-                self.stats.skip_frame("consumer too slow (live source drops the oldest frame)")
+        """The newest frame (or the end marker, offered last) goes in; each older frame it displaces is counted."""
+        for _ in range(put_latest(self._queue, frame)):
+            self.stats.skip_frame("consumer too slow (live source drops the oldest frame)")
 
     def close(self) -> None:
         self._stop.set()
