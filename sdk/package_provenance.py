@@ -12,9 +12,9 @@ from runtimes.package import Package, sha256
 ROOT = Path(__file__).resolve().parent.parent
 #: the modules whose code decides what an exported rapid_seg graph contains
 GRAPH_SOURCES = ("sdk/models/rapid_seg.py", "sdk/models/rapid_seg_config.py", "sdk/models/interface.py",
-                 "sdk/models/autoencoder.py",
-                 "sdk/models/backbone.py", "sdk/models/fusion.py", "sdk/models/head.py", "sdk/exporting.py",
-                 "export/onnx_graph.py", "export/rapid_op")
+                 "sdk/models/autoencoder.py", "sdk/models/backbone.py", "sdk/models/fusion.py", "sdk/models/head.py",
+                 "sdk/exporting.py", "export/onnx_graph.py", "export/opset.py", "export/rapid_op",
+                 "runtimes/ops/rapid_spec.py")
 WEIGHTS = "model.safetensors"
 
 
