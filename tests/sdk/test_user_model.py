@@ -190,3 +190,14 @@ def test_the_cli_names_what_an_own_model_export_lacks(capsys):
 def test_the_segmentation_pipeline_needs_a_package():
     with pytest.raises(ValueError, match="pass package="):
         Pipeline("segmentation")
+
+
+def test_the_cli_runs_and_labels_with_a_package_of_your_own(squeezeseg, tmp_path, data):
+    _, packages = squeezeseg
+    assert main(["run", "--pipeline", "segmentation", "--package", str(packages["split"]), "--runtime",
+                 "onnxruntime-cpu", "--source", "sim://hdl64e?seed=5003&frames=1"]) == 0
+    scan = data(SCAN)
+    assert main(["label", str(scan), "--out", str(tmp_path / "labels"), "--package", str(packages["split"]),
+                 "--runtime", "onnxruntime-cpu"]) == 0
+    written = sorted((tmp_path / "labels").rglob("*.label"))
+    assert len(written) == 1 and np.fromfile(written[0], np.uint32).size == 124_668
