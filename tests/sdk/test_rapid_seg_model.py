@@ -185,9 +185,10 @@ def test_class_crops_off_draws_random_crops_as_before(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_tiny_run_learns(tmp_path):
+def test_a_tiny_run_learns(tmp_path, one_thread):
     """Overfitting two simulated frames: the loss falls, point accuracy and mIoU on them rise. (Class-balanced
-    cross-entropy spends the first steps on rare classes, so 60 steps lift accuracy far more than mIoU.)"""
+    cross-entropy spends the first steps on rare classes, so 60 steps lift accuracy far more than mIoU.) On
+    one thread, so the run is the same whatever the threads' timing (see `one_thread`)."""
     from sdk.training.data import SimFrames
     from sdk.training.evaluate import evaluate
     from sdk.training.trainer import TrainConfig, Trainer
