@@ -201,3 +201,19 @@ def test_the_cli_runs_and_labels_with_a_package_of_your_own(squeezeseg, tmp_path
                  "--runtime", "onnxruntime-cpu"]) == 0
     written = sorted((tmp_path / "labels").rglob("*.label"))
     assert len(written) == 1 and np.fromfile(written[0], np.uint32).size == 124_668
+
+
+@pytest.mark.parametrize("source", ["sim://hdl64e?seed=5004&frames=1", SCAN])
+def test_training_samples_are_what_the_package_is_fed(source, data):
+    """docs/own_model.md's promise to whoever trains their own network: make_sample (no augmentation) gives
+    the image, RAPiD features and pixels the deployed preprocessing feeds, bit for bit."""
+    from sdk.models.rapid_seg_config import SHIPPED_RAPID
+    from sdk.training.data import make_sample
+    from sensors.labels import SEMANTIC_KITTI
+
+    frame = next(iter(sensors.open(source if "://" in source else data(source))))
+    sample = make_sample(frame, SHIPPED_RAPID)
+    feed = RapidSegSteps(64, 2048, SHIPPED_RAPID, SEMANTIC_KITTI.class_names).preprocess(frame).feed
+    np.testing.assert_array_equal(sample.image, feed["image"][0])
+    np.testing.assert_array_equal(sample.rapid, feed["rapid"][0])
+    np.testing.assert_array_equal(sample.pixel, feed["pixel"])
