@@ -23,3 +23,16 @@ def data_file(relative: str) -> Path:
 @pytest.fixture
 def data():
     return data_file
+
+
+@pytest.fixture
+def one_thread():
+    """Parallel reductions sum in an order that follows thread timing, and Adam turns a last-bit difference
+    in a near-zero gradient into a full step: training runs are compared on one thread."""
+    import numba
+    import torch
+
+    threads = torch.get_num_threads(), numba.get_num_threads()
+    torch.set_num_threads(1), numba.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads[0]), numba.set_num_threads(threads[1])

@@ -330,18 +330,6 @@ def test_ema_follows_its_update_rule_and_is_saved_as_the_model(tmp_path):
         torch.testing.assert_close(raw[key], second[key], rtol=0, atol=0)
 
 
-@pytest.fixture
-def one_thread():
-    """Parallel reductions sum in an order that follows thread timing, and Adam turns a last-bit difference
-    in a near-zero gradient into a full step: resume is compared bit for bit on one thread."""
-    import numba
-
-    threads = torch.get_num_threads(), numba.get_num_threads()
-    torch.set_num_threads(1), numba.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads[0]), numba.set_num_threads(threads[1])
-
-
 def test_an_ema_run_resumes_to_the_same_weights(tmp_path, one_thread):
     from sdk.training.trainer import TrainConfig, Trainer
 

@@ -217,3 +217,17 @@ def test_training_samples_are_what_the_package_is_fed(source, data):
     np.testing.assert_array_equal(sample.image, feed["image"][0])
     np.testing.assert_array_equal(sample.rapid, feed["rapid"][0])
     np.testing.assert_array_equal(sample.pixel, feed["pixel"])
+
+
+def test_the_example_trains_on_the_sdks_samples_and_its_weights_load_for_export(tmp_path, one_thread):
+    """examples/own_model/train_squeezeseg.py on a few simulated frames, on one thread: the loss falls and
+    the weights it writes fit the factory for `rapid-edge export`."""
+    import importlib.util
+
+    loader = importlib.util.spec_from_file_location("train_squeezeseg", SQUEEZESEG.parent / "train_squeezeseg.py")
+    example = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(example)
+    losses = example.train("sim://hdl64e?seed=1&frames=8", tmp_path, steps=8)
+    assert len(losses) == 8 and np.mean(losses[-3:]) < 0.9 * losses[0]
+    build_network(f"{SQUEEZESEG}:build", tmp_path / "model.safetensors", ModelConfig.read(SQUEEZESEG_CONFIG))
+    assert json.loads((tmp_path / "training.json").read_text())["steps"] == 8
