@@ -19,6 +19,7 @@ from runtimes.runner import Runner
 from runtimes.streaming import Stage
 from sensors import Frame
 
+from .models.interface import graph_inputs
 from .neighbour_vote import DEFAULT_VOTE, NeighbourVote
 from .range_image import DEFAULT_GEOMETRY, GEOMETRY, SensorGeometry, project
 
@@ -68,7 +69,7 @@ class RapidSegSteps:
                  vote: NeighbourVote | None = None, inputs: tuple[str, ...] | None = None) -> None:
         self.rows, self.columns, self.rapid, self.class_names, self.vote = rows, columns, rapid, class_names, vote
         #: the network's inputs: the package's (a network of your own may not read the points)
-        self.inputs = inputs or ("image", "pixel", "points", *(("rapid",) if rapid else ()))
+        self.inputs = inputs or graph_inputs(points=True, rapid=rapid is not None)
         self.colours = False  # a "colour" stage after postprocessing: point colours from the rig's images
 
     @classmethod

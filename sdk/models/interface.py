@@ -21,13 +21,18 @@ class NetworkInterface:
 
     def input_names(self, rapid_fed: bool) -> tuple[str, ...]:
         """The graph's inputs, in order; `rapid_fed`: the features come from outside the graph (split form)."""
-        return ("image", "pixel", *(("points",) if self.reads_points else ()),
-                *(("rapid",) if rapid_fed and self.rapid is not None else ()))
+        return graph_inputs(self.reads_points, rapid_fed and self.rapid is not None)
 
     @property
     def classes(self) -> int:
         """Logits per point: the label set's training classes (label = argmax + 1; 0 stays "ignore")."""
         return len(self.label_set.class_names) - 1
+
+
+def graph_inputs(points: bool, rapid: bool) -> tuple[str, ...]:
+    """A range-view graph's input names, in order: the range image and each point's pixel always, then the
+    points and the RAPiD features where the graph takes them."""
+    return ("image", "pixel", *(("points",) if points else ()), *(("rapid",) if rapid else ()))
 
 
 #: where a network's RAPiD features come from: a graph input (split form), standard ops in the graph
