@@ -4,7 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-APT_PACKAGES=(libusb-1.0-0 libgl1 libgomp1 cmake iproute2)  # open3d's runtime libraries; cmake for the plugin library; ip for the loopback-only test namespaces
+# open3d's runtime libraries; g++ for the native op library (built below); cmake for the TensorRT plugin library;
+# ip for the loopback-only test namespaces; TBB for HIP-CPU, on which the suite runs the CUDA kernels on the CPU
+APT_PACKAGES=(libusb-1.0-0 libgl1 libgomp1 g++ cmake iproute2 libtbb-dev)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
@@ -37,6 +39,11 @@ if [ "$(uname -m)" = x86_64 ]; then
   .venv-triton/bin/python -m pip install -q --upgrade pip
   .venv-triton/bin/python -m pip install -q nvidia-pytriton -e .
 fi
-# The suite also runs the ROS 2 bag tests against the newer rosbags line (ouster-sdk pins 0.9.23).
+# The suite also runs the ROS 2 bag tests against the newer rosbags line (ouster-sdk pins 0.9.23), and the native
+# op library in the oldest ONNX Runtime the SDK supports (1.18, which predates NumPy 2).
 .venv/bin/python -m pip install -q --no-deps --upgrade --target .venv/rosbags-0.11 'rosbags>=0.11,<0.12' apsw backports.zstd
+[ -d .venv/onnxruntime-1.18 ] || .venv/bin/python -m pip install -q --no-deps --target .venv/onnxruntime-1.18 \
+  onnxruntime==1.18.1 'numpy<2' packaging flatbuffers 'protobuf<5' coloredlogs humanfriendly sympy mpmath
+# The native ONNX Runtime op library, built once for this machine into the cache (both environments use it).
+.venv/bin/python -m runtimes.native_ops
 echo "installed into .venv"

@@ -31,7 +31,7 @@ def onnx_runners(image: np.ndarray) -> dict:
     import onnxruntime as ort
 
     from export.rapid_op.onnx_export import export_rapid_features
-    from runtimes.ops.ort_ops import session_options
+    from runtimes.native_ops import session_options
 
     runners = {}
     folder = Path(tempfile.mkdtemp())
@@ -39,7 +39,7 @@ def onnx_runners(image: np.ndarray) -> dict:
         path = folder / f"{form}.onnx"
         export_rapid_features(path, form, *image.shape[2:], KITTI)
         session = ort.InferenceSession(str(path), session_options(), providers=["CPUExecutionProvider"])
-        runners[f"onnxruntime-{form}" + (" (python op via lists)" if form == "plugin" else "")] = (
+        runners[f"onnxruntime-{form}" + (" (native op library)" if form == "plugin" else "")] = (
             lambda s=session: s.run(None, {"image": image}))
     return runners
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .binary_search_session import BinarySearchSession
 from .ops.bebr_numba import binary_search_numba
 from .ops.bebr_spec import CodeError, CodeLayout, NormRange, check_codes, check_k, check_norms
 
@@ -29,6 +30,8 @@ FORMAT = "rapid-edge-bebr-index"
 FORMAT_VERSION = 1
 ALIGNMENT = 64
 PREFIX = struct.Struct("<8sI")
+#: what can run a search: the numba kernel, or the rapid::BinarySearch node in ONNX Runtime (native op library)
+SEARCH_RUNTIMES = ("numba", "onnxruntime")
 
 
 class IndexFileError(ValueError):
@@ -85,7 +88,13 @@ class BinaryIndex:
         self.norms = check_norms(norms, len(self.codes), "index norms") if norms is not None else np.empty(0, np.float32)
         ids = np.arange(len(self.codes), dtype=np.int64) if ids is None else np.asarray(ids)
         self.ids = self._checked_ids(ids, len(self.codes))
-        self.norm_range = NormRange.of(self.norms)  # norms are checked once, here and in add(), not per search
+        self._contents_changed()
+
+    def _contents_changed(self) -> None:
+        """After the documents change: the norms' range (norms are checked once, on entry, not per search) and no
+        search session over the old documents."""
+        self.norm_range = NormRange.of(self.norms)
+        self._sessions: dict[tuple[int, int | None], BinarySearchSession] = {}
 
     # -- contents -------------------------------------------------------------------------------------------
     @property
@@ -119,7 +128,7 @@ class BinaryIndex:
         self.codes = np.concatenate([self.codes, codes])
         self.norms = np.concatenate([self.norms, norms])
         self.ids = np.concatenate([self.ids, ids])
-        self.norm_range = NormRange.of(self.norms)
+        self._contents_changed()
 
     def remove(self, ids) -> None:
         """Remove documents by id; every id must be present (nothing is removed otherwise)."""
@@ -129,7 +138,7 @@ class BinaryIndex:
         if len(missing):
             raise CodeError(f"ids not in the index: {missing[:5].tolist()}")
         self.codes, self.norms, self.ids = self.codes[keep], self.norms[keep], self.ids[keep]
-        self.norm_range = NormRange.of(self.norms)
+        self._contents_changed()
 
     # -- versions -------------------------------------------------------------------------------------------
     def accepts(self, code_version: str) -> bool:
@@ -149,13 +158,27 @@ class BinaryIndex:
 
     # -- search ---------------------------------------------------------------------------------------------
     def search(self, query_codes: np.ndarray, query_norms: np.ndarray, k: int, code_version: str,
-               threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k of each query: ids int64 [Q, k] and cosine scores float32 [Q, k]."""
+               threads: int | None = None, runtime: str = "numba") -> tuple[np.ndarray, np.ndarray]:
+        """Top-k of each query: ids int64 [Q, k] and cosine scores float32 [Q, k], by the numba kernel or the
+        rapid::BinarySearch node in ONNX Runtime (`runtime`, one of SEARCH_RUNTIMES: the same results)."""
         self.check_version(code_version)
         check_k(k, len(self))
-        scores, rows = binary_search_numba(query_codes, query_norms, self.codes, self.norms, self.layout, k, threads,
-                                           self.norm_range)
+        if runtime == "numba":
+            scores, rows = binary_search_numba(query_codes, query_norms, self.codes, self.norms, self.layout, k, threads,
+                                               self.norm_range)
+        elif runtime == "onnxruntime":
+            scores, rows = self._session(k, threads).search(query_codes, query_norms)
+        else:
+            raise ValueError(f"unknown search runtime {runtime!r}; choose one of {', '.join(SEARCH_RUNTIMES)}")
         return self.ids[rows], scores
+
+    def _session(self, k: int, threads: int | None) -> BinarySearchSession:
+        """One ONNX Runtime session per k and thread count, over the documents as they are now."""
+        key = (k, threads)
+        if key not in self._sessions:
+            self._sessions[key] = BinarySearchSession(self.codes, self.norms, self.layout, k, threads,
+                                                      check_doc_norms=False)
+        return self._sessions[key]
 
     # -- files ----------------------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:

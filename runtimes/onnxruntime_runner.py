@@ -1,5 +1,5 @@
-"""ONNX Runtime backend: providers in order TensorRT EP, CUDA EP, CPU, taking what is installed; the
-`rapid` custom ops are registered (onnxruntime-extensions) when the graph holds them."""
+"""ONNX Runtime backend: providers in order TensorRT EP, CUDA EP, CPU, taking what is installed; the SDK's
+native op library (runtimes.native_ops) is registered when the graph holds rapid:: nodes."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import native_ops
+from .ops.nodes import DOMAIN
 from .package import Package, TensorSpec
 from .runner import Runner
 
@@ -50,10 +52,8 @@ class OnnxRuntimeRunner(Runner):
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if self.threads:
             options.intra_op_num_threads = self.threads
-        if "rapid" in self.domains:
-            from .ops.ort_ops import session_options
-
-            options = session_options(options)
+        if DOMAIN in self.domains:
+            options = native_ops.session_options(options, self.providers)
         self.session = ort.InferenceSession(str(self.path), options, providers=self.providers)
         self.name = f"onnxruntime[{self.session.get_providers()[0]}]"
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 #: the modules that define the subcommands, in the order `--help` lists them
 COMMAND_MODULES = ("run_commands", "label_commands", "inspect_commands", "sensor_commands", "ros2_commands", "train_commands", "export_commands", "bebr.commands")
 #: what the [export] and [train] extras add; a core install (a vehicle's) lacks them
-TRAINING_STACK = ("torch", "onnx", "onnxscript", "onnxslim", "onnxruntime_extensions", "safetensors", "open3d")
+TRAINING_STACK = ("torch", "onnxscript", "onnxslim", "safetensors", "open3d")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -81,12 +81,14 @@ class PostprocessOptions:
 
 @dataclass(frozen=True)
 class SearchOptions:
-    """bebr: the index searched (a file or a BinaryIndex), `k` ids per item, and `describe`, which turns
-    each item (a frame, say) into an embedding."""
+    """bebr: the index searched (a file or a BinaryIndex), `k` ids per item, `describe`, which turns each item (a
+    frame, say) into an embedding, and `runtime`, what searches: the numba kernel, or the rapid::BinarySearch node
+    in an ONNX Runtime session (the native op library; the same results)."""
 
     index: Any = None
     k: int = 10
     describe: Describe | None = None
+    runtime: str = "numba"
 
 
 class PipelineRun:
@@ -248,7 +250,7 @@ def _open(pipeline: Pipeline) -> _Opened:
                    else _default_package(name, options.form, options.checkpoint, options.allow_export))
         if name == "bebr":
             steps = RetrievalSteps(package, open_index(pipeline.search.index), pipeline.search.k,
-                                   pipeline.search.describe, options.threads)
+                                   pipeline.search.describe, options.threads, pipeline.search.runtime)
         else:
             steps = RapidSegSteps.from_manifest(package.manifest)
         if runtime == "triton":  # the package's network served by Triton; its pre/postprocessing runs here

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from runtimes.bebr_index import BinaryIndex
+from runtimes.bebr_index import SEARCH_RUNTIMES, BinaryIndex
 from runtimes.embeddings import check_embeddings
 from runtimes.ops.bebr_spec import CodeError, CodeLayout, check_k
 from runtimes.package import MANIFEST, Package, sha256
@@ -73,13 +73,16 @@ class RetrievalSteps:
     """Encode with the binarizer package's runner, search the index; refuses an index of other codes."""
 
     def __init__(self, package: Package, index: BinaryIndex, k: int = 10, describe: Describe | None = None,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, search_runtime: str = "numba") -> None:
         info = BinarizerInfo.of(package)
         self.layout, self.code_version, self.dim = info.layout, info.code_version, info.dim
         if index.layout != self.layout:
             raise CodeError(f"the index holds codes of {index.layout}, the binarizer makes {self.layout}")
         index.check_version(self.code_version)
+        if search_runtime not in SEARCH_RUNTIMES:
+            raise ValueError(f"unknown search runtime {search_runtime!r}; choose one of {', '.join(SEARCH_RUNTIMES)}")
         self.index, self.k, self.describe, self.threads = index, check_k(k, len(index)), describe, threads
+        self.search_runtime = search_runtime
 
     def stages(self, runner: Runner) -> list[Stage]:
         stages = [Stage("describe", self.describe)] if self.describe else []
@@ -93,7 +96,8 @@ class RetrievalSteps:
         return Encoded(item, out["codes"], out["norms"], single)
 
     def search(self, encoded: Encoded) -> Retrieval:
-        ids, scores = self.index.search(encoded.codes, encoded.norms, self.k, self.code_version, self.threads)
+        ids, scores = self.index.search(encoded.codes, encoded.norms, self.k, self.code_version, self.threads,
+                                        self.search_runtime)
         if encoded.single:
             ids, scores = ids[0], scores[0]
         return Retrieval(encoded.item, ids, scores)

@@ -8,6 +8,8 @@ import onnx
 import torch
 
 from runtimes.ops.bebr_spec import CodeLayout, check_k
+from runtimes.ops.nodes import SEARCH_INPUTS as INPUTS
+from runtimes.ops.nodes import SEARCH_OUTPUTS as OUTPUTS
 
 from ..opset import DEFAULT_OPSET
 from ..onnx_graph import translation_table
@@ -15,8 +17,6 @@ from .custom_op import binary_search_plugin
 from .torch_impl import binary_search_torch
 
 FORMS = ("portable", "plugin")
-INPUTS = ("query_codes", "query_norms", "doc_codes", "doc_norms")
-OUTPUTS = ("scores", "indices")
 
 
 class BinarySearchModule(torch.nn.Module):

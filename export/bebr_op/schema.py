@@ -4,9 +4,8 @@ from __future__ import annotations
 import onnx
 from onnx.defs import OpSchema
 
-DOMAIN = "rapid"
-VERSION = 1
-OP_TYPE = "BinarySearch"
+from runtimes.ops.nodes import BINARY_SEARCH as OP_TYPE
+from runtimes.ops.nodes import DOMAIN, VERSION
 #: the node's attributes: the code layout (runtimes/ops/bebr_spec.py) and k
 ATTRIBUTES = ("bits", "planes", "k")
 

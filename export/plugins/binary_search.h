@@ -1,23 +1,14 @@
 // Host entry points of the rapid::BinarySearch CUDA kernels (used by the TensorRT plugin).
 #pragma once
 
+#include "binary_search_params.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <cuda_runtime_api.h>
 
 namespace rapid
 {
-
-struct BinarySearchParams
-{
-    int bits = 512;   // m, bits per plane
-    int planes = 2;   // u + 1
-    int k = 10;
-
-    int words() const { return planes * bits / 32; }
-    //! The layouts and k the kernels take (runtimes/ops/bebr_spec.py: MAX_PLANES, MAX_BITS, MAX_K).
-    bool valid() const { return planes >= 1 && planes <= 4 && bits > 0 && bits % 32 == 0 && bits <= 4096 && k >= 1 && k <= 3840; }
-};
 
 //! Queries scored per pass: the workspace holds this many rows of N cosines.
 constexpr int kBinarySearchQueryChunk = 32;

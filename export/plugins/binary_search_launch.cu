@@ -1,5 +1,6 @@
 // Host launcher of the rapid::BinarySearch kernels: scores a chunk of queries, then selects each one's top k.
 #include "binary_search.h"
+#include "kernel_launch.h"
 #include "binary_search_kernels.cu"
 
 namespace rapid
@@ -29,10 +30,10 @@ int binarySearchEnqueue(int32_t const* queryCodes, float const* queryNorms, int3
     {
         int chunk = queries - first < kBinarySearchQueryChunk ? queries - first : kBinarySearchQueryChunk;
         dim3 grid((documents + kScoreThreads - 1) / kScoreThreads, chunk);
-        bebr_score<<<grid, kScoreThreads, 0, stream>>>(
+        RAPID_LAUNCH(bebr_score, grid, kScoreThreads, 0, stream,
             reinterpret_cast<unsigned int const*>(queryCodes) + static_cast<size_t>(first) * p.words(), queryNorms + first,
             documentWords, docNorms, documents, p.words(), p.bits, p.planes, cosines);
-        bebr_select<<<chunk, BEBR_SELECT_THREADS, 0, stream>>>(cosines, documents, p.k,
+        RAPID_LAUNCH(bebr_select, chunk, BEBR_SELECT_THREADS, 0, stream, cosines, documents, p.k,
             scores + static_cast<size_t>(first) * p.k, reinterpret_cast<long long*>(indices) + static_cast<size_t>(first) * p.k);
     }
     return static_cast<int>(cudaGetLastError());

@@ -9,23 +9,14 @@ build folder; the C++ plugin sources are compiled against the given headers."""
 from __future__ import annotations
 
 import argparse
-import shutil
 import subprocess
 from pathlib import Path
+
+from runtimes.native_ops import cuda_include
 
 from .library import KERNEL_SOURCES, LIBRARY_NAME, PLUGIN_SOURCES, SOURCES, PluginLibraryError
 
 WARNINGS = ("-Wall", "-Wextra", "-Werror")
-
-
-def cuda_include() -> Path:
-    nvcc = shutil.which("nvcc")
-    if nvcc is None:
-        raise PluginLibraryError("nvcc is not on PATH")
-    for root in (Path(nvcc).resolve().parent.parent, Path("/usr/local/cuda")):
-        if (root / "include" / "cuda_runtime_api.h").is_file():
-            return root / "include"
-    raise PluginLibraryError(f"no cuda_runtime_api.h beside {nvcc}")
 
 
 def _run(command: list[str]) -> None:

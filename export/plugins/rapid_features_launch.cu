@@ -1,6 +1,9 @@
 // Host launcher of the rapid::RapidFeatures kernels: carves the workspace and runs the four passes.
+#include "kernel_launch.h"
 #include "rapid_features.h"
 #include "rapid_features_kernels.cu"
+
+static_assert(rapid::RapidParams::kLargestK == RAPID_MAX_K, "rapid_params.h and the kernels disagree on k_max");
 
 namespace rapid
 {
@@ -48,21 +51,21 @@ size_t rapidFeaturesWorkspaceSize(int batch, int height, int width, int kMax)
 int rapidFeaturesEnqueue(float const* image, float* out, void* workspace, int batch, int height, int width,
     RapidParams const& p, cudaStream_t stream)
 {
-    int kMax = p.kMax();
-    if (kMax > RAPID_MAX_K || 2 * p.window < kMax || p.window >= width)
+    if (p.problem(width) != nullptr)
     {
         return static_cast<int>(cudaErrorInvalidValue);
     }
+    int kMax = p.kMax();
     Workspace w = carve(workspace, batch, height, width, kMax);
     long long pixels = static_cast<long long>(batch) * height * width;
     unsigned int blocks = static_cast<unsigned int>((pixels + kThreads - 1) / kThreads);
-    rapid_init_stats<<<(batch + kThreads - 1) / kThreads, kThreads, 0, stream>>>(w.stats, batch);
-    rapid_select<<<blocks, kThreads, 0, stream>>>(image, batch, height, width, p.window, p.kNear, p.kMid, p.kFar,
-        p.rangeNear, p.rangeFar, kMax, w.d3, w.refl, w.count, w.stats);
-    rapid_distance4<<<blocks, kThreads, 0, stream>>>(image, batch, height, width, kMax, p.frozen, p.rMin, p.rMax,
-        p.dMin, p.dMax, w.d3, w.refl, w.count, w.stats);
-    rapid_normalise<<<blocks, kThreads, 0, stream>>>(image, batch, height, width, kMax, p.frozen, p.scale, p.delta,
-        w.d3, w.count, w.stats, out);
+    RAPID_LAUNCH(rapid_init_stats, (batch + kThreads - 1) / kThreads, kThreads, 0, stream, w.stats, batch);
+    RAPID_LAUNCH(rapid_select, blocks, kThreads, 0, stream, image, batch, height, width, p.window, p.kNear, p.kMid,
+        p.kFar, p.rangeNear, p.rangeFar, kMax, w.d3, w.refl, w.count, w.stats);
+    RAPID_LAUNCH(rapid_distance4, blocks, kThreads, 0, stream, image, batch, height, width, kMax, p.frozen, p.rMin,
+        p.rMax, p.dMin, p.dMax, w.d3, w.refl, w.count, w.stats);
+    RAPID_LAUNCH(rapid_normalise, blocks, kThreads, 0, stream, image, batch, height, width, kMax, p.frozen, p.scale,
+        p.delta, w.d3, w.count, w.stats, out);
     return static_cast<int>(cudaGetLastError());
 }
 

@@ -20,7 +20,6 @@ namespace
 {
 constexpr char const* kName = "RapidFeatures";
 constexpr char const* kVersion = "1";
-constexpr int kMaxK = 16;  // RAPID_MAX_K of the kernels
 
 // the fields, in one place, for parsing, advertising and serialising
 constexpr FieldSpec kFields[] = {
@@ -51,7 +50,7 @@ struct RapidFeaturesTraits
         std::memcpy(out, fields, sizeof(fields));
     }
 
-    static bool valid(Params const& p) { return p.kMax() <= kMaxK && 2 * p.window >= p.kMax(); }
+    static bool valid(Params const& p) { return p.problem() == nullptr; }
 };
 
 class RapidFeaturesPlugin : public FieldPlugin<RapidFeaturesTraits>

@@ -4,11 +4,9 @@ from __future__ import annotations
 import onnx
 from onnx.defs import OpSchema
 
+from runtimes.ops.nodes import DOMAIN, VERSION
+from runtimes.ops.nodes import RAPID_FEATURES as OP_TYPE
 from runtimes.ops.rapid_spec import RapidConfig
-
-DOMAIN = "rapid"
-VERSION = 1
-OP_TYPE = "RapidFeatures"
 
 _INT_ATTRIBUTES = ("window", "k_near", "k_mid", "k_far", "frozen")
 

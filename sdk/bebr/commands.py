@@ -10,12 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
-from runtimes.bebr_index import BinaryIndex, IndexInfo
+from runtimes.bebr_index import SEARCH_RUNTIMES, BinaryIndex, IndexInfo
 from runtimes.embeddings import EmbeddingError, check_embeddings, load_embeddings
 from runtimes.onnxruntime_runner import OnnxRuntimeRunner
 from runtimes.package import Package, load_package
 
 from ..models.binarizer import BinarizerConfig
+from ..pipeline import SearchOptions
 from ..training.checkpoint import OPTIMIZER, STATE
 from ..retrieval import BinarizerInfo, encode_all
 from .training import BinarizerTraining, TrainingData
@@ -60,7 +61,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     search.add_argument("package", help="binarizer package folder, or `default`")
     search.add_argument("index", type=Path)
     search.add_argument("--queries", type=Path, required=True, help=".npy [Q, d] (float16/float32)")
-    search.add_argument("--k", type=int, default=10)
+    search.add_argument("--k", type=int, default=SearchOptions.k)
+    search.add_argument("--search-runtime", choices=SEARCH_RUNTIMES, default=SearchOptions.runtime,
+                        help="numba kernel, or the rapid::BinarySearch node in ONNX Runtime (the same results)")
     search.add_argument("--out", type=Path, required=True, help=".npz with `indices` (document ids) and `scores` [Q, k]")
     search.set_defaults(run=run_search)
 
@@ -162,11 +165,11 @@ def run_index(args: argparse.Namespace) -> dict:
 
 
 def run_search(args: argparse.Namespace) -> dict:
-    from ..pipeline import ModelOptions, Pipeline, SearchOptions
+    from ..pipeline import ModelOptions, Pipeline
 
     queries = load_embeddings(args.queries)
     with Pipeline("bebr", "onnxruntime-cpu", open_binarizer(args.package).folder, model=ModelOptions(warmup=False),
-                  search=SearchOptions(index=args.index, k=args.k)) as pipeline:
+                  search=SearchOptions(index=args.index, k=args.k, runtime=args.search_runtime)) as pipeline:
         result = pipeline(queries)
     np.savez(args.out, indices=result.ids, scores=result.scores)
     print(f"wrote {args.out}: top {args.k} of {len(queries)} queries ({', '.join(f'{k} {v:.1f} ms' for k, v in result.timings.items())})")

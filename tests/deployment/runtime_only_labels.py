@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 
-ABSENT = ("torch", "open3d", "onnx", "onnxslim", "onnxruntime_extensions", "safetensors")
+ABSENT = ("torch", "open3d", "onnxslim", "safetensors")
 
 
 def main(scan: str, out: str) -> None:

@@ -14,7 +14,7 @@ from export.bebr_op.torch_impl import binary_search_torch, decode_levels
 from export.graph_checks import tensorrt_problems
 from runtimes.ops.bebr_reference import binary_search_reference
 from runtimes.ops.bebr_spec import MAX_K, CodeError, CodeLayout, code_norms, decoded_levels, pack_signs
-from runtimes.ops.ort_ops import session_options
+from runtimes.native_ops import session_options
 
 LAYOUT = CodeLayout(96, 3)
 K = 20

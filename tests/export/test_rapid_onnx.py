@@ -9,7 +9,7 @@ import pytest
 import sensors
 from export.graph_checks import tensorrt_problems
 from export.rapid_op.onnx_export import export_rapid_features
-from runtimes.ops.ort_ops import session_options
+from runtimes.native_ops import session_options
 from runtimes.ops.rapid_reference import rapid_features_reference
 from runtimes.ops.rapid_spec import KITTI, FrozenStats, RapidConfig
 from sdk.range_image import project
@@ -50,13 +50,25 @@ def test_plugin_form_is_one_registered_custom_node(models):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("form", ["portable", "plugin"])
-def test_onnxruntime_runs_each_form_like_the_reference(models, scan_image, form):
-    path, _ = models[form]
-    session = ort.InferenceSession(str(path), session_options(), providers=["CPUExecutionProvider"])
+def test_onnxruntime_runs_the_portable_form_like_the_reference(models, scan_image):
+    path, _ = models["portable"]
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     batch = np.concatenate([scan_image, scan_image[..., ::-1].copy()])  # a batch of two, statistics per item
     out = session.run(None, {"image": batch})[0]
     np.testing.assert_allclose(out, rapid_features_reference(batch, KITTI), atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("config", [KITTI, RapidConfig(frozen=FrozenStats(0.0, 1.0, 0.01, 3.0, 12.0))],
+                         ids=["measured", "frozen"])
+def test_the_native_op_runs_the_plugin_form_bit_for_bit(tmp_path, scan_image, config):
+    """The native library's CPU kernel (the CUDA kernels' per-pixel functions, pixels spread over ONNX Runtime's
+    threads with per-chunk statistics) on the real scan and its mirror in one batch."""
+    export_rapid_features(tmp_path / "plugin.onnx", "plugin", *scan_image.shape[2:], config)
+    options = session_options()
+    options.intra_op_num_threads = 2
+    session = ort.InferenceSession(str(tmp_path / "plugin.onnx"), options, providers=["CPUExecutionProvider"])
+    batch = np.concatenate([scan_image, scan_image[..., ::-1].copy()])
+    np.testing.assert_array_equal(session.run(None, {"image": batch})[0], rapid_features_reference(batch, config))
 
 
 def test_frozen_statistics_survive_export(tmp_path):

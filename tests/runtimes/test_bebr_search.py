@@ -1,5 +1,5 @@
 """rapid::BinarySearch: the reference against an independent reading of the contract, and the numba fast
-path against the reference, bit for bit."""
+path and the native op in ONNX Runtime against the reference, bit for bit."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,6 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from runtimes.binary_search_session import BinarySearchSession, binary_search_graph
+from runtimes.native_ops import session_options
 from runtimes.ops.bebr_numba import binary_search_numba
 from runtimes.ops.bebr_reference import binary_search_reference, sdc_scores
 from runtimes.ops.bebr_spec import (MAX_K, CodeError, CodeLayout, NormRange, code_norms, decoded_levels, pack_signs,
@@ -106,7 +108,71 @@ def test_numba_matches_reference_on_few_distinct_codes(seed, planes, bits, docum
     np.testing.assert_array_equal(actual[0], expected[0])
 
 
-@pytest.mark.parametrize("search", [binary_search_reference, binary_search_numba])
+def binary_search_onnxruntime(query_codes, query_norms, doc_codes, doc_norms, layout, k, threads=None):
+    """The rapid::BinarySearch node in an ONNX Runtime session (the native op library's CPU kernel)."""
+    return BinarySearchSession(doc_codes, doc_norms, layout, k, threads).search(query_codes, query_norms)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS, ids=str)
+@pytest.mark.parametrize("threads", [1, 2])
+def test_native_op_in_onnxruntime_matches_reference_bit_for_bit(layout, threads):
+    arrays = corpus(np.random.default_rng(threads), layout, queries=6)
+    for k in (1, 10, 37):
+        expected = binary_search_reference(*arrays, layout, k)
+        actual = binary_search_onnxruntime(*arrays, layout, k, threads)
+        np.testing.assert_array_equal(actual[1], expected[1])
+        np.testing.assert_array_equal(actual[0], expected[0])
+
+
+@pytest.mark.parametrize("documents, queries, k", [(70_000, 3, 100), (5_000, 2, MAX_K), (40_000, 1, 1)],
+                         ids=["ranges-merged", "largest-k", "one-query"])
+def test_native_op_merges_document_ranges_exactly(documents, queries, k):
+    """Many documents (searched in ranges on every thread, then merged), k at TensorRT's limit, a lone query."""
+    layout = CodeLayout(64, 2)
+    arrays = corpus(np.random.default_rng(documents), layout, documents=documents, queries=queries)
+    expected = binary_search_reference(*arrays, layout, k)
+    actual = binary_search_onnxruntime(*arrays, layout, k, threads=2)
+    np.testing.assert_array_equal(actual[1], expected[1])
+    np.testing.assert_array_equal(actual[0], expected[0])
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 4), st.sampled_from([32, 64, 96]), st.integers(1, 600),
+       st.integers(1, 6), st.integers(1, 3))
+def test_native_op_matches_reference_on_few_distinct_codes(seed, planes, bits, documents, queries, distinct_bits):
+    layout = CodeLayout(bits, planes)
+    rng = np.random.default_rng(seed)
+    values = np.ones((documents + queries, planes, bits))
+    values[..., :distinct_bits] = rng.choice([-1.0, 1.0], size=(documents + queries, planes, distinct_bits))
+    codes = pack_signs(values, layout)
+    arrays = (codes[documents:], code_norms(codes[documents:], layout), codes[:documents], code_norms(codes[:documents], layout))
+    k = int(rng.integers(1, documents + 1))
+    expected = binary_search_reference(*arrays, layout, k)
+    actual = binary_search_onnxruntime(*arrays, layout, k, threads=2)
+    np.testing.assert_array_equal(actual[1], expected[1])
+    np.testing.assert_array_equal(actual[0], expected[0])
+
+
+def test_the_native_op_refuses_bad_inputs_naming_them():
+    """What the op itself checks when a graph feeds it directly (no Python check in front)."""
+    import onnxruntime as ort
+
+    layout, k = CodeLayout(64, 2), 5
+    session = ort.InferenceSession(binary_search_graph(layout, k).SerializeToString(), session_options(),
+                                   providers=["CPUExecutionProvider"])
+    queries, query_norms, docs, doc_norms = corpus(np.random.default_rng(4), layout, documents=20, queries=2)
+    feed = {"query_codes": queries, "query_norms": query_norms, "doc_codes": docs, "doc_norms": doc_norms}
+    with pytest.raises(ort.capi.onnxruntime_pybind11_state.InvalidArgument, match=r"k = 5 is larger than the index \(3"):
+        session.run(None, {**feed, "doc_codes": docs[:3], "doc_norms": doc_norms[:3]})
+    bad_norms = doc_norms.copy()
+    bad_norms[4] = np.nan
+    with pytest.raises(ort.capi.onnxruntime_pybind11_state.InvalidArgument, match=r"document norm must be finite.*entry 4"):
+        session.run(None, {**feed, "doc_norms": bad_norms})
+    with pytest.raises(ort.capi.onnxruntime_pybind11_state.InvalidArgument, match="one norm per code"):
+        session.run(None, {**feed, "query_norms": query_norms[:1]})
+
+
+@pytest.mark.parametrize("search", [binary_search_reference, binary_search_numba, binary_search_onnxruntime])
 def test_bad_requests_fail_naming_the_problem(search):
     layout = CodeLayout(64, 2)
     queries, query_norms, docs, doc_norms = corpus(np.random.default_rng(3), layout, documents=20, queries=2)
