@@ -60,6 +60,6 @@ def rapid_features_cuda(image, config: RapidConfig):
                             d3, reflectivity, count, stats))
     kernels["rapid_distance4"](blocks, (THREADS,), (image, i32(batch), i32(height), i32(width), i32(k_max),
                                i32(frozen is not None), *constants, d3, reflectivity, count, stats))
-    kernels["rapid_normalise"](blocks, (THREADS,), (image, i32(batch), i32(height), i32(width), i32(k_max),
+    kernels["rapid_normalise"](blocks, (THREADS,), (i32(batch), i32(height), i32(width), i32(k_max),
                                i32(frozen is not None), scale, np.float32(config.delta), d3, count, stats, out))
     return out

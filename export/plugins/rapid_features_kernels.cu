@@ -316,7 +316,7 @@ extern "C" __global__ void rapid_distance4(const float* image, int batch, int he
                               d3, refl, count, stats);
 }
 
-extern "C" __global__ void rapid_normalise(const float* image, int batch, int height, int width, int k_max,
+extern "C" __global__ void rapid_normalise(int batch, int height, int width, int k_max,
     int frozen, float scale_c, float delta, const float* d4, const int* count, const unsigned int* stats, float* out)
 {
     long long index = rapid_thread_index();

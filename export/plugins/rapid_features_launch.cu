@@ -64,7 +64,7 @@ int rapidFeaturesEnqueue(float const* image, float* out, void* workspace, int ba
         p.kFar, p.rangeNear, p.rangeFar, kMax, w.d3, w.refl, w.count, w.stats);
     RAPID_LAUNCH(rapid_distance4, blocks, kThreads, 0, stream, image, batch, height, width, kMax, p.frozen, p.rMin,
         p.rMax, p.dMin, p.dMax, w.d3, w.refl, w.count, w.stats);
-    RAPID_LAUNCH(rapid_normalise, blocks, kThreads, 0, stream, image, batch, height, width, kMax, p.frozen, p.scale,
+    RAPID_LAUNCH(rapid_normalise, blocks, kThreads, 0, stream, batch, height, width, kMax, p.frozen, p.scale,
         p.delta, w.d3, w.count, w.stats, out);
     return static_cast<int>(cudaGetLastError());
 }

@@ -1,5 +1,7 @@
-// Runs the plugin's host launcher (binarySearchEnqueue) outside TensorRT on a GPU: the same workspace and
-// launch order the plugin's enqueue uses. Arguments and output as bebr_host_check.
+// Runs the plugin's host launcher (binarySearchEnqueue) outside TensorRT, on a GPU or on the CPU under HIP-CPU:
+// the same workspace and launch order the plugin's enqueue uses.
+// usage: bebr_launch_check QUERIES QUERY_NORMS DOCS DOC_NORMS Q N bits planes k OUT
+// (OUT: per query, k records of float32 score + int64 index)
 #include "binary_search.h"
 #include "check_io.h"
 

@@ -1,6 +1,6 @@
-"""rapid::BinarySearch's CUDA kernels: compiled with nvcc in every run; their per-element logic (the
-__host__ __device__ score, cosine and ranking key) run on the host against the NumPy reference; on a GPU,
-the kernels through CuPy and the plugin's launcher, against the reference too."""
+"""rapid::BinarySearch's CUDA kernels: compiled with nvcc in every run; run whole through the plugin's launcher on
+the CPU (HIP-CPU) in every run, bit for bit against the NumPy reference; on a GPU, the kernels through CuPy and
+the plugin's launcher, against the reference too."""
 from __future__ import annotations
 
 import shutil
@@ -13,7 +13,8 @@ import pytest
 from export.plugins.cupy_bebr import KERNELS, binary_search_cuda
 from export.plugins.cupy_rapid import cuda_available
 from runtimes.ops.bebr_reference import binary_search_reference
-from runtimes.ops.bebr_spec import CodeLayout, code_norms, pack_signs
+from runtimes.ops.bebr_spec import MAX_K, CodeLayout, code_norms, pack_signs
+from hip_cpu_build import build_on_cpu, needs_hip_cpu
 
 PLUGINS = KERNELS.parent
 HERE = Path(__file__).parent
@@ -53,18 +54,31 @@ def test_kernels_compile_with_nvcc(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def host_check(tmp_path_factory):
-    program = tmp_path_factory.mktemp("host") / "bebr_host_check"
-    subprocess.run(["g++", "-std=c++17", "-O2", "-ffp-contract=off", "-Wall", "-Wextra", "-Werror", "-x", "c++",
-                    f"-I{PLUGINS}", f"-I{HERE}", str(HERE / "bebr_host_check.cpp"), "-o", str(program)],
-                   check=True, capture_output=True)
-    return program
+def launcher_on_cpu(tmp_path_factory):
+    return build_on_cpu("bebr_launch_check.cu", "binary_search_launch.cu", tmp_path_factory.mktemp("hip_cpu"))
 
 
-@pytest.mark.parametrize("layout, k", CASES, ids=str)
-def test_kernel_logic_on_the_host_matches_reference(tmp_path, host_check, layout, k):
-    arrays = corpus(layout)
-    scores, indices = run_check(host_check, tmp_path, arrays, layout, k)
+def few_distinct_codes(layout: CodeLayout, documents: int, queries: int, seed: int = 0):
+    """Codes that differ in two bits: nearly every score ties, so the radix select's equal keys decide."""
+    rng = np.random.default_rng(seed)
+    values = np.ones((documents + queries, layout.planes, layout.bits))
+    values[..., :2] = rng.choice([-1.0, 1.0], size=(documents + queries, layout.planes, 2))
+    codes = pack_signs(values, layout)
+    return codes[documents:], code_norms(codes[documents:], layout), codes[:documents], code_norms(codes[:documents], layout)
+
+
+CPU_CASES = [(corpus, layout, k) for layout, k in CASES] + [
+    (corpus, CodeLayout(64, 2), MAX_K), (few_distinct_codes, CodeLayout(32, 2), 500)]
+
+
+@needs_hip_cpu
+@pytest.mark.parametrize("make, layout, k", CPU_CASES, ids=lambda v: getattr(v, "__name__", str(v)))
+def test_kernels_run_whole_on_the_cpu_bit_for_bit(tmp_path, launcher_on_cpu, make, layout, k):
+    """The plugin's launcher (chunks of 32 queries; the score kernel's shared query; the select kernel's 1024
+    threads, barriers, histogram atomics and gather) under HIP-CPU, on random codes with tied runs, k at
+    TensorRT's limit, and codes that nearly all tie."""
+    arrays = make(layout, 5000, 40) if make is few_distinct_codes else corpus(layout, documents=max(3000, k + 1000))
+    scores, indices = run_check(launcher_on_cpu, tmp_path, arrays, layout, k)
     expected_scores, expected_indices = binary_search_reference(*arrays, layout, k)
     np.testing.assert_array_equal(indices, expected_indices)
     np.testing.assert_array_equal(scores, expected_scores)

@@ -1,6 +1,6 @@
-"""The CUDA kernel and the TensorRT plugin: compiled with nvcc where it exists; the kernels' per-pixel logic
-built for the host and run on the real scan in every run, bit for bit against the NumPy reference; on a GPU
-(CuPy) and inside a TensorRT engine where those exist, against the reference too."""
+"""The CUDA kernel and the TensorRT plugin: compiled with nvcc where it exists; the kernels run whole through the
+plugin's launcher on the CPU (HIP-CPU) over the real scan in every run, bit for bit against the NumPy reference;
+on a GPU (CuPy) and inside a TensorRT engine where those exist, against the reference too."""
 from __future__ import annotations
 
 import os
@@ -13,6 +13,7 @@ import pytest
 
 import sensors
 from export.plugins.cupy_rapid import KERNELS, cuda_available
+from hip_cpu_build import build_on_cpu, needs_hip_cpu
 from runtimes.ops.rapid_reference import rapid_features_reference
 from runtimes.ops.rapid_spec import KITTI, FrozenStats, RapidConfig
 from sdk.range_image import project
@@ -37,15 +38,6 @@ def build_launch_check(folder: Path) -> Path:
     sources = [Path(__file__).with_name("rapid_launch_check.cu"), PLUGINS / "rapid_features_launch.cu"]
     subprocess.run([NVCC, "-std=c++17", "-O3", "--fmad=false", f"-I{PLUGINS}", f"-I{HERE}", *map(str, sources), "-o",
                     str(program)], check=True, capture_output=True)
-    return program
-
-
-def build_host_check(folder: Path) -> Path:
-    """The kernels' per-pixel functions compiled as host C++ (rapid_host_check.cpp): IEEE float, no FMA."""
-    program = folder / "rapid_host_check"
-    subprocess.run(["g++", "-std=c++17", "-O2", "-ffp-contract=off", "-Wall", "-Wextra", "-Werror", "-x", "c++",
-                    f"-I{PLUGINS}", f"-I{HERE}", str(HERE / "rapid_host_check.cpp"), "-o", str(program)],
-                   check=True, capture_output=True, text=True)
     return program
 
 
@@ -92,17 +84,17 @@ CONFIGS = [KITTI, RapidConfig(frozen=FrozenStats(0.0, 1.0, 0.01, 3.0, 12.0))]
 
 
 @pytest.fixture(scope="module")
-def host_check(tmp_path_factory):
-    if shutil.which("g++") is None:
-        pytest.skip("g++ is not installed")
-    return build_host_check(tmp_path_factory.mktemp("host"))
+def launcher_on_cpu(tmp_path_factory):
+    return build_on_cpu("rapid_launch_check.cu", "rapid_features_launch.cu", tmp_path_factory.mktemp("hip_cpu"))
 
 
+@needs_hip_cpu
 @pytest.mark.parametrize("config", CONFIGS, ids=["measured", "frozen"])
-def test_kernel_logic_on_the_host_matches_reference_bit_for_bit(tmp_path, host_check, scan_image, config):
-    """The real scan and its mirror image in one batch (per-frame statistics must stay per frame)."""
+def test_kernels_run_whole_on_the_cpu_bit_for_bit(tmp_path, launcher_on_cpu, scan_image, config):
+    """The plugin's launcher (workspace carving, four launches of 256-thread blocks, atomics on the frame
+    statistics) under HIP-CPU: the real scan and its mirror in one batch (statistics must stay per frame)."""
     batch = np.concatenate([scan_image, scan_image[..., ::-1]])
-    out = run_check_program(host_check, tmp_path, batch, config)
+    out = run_check_program(launcher_on_cpu, tmp_path, batch, config)
     np.testing.assert_array_equal(out, rapid_features_reference(batch, config))
 
 
