@@ -58,7 +58,8 @@ def test_every_form_gives_the_same_labels_in_the_pipeline(packages):
         with Pipeline(package=package.folder, runtime="onnxruntime-cpu") as pipeline:
             labels[form] = pipeline(frame).labels
     assert (labels["portable"] == labels["split"]).mean() >= 0.999
-    assert (labels["plugin"] == labels["split"]).mean() >= 0.999
+    # RAPiD by the native op inside the graph, bit for bit as the split form's CPU features: the same labels
+    np.testing.assert_array_equal(labels["plugin"], labels["split"])
 
 
 @pytest.mark.slow

@@ -53,10 +53,11 @@ def test_train_writes_a_package_with_its_checkpoint(workspace):
     assert info.code_version != BinarizerInfo.of(load_package(workspace / "second")).code_version
 
 
-def test_index_then_search_returns_the_kernels_answer(workspace):
-    out = workspace / "results.npz"
+@pytest.mark.parametrize("search_runtime", ["numba", "onnxruntime"])
+def test_index_then_search_returns_the_kernels_answer(workspace, search_runtime):
+    out = workspace / f"results-{search_runtime}.npz"
     assert main(["bebr", "search", str(workspace / "first"), str(workspace / "docs.bebr"), "--queries",
-                 str(workspace / "queries.npy"), "--k", "5", "--out", str(out)]) == 0
+                 str(workspace / "queries.npy"), "--k", "5", "--out", str(out), "--search-runtime", search_runtime]) == 0
     with np.load(out) as results:
         ids, scores = results["indices"], results["scores"]
     index = BinaryIndex.load(workspace / "docs.bebr")
@@ -77,14 +78,16 @@ def test_index_add_and_remove(workspace, tmp_path):
     assert BinaryIndex.load(path).ids.tolist() == list(range(1, 600, 2))
 
 
-def test_pipeline_streams_embeddings_and_skips_bad_items(workspace):
-    from sdk import ModelOptions, Pipeline, SearchOptions
+@pytest.mark.parametrize("search_runtime", ["numba", "onnxruntime"])
+def test_pipeline_streams_embeddings_and_skips_bad_items(workspace, search_runtime):
+    from sdk import Pipeline, SearchOptions
 
     queries = np.load(workspace / "queries.npy")[:40]
     stream = list(queries[:15]) + [np.full(32, np.nan, np.float32), np.ones(31, np.float32), np.zeros(32, np.float32)]
     stream += list(queries[15:])
     index = BinaryIndex.load(workspace / "docs.bebr")
-    with Pipeline("bebr", "onnxruntime-cpu", workspace / "first", search=SearchOptions(index=index, k=3)) as pipeline:
+    search = SearchOptions(index=index, k=3, runtime=search_runtime)
+    with Pipeline("bebr", "onnxruntime-cpu", workspace / "first", search=search) as pipeline:
         run = pipeline.run(stream)
         results = list(run)
         summary = run.summary()
@@ -151,3 +154,12 @@ def test_a_binarizer_trained_compatible_is_declared_without_force(workspace, tmp
         own = pipeline(queries).ids[:, 0]
     truth = np.arange(len(queries))
     assert (found == truth).mean() > 0.7 * (own == truth).mean()  # the old index serves the new queries
+
+
+def test_an_unknown_search_runtime_is_refused_naming_the_choices(workspace):
+    from sdk import ModelOptions, Pipeline, SearchOptions
+
+    search = SearchOptions(index=workspace / "docs.bebr", runtime="faiss")
+    with pytest.raises(ValueError, match="unknown search runtime 'faiss'; choose one of numba, onnxruntime"):
+        with Pipeline("bebr", "onnxruntime-cpu", workspace / "first", search=search, model=ModelOptions(warmup=False)) as pipeline:
+            pipeline(np.zeros(32, np.float32))
