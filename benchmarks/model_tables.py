@@ -17,11 +17,14 @@ def render(report: dict) -> str:
         ms = report["frame_ms"][name]
         lines.append(f"| {name} | {ms['median']} ({ms['min']} - {ms['max']}) | {ratio['median']} ({ratio['min']} - {ratio['max']}) |")
     projection = report["frame_ms"]["projection"]
+    ratio = report["onnxruntime_split_over_plugin"]
     return "\n".join([
         *heading("Model latency", "model_tables.py", RESULT, "model_latency.py"),
         f"The real {report['scan']['points']:,}-point scan, {report['precision']}. {machine_line(report['machine'])} "
         f"Protocol: {report['protocol']}.", "", *lines, "",
-        f"Projection (range image, before every form): {projection['median']} ms.", ""])
+        f"Projection (range image, before every form): {projection['median']} ms.", "",
+        f"ONNX Runtime, split form's time over the plugin form's, round by round (1 or more: the plugin form is no "
+        f"slower): median {ratio['median']} ({ratio['min']} - {ratio['max']}).", ""])
 
 
 def main() -> None:

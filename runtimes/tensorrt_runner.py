@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .ops.nodes import BINARY_SEARCH, RAPID_FEATURES, VERSION
 from .package import TensorSpec
 from .runner import Runner
 
@@ -19,6 +20,21 @@ DYNAMIC_AXIS = "points"
 
 class EngineMismatch(RuntimeError):
     """The engine was built for another TensorRT/CUDA/GPU."""
+
+
+def load_plugin_library(path: Path):
+    """Load a plugin library into this process: the SDK's registers its creators when loaded (as Polygraphy and
+    trtexec --staticPlugins load libraries), then both ops' creators must be in TensorRT's registry."""
+    import ctypes
+
+    import tensorrt as trt
+
+    handle = ctypes.CDLL(str(path), mode=ctypes.RTLD_GLOBAL)
+    registry = trt.get_plugin_registry()
+    missing = [op for op in (RAPID_FEATURES, BINARY_SEARCH) if registry.get_creator(op, str(VERSION), "") is None]
+    if missing:
+        raise RuntimeError(f"{path}: loading it registered no TensorRT plugin creator for {', '.join(missing)}")
+    return handle
 
 
 def current_target() -> dict[str, str]:
@@ -53,11 +69,10 @@ class TensorRTRunner(Runner):
         self.input_names: list[str] = []
 
     def activate(self) -> None:
-        import tensorrt as trt
         from polygraphy.backend.trt import EngineFromPath, TrtRunner
 
-        for library in self.plugin_libraries:  # IPluginV3 creators register through getCreators()
-            trt.get_plugin_registry().load_library(str(library))
+        for library in self.plugin_libraries:
+            load_plugin_library(library)
         reason = mismatch(self.engine_path, current_target())
         if reason is not None:
             if self.rebuild is None:

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 GRAPH_SOURCES = ("sdk/models/rapid_seg.py", "sdk/models/rapid_seg_config.py", "sdk/models/interface.py",
                  "sdk/models/autoencoder.py", "sdk/models/backbone.py", "sdk/models/fusion.py", "sdk/models/head.py",
                  "sdk/exporting.py", "export/onnx_graph.py", "export/opset.py", "export/rapid_op",
-                 "runtimes/ops/rapid_spec.py")
+                 "runtimes/ops/rapid_spec.py", "runtimes/ops/nodes.py")
 WEIGHTS = "model.safetensors"
 
 

@@ -36,7 +36,7 @@ check() {  # NAME SECONDS COMMAND...: runs COMMAND under a time limit, appends i
 check environment 120 python3 -c "import torch, cupy, open3d, sdk.cli; print(torch.__version__, \
 torch.cuda.get_device_name(), 'cupy', cupy.__version__, 'open3d', open3d.__version__)"
 if [ "$MODE" = checks ]; then
-  check gpu_tests 300 python3 -m pytest -q -m gpu -p no:cacheprovider tests/export/test_rapid_cuda.py \
+  check gpu_tests 300 python3 -m pytest -q -m gpu -p no:cacheprovider tests/export/test_rapid_cuda.py tests/runtimes/test_native_ops.py \
     tests/export/test_bebr_cuda.py tests/sdk/test_rapid_seg_model.py tests/sdk/test_bebr_binarizer.py
   check gpu_latency 300 python3 benchmarks/gpu_latency.py --data "$RAPID_EDGE_DATA" --out "$OUT/gpu_latency.json"
 else

@@ -65,15 +65,17 @@ def build(tensorrt_root: str | Path | None = None, build_dir: Path | None = None
 
 @cache
 def load(path: Path | None = None):
-    """Register the library's plugin creators with TensorRT's plugin registry (once per process)."""
+    """Load the library so that its creators register with TensorRT's plugin registry (once per process)."""
     try:
-        import tensorrt as trt
+        import tensorrt  # noqa: F401
     except ImportError as err:
         raise PluginLibraryError("TensorRT's Python package is not installed (pip install 'rapid-edge-sdk[gpu]')") from err
+    from runtimes.tensorrt_runner import load_plugin_library
+
     path = path or library_path()
     if path is None:
         raise PluginLibraryError(f"no plugin library: build it (python -m export.plugins.build) or set {ENVIRONMENT}")
-    handle = trt.get_plugin_registry().load_library(str(path))
-    if handle is None:
-        raise PluginLibraryError(f"{path}: TensorRT could not load this plugin library")
-    return handle
+    try:
+        return load_plugin_library(path)
+    except (OSError, RuntimeError) as err:
+        raise PluginLibraryError(str(err)) from err

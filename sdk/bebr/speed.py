@@ -1,5 +1,5 @@
-"""Search speed over a large index, side by side in one run: rapid::BinarySearch (numba) at each BEBR layout
-against faiss's IndexBinaryFlat on codes of the same bytes, IndexPQ and IndexPQFastScan of the same bytes,
+"""Search speed over a large index, side by side in one run: rapid::BinarySearch at each BEBR layout, by the
+numba kernel and as the BinarySearch node in ONNX Runtime (the native op library), against faiss's IndexBinaryFlat on codes of the same bytes, IndexPQ and IndexPQFastScan of the same bytes,
 and exact float search (IndexFlatIP); queries per second for batches of 1, 16 and 256 at k = 10, memory per
 vector, and the kernel's scan rate beside the machine's measured read rate. Exhaustive search costs the
 same whatever the codes hold, so the index is random codes (and random vectors for faiss's PQ, trained on
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from runtimes.binary_search_session import BinarySearchSession
 from runtimes.ops.bebr_numba import binary_search_numba
 from runtimes.ops.bebr_spec import CodeLayout, NormRange, code_norms
 
@@ -102,9 +103,15 @@ def bebr_methods(documents: int, rng: np.random.Generator, layouts: list[CodeLay
             return lambda: binary_search_numba(queries[:batch], query_norms[:batch], codes, norms, layout, K,
                                                doc_norm_range=norm_range)
 
-        methods.append(Method(f"BEBR u={layout.u} ({layout.planes} x {layout.bits} bits)",
-                              f"binary:{layout.code_bytes}:{layout.planes}", budget_group(layout.code_bytes), layout.code_bytes,
-                              layout.code_bytes + NORM_BYTES + ID_BYTES, search))
+        session = BinarySearchSession(codes, norms, layout, K, check_doc_norms=False)
+
+        def node(batch, session=session, queries=queries, query_norms=query_norms):
+            return lambda: session.search(queries[:batch], query_norms[:batch])
+
+        name, group = f"BEBR u={layout.u} ({layout.planes} x {layout.bits} bits)", budget_group(layout.code_bytes)
+        for runtime, key, call in (("numba", "binary", search), ("ONNX Runtime node", "binary-onnxruntime", node)):
+            methods.append(Method(f"{name}, {runtime}", f"{key}:{layout.code_bytes}:{layout.planes}", group,
+                                  layout.code_bytes, layout.code_bytes + NORM_BYTES + ID_BYTES, call))
     return methods, arrays
 
 
@@ -173,7 +180,8 @@ def run_speed_benchmark(documents: int = 1_000_000, layouts: list[CodeLayout] | 
     return {"documents": documents, "k": K, "batches": list(BATCHES), "rows": rows,
             "read_rate_gb_per_s": round(read_rate(largest) / 1e9, 2),
             "caveats": "random codes and vectors (exhaustive search costs the same whatever they hold); one "
-                       "process, the machine's threads for numba and faiss alike"}
+                       "process, the machine's threads for numba, ONNX Runtime and faiss alike; the ONNX Runtime "
+                       "node scores every document (the numba kernel skips those an integer bound rules out)"}
 
 
 def speed_key(fidelity_row: dict) -> str:

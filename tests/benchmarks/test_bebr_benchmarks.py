@@ -107,7 +107,8 @@ def test_the_speed_benchmark_times_every_method_at_every_batch():
 
     result = run_speed_benchmark(documents=4096, layouts=[CodeLayout(256, 1), CodeLayout(64, 3)])
     keys = [row["key"] for row in result["rows"]]
-    assert keys == ["binary:32:1", "binary:24:3", "faiss-binary:32", "pq:32", "pq-fastscan:32", "float:1536", "float:2048"]
+    assert keys == ["binary:32:1", "binary-onnxruntime:32:1", "binary:24:3", "binary-onnxruntime:24:3", "faiss-binary:32",
+                    "pq:32", "pq-fastscan:32", "float:1536", "float:2048"]
     for row in result["rows"]:
         assert set(row["qps"]) == {str(b) for b in BATCHES} and all(q > 0 for q in row["qps"].values())
         assert row["bytes_per_vector"] >= row["code_bytes"]

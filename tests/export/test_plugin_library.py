@@ -1,6 +1,7 @@
 """The plugin library against the real TensorRT APIs: compiled (our warnings are errors) and linked against the
 public headers of TensorRT 10.3 (JetPack 6), 10.16 and 11.1 without libnvinfer, loaded, and its creators'
-names, versions and fields checked against the ONNX schemas of the ops."""
+names, versions and fields checked against the ONNX schemas of the ops; loaded beside a recording plugin registry,
+it registers both creators by itself."""
 from __future__ import annotations
 
 import json
@@ -72,6 +73,32 @@ def test_library_builds_against_tensorrt_headers_and_exports_its_creators(tmp_pa
     assert all(c["kind"] == "PLUGIN CREATOR_V3ONE" for c in creators)
     found = {c.pop("name"): {k: v for k, v in c.items() if k != "kind"} for c in creators}
     assert found == expected_creators()
+
+
+@needs_nvcc
+@pytest.mark.slow
+def test_loading_the_library_registers_both_creators_once(tmp_path, kernel_objects):
+    """A plain dlopen registers the creators with the registry of the process's libnvinfer (here a recording
+    stand-in built against the 11.1 headers), so Polygraphy, trtexec --staticPlugins, ONNX Runtime's TensorRT
+    provider and Triton's LD_PRELOAD find them; getCreators then leaves nothing for loadLibrary to register again."""
+    include = headers(VERSIONS[-1])
+    library = build_against_headers(include, tmp_path / "plugins", kernel_objects)
+    undefined = subprocess.run(["nm", "-D", "--undefined-only", str(library)], capture_output=True, text=True).stdout
+    assert re.search(r"\bw getPluginRegistry\b", undefined)  # weak: the library still loads without libnvinfer
+    fake = tmp_path / "fake"
+    fake.mkdir()
+    here = Path(__file__).parent
+    common = ["-std=c++17", "-Wall", "-Wextra", "-Werror", "-isystem", str(include), "-isystem", str(cuda_include())]
+    subprocess.run(["g++", *common, "-shared", "-fPIC", str(here / "fake_plugin_registry.cpp"), "-o",
+                    str(fake / "libnvinfer.so")], check=True, capture_output=True)
+    check = tmp_path / "plugin_registration_check"
+    subprocess.run(["g++", *common, str(here / "plugin_registration_check.cpp"), f"-L{fake}", "-lnvinfer",
+                    f"-Wl,-rpath,{fake}", "-ldl", "-o", str(check)], check=True, capture_output=True)
+    run = subprocess.run([str(check), str(library)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    expected = sorted(f"{name}/{info['version']}" for name, info in expected_creators().items())
+    result = json.loads(run.stdout)
+    assert sorted(result["registered"].split()) == expected and result["left_for_load_library"] == 0
 
 
 def test_cmake_builds_the_same_sources():

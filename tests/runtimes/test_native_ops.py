@@ -174,3 +174,38 @@ def test_one_build_runs_in_onnxruntime_1_18_and_the_installed_release(tmp_path):
         np.testing.assert_array_equal(search["indices"], expected_indices)
         np.testing.assert_array_equal(search["scores"], expected_scores)
     assert versions == ["1.18.1", onnxruntime.__version__]
+
+
+def cuda_provider_missing() -> str | None:
+    import onnxruntime
+
+    if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
+        return "ONNX Runtime's CUDA provider is not installed (onnxruntime-gpu)"
+    if shutil.which("nvcc") is None:
+        return "nvcc is needed to build the CUDA flavour"
+    return None
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(cuda_provider_missing() is not None, reason=cuda_provider_missing() or "")
+def test_cuda_provider_runs_the_cuda_kernels(tmp_path):
+    """The CUDA flavour's kernels on the stream ONNX Runtime's CUDA provider gives them, against the reference."""
+    import onnxruntime as ort
+
+    from conftest import data_file
+
+    import sensors
+    from sdk.range_image import project
+
+    image = project(next(iter(sensors.open(data_file("semantickitti/sequences/00/velodyne/000000.bin"))))).image[None]
+    batch = np.concatenate([image, image[..., ::-1]])
+    providers = ["CUDAExecutionProvider"]
+    options = native_ops.session_options(providers=providers)
+    rapid = ort.InferenceSession(rapid_features_graph(*image.shape[2:]).SerializeToString(), options, providers=providers)
+    np.testing.assert_allclose(rapid.run(None, {"image": batch})[0], rapid_features_reference(batch, KITTI), atol=1e-5, rtol=0)
+    arrays, layout, k = search_case()
+    search = ort.InferenceSession(binary_search_graph(layout, k).SerializeToString(), options, providers=providers)
+    scores, indices = search.run(None, arrays)
+    expected_scores, expected_indices = binary_search_reference(*arrays.values(), layout, k)
+    np.testing.assert_array_equal(indices, expected_indices)
+    np.testing.assert_array_equal(scores, expected_scores)

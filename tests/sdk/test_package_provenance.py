@@ -41,7 +41,7 @@ def test_every_model_module_the_export_imports_is_a_graph_source():
     code = ("import sys; from sdk.training.checkpoint import load_model; from sdk.models.registry import default_checkpoint; "
             "[load_model(default_checkpoint('rapid_seg'), rapid_form=f) for f in ('portable', 'plugin', 'input')]; "
             "print('\\n'.join(m for m in sys.modules if m.startswith(('sdk.models.', 'export.rapid_op.', 'export.opset', "
-            "'runtimes.ops.rapid_spec'))))")  # the layers, the op's graph forms, its settings, the opset
+            "'runtimes.ops.rapid_spec', 'runtimes.ops.nodes'))))")  # the layers, the op's graph forms, its settings and node names, the opset
     modules = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO).stdout.split()
     files = {name.replace(".", "/") + ".py" for name in modules} - {"sdk/models/registry.py"}
     assert "sdk/models/head.py" in files
