@@ -242,20 +242,22 @@ RAPID_HD void rapid_distance4_pixel(long long index, const float* image, int hei
     float span = rapid_sub(r_max, r_min);
     float ratio = span > 0.0f ? rapid_div(rapid_sub(d_max, d_min), span) : 0.0f;
     float g_centre = rapid_g(image[(long long)b * 4 * plane + 3 * plane + pixel], r_min, d_min, ratio);
-    float sorted[RAPID_MAX_K];
+    float d4[RAPID_MAX_K];
     for (int slot = 0; slot < n; ++slot) {
         float gap = rapid_sub(g_centre, rapid_g(refl[index * k_max + slot], r_min, d_min, ratio));
         float a = d3[index * k_max + slot];
-        float d = rapid_sqrt(rapid_add(rapid_mul(a, a), rapid_mul(gap, gap)));
-        int position = slot;
-        while (position > 0 && sorted[position - 1] > d) {
-            sorted[position] = sorted[position - 1];
-            --position;
-        }
-        sorted[position] = d;
+        d4[slot] = rapid_sqrt(rapid_add(rapid_mul(a, a), rapid_mul(gap, gap)));
     }
-    for (int slot = 0; slot < n; ++slot) d3[index * k_max + slot] = sorted[slot];
-    if (!frozen) rapid_atomic_max(s + 4, rapid_key(sorted[n - 1]));
+    // ascending by rank: the number of values below (or equal and earlier); no data-dependent branch
+    float largest = -rapid_infinity();
+    for (int slot = 0; slot < n; ++slot) {
+        int rank = 0;
+        for (int other = 0; other < n; ++other)
+            rank += (d4[other] < d4[slot]) | ((d4[other] == d4[slot]) & (other < slot));
+        d3[index * k_max + rank] = d4[slot];
+        largest = d4[slot] > largest ? d4[slot] : largest;
+    }
+    if (!frozen) rapid_atomic_max(s + 4, rapid_key(largest));
 }
 
 //! Pass 3, one pixel: distances over the scale; beyond delta (or missing) they repeat the largest within.
