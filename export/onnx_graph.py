@@ -26,6 +26,21 @@ def translation_table() -> dict:
     return {**rapid_translations(), **bebr_translations()}
 
 
+def move_custom_nodes(path: Path, domain: str) -> onnx.ModelProto:
+    """Rewrite the graph at `path` with its custom nodes (and their opset import) in `domain`; the rest, the ops'
+    names and attributes, unchanged. ONNX Runtime's TensorRT provider offers the creators of TensorRT's plugin
+    registry as ops of its own domain (runtimes/ops/nodes.py: TENSORRT_EP_DOMAIN)."""
+    model = onnx.load(str(path))
+    for node in model.graph.node:
+        if node.domain == DOMAIN:
+            node.domain = domain
+    for opset in model.opset_import:
+        if opset.domain == DOMAIN:
+            opset.domain = domain
+    onnx.save(model, str(path))
+    return model
+
+
 class ExportError(RuntimeError):
     """The export cannot produce a usable graph; the message says which stage failed and why."""
 

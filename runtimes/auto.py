@@ -52,4 +52,4 @@ def open_runner(package: Package, backend: str = "auto", engine: Callable[[], Pa
 
         return TensorRTRunner(engine(), plugin_libraries, rebuild=engine), reason
     providers = ["CPUExecutionProvider"] if backend == "onnxruntime-cpu" else None
-    return OnnxRuntimeRunner(package, providers=providers, threads=threads), reason
+    return OnnxRuntimeRunner(package, providers=providers, threads=threads, plugin_libraries=plugin_libraries), reason

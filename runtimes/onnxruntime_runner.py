@@ -1,5 +1,6 @@
 """ONNX Runtime backend: providers in order TensorRT EP, CUDA EP, CPU, taking what is installed; the SDK's
-native op library (runtimes.native_ops) is registered when the graph holds rapid:: nodes."""
+native op library (runtimes.native_ops) is registered when the graph holds rapid:: nodes, and a graph whose
+custom nodes are TensorRT plugins (domain trt.plugins) goes to the TensorRT provider with the plugin library."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -8,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from . import native_ops
-from .ops.nodes import DOMAIN
+from .ops.nodes import DOMAIN, TENSORRT_EP_DOMAIN
 from .package import Package, TensorSpec
 from .runner import Runner
 
@@ -34,8 +35,10 @@ def custom_domains(model: Package | Path) -> set[str]:
 
 
 class OnnxRuntimeRunner(Runner):
-    def __init__(self, model: Package | str | Path, providers: Sequence[str] | None = None, threads: int | None = None) -> None:
+    def __init__(self, model: Package | str | Path, providers: Sequence[str] | None = None, threads: int | None = None,
+                 plugin_libraries: Sequence[Path] = ()) -> None:
         super().__init__()
+        self.plugin_libraries = list(plugin_libraries)
         self.path = model.model_path if isinstance(model, Package) else Path(model)
         self.domains = custom_domains(model if isinstance(model, Package) else self.path)
         self.providers = list(providers) if providers else available_providers()
@@ -54,8 +57,23 @@ class OnnxRuntimeRunner(Runner):
             options.intra_op_num_threads = self.threads
         if DOMAIN in self.domains:
             options = native_ops.session_options(options, self.providers)
-        self.session = ort.InferenceSession(str(self.path), options, providers=self.providers)
+        self.session = ort.InferenceSession(str(self.path), options, providers=self.session_providers())
         self.name = f"onnxruntime[{self.session.get_providers()[0]}]"
+
+    def session_providers(self) -> list:
+        """The providers as ONNX Runtime takes them. TensorRT plugin nodes (domain trt.plugins) run only in the
+        TensorRT provider, which loads the plugin library named in its options."""
+        if TENSORRT_EP_DOMAIN not in self.domains:
+            return self.providers
+        if "TensorrtExecutionProvider" not in self.providers:
+            raise RuntimeError(f"{self.path}: its custom nodes are in domain {TENSORRT_EP_DOMAIN}, which only ONNX Runtime's "
+                               f"TensorRT provider runs (here: {', '.join(self.providers)}); export the plugin form with "
+                               f"domain {DOMAIN} for the SDK's native op library")
+        if not self.plugin_libraries:
+            raise RuntimeError(f"{self.path}: its TensorRT plugin nodes need the SDK's plugin library (rapid-edge build "
+                               "puts it into the package, or set RAPID_EDGE_PLUGIN_LIBRARY)")
+        options = {"trt_extra_plugin_lib_paths": ";".join(str(path) for path in self.plugin_libraries)}
+        return [(name, options) if name == "TensorrtExecutionProvider" else name for name in self.providers]
 
     def deactivate(self) -> None:
         self.session = None

@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from export.parity import ParityThresholds
+from runtimes.ops.nodes import DOMAIN, PLUGIN_DOMAINS, TENSORRT_EP_DOMAIN
 from runtimes.package import FORMS
 
 from .exporting import DEFAULT_OPSET, PointProfile, export_rapid_seg
@@ -27,6 +28,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                         help="rapid_seg: a checkpoint folder (default: the shipped weights); --model: a .safetensors file")
     export.add_argument("--form", choices=FORMS, default="split")
     export.add_argument("--opset", type=int, default=DEFAULT_OPSET)
+    export.add_argument("--plugin-domain", choices=PLUGIN_DOMAINS, default=DOMAIN,
+                        help=f"--form plugin: the custom node's domain ({DOMAIN}: TensorRT and the SDK's ONNX Runtime op "
+                             f"library; {TENSORRT_EP_DOMAIN}: ONNX Runtime's TensorRT provider)")
     where = export.add_mutually_exclusive_group(required=True)
     where.add_argument("--out", type=Path)
     where.add_argument("--ship", action="store_true",
@@ -85,7 +89,8 @@ def run_export(args: argparse.Namespace) -> dict:
             raise SystemExit("--ship rebuilds the shipped package: the split form of the shipped weights")
         out = SHIPPED_PACKAGES[args.model]
     package = export_rapid_seg(args.checkpoint or default_checkpoint(args.model), args.form, out, args.opset,
-                               profile, thresholds, args.real_scan, args.sim_frames, args.calibration_frames)
+                               profile, thresholds, args.real_scan, args.sim_frames, args.calibration_frames,
+                               args.plugin_domain)
     return wrote(package)
 
 
@@ -95,7 +100,7 @@ def run_user_export(args: argparse.Namespace, profile: PointProfile, thresholds:
     if args.checkpoint is None or args.config is None or args.out is None:
         raise SystemExit("export --model needs --checkpoint W.safetensors, --config C.json and --out DIR")
     package = export_user_model(args.factory, args.checkpoint, args.config, args.form, args.out, args.opset, profile,
-                                thresholds, args.real_scan, args.sim_frames, args.calibration_frames)
+                                thresholds, args.real_scan, args.sim_frames, args.calibration_frames, args.plugin_domain)
     return wrote(package)
 
 

@@ -14,10 +14,11 @@ from pathlib import Path
 import numpy as np
 
 import sensors
-from export.onnx_graph import clean, export_module
+from export.onnx_graph import clean, export_module, move_custom_nodes
 from export.opset import DEFAULT_OPSET
 from export.parity import ParityCase, ParityThresholds, check, compare, write
 from runtimes.onnxruntime_runner import OnnxRuntimeRunner
+from runtimes.ops.nodes import DOMAIN, PLUGIN_DOMAINS, RAPID_FEATURES
 from runtimes.package import FORMS, MODEL, PARITY, Package, TensorSpec, load_package, write_manifest
 from runtimes.torch_runner import TorchRunner
 
@@ -76,33 +77,41 @@ def parity_cases(model, form: str, real_scan: Path | None, sim_frames: int) -> l
 
 def export_rapid_seg(checkpoint: Path, form: str, out: Path, opset: int = DEFAULT_OPSET,
                      profile: PointProfile = PointProfile(), thresholds: ParityThresholds = ParityThresholds(),
-                     real_scan: Path | None = None, sim_frames: int = 2, calibration_frames: int = 0) -> Package:
-    check_request(form, opset)
+                     real_scan: Path | None = None, sim_frames: int = 2, calibration_frames: int = 0,
+                     plugin_domain: str = DOMAIN) -> Package:
+    check_request(form, opset, plugin_domain)
     model = load_model(checkpoint, rapid_form=RAPID_FORM[form])
     log.info("[1/4] loaded %s (%d parameters), form %s", checkpoint, sum(p.numel() for p in model.parameters()), form)
     identity = {"model": {"name": "rapid_seg", "version": _sdk_version(), "checkpoint": _shown(Path(checkpoint))},
                 "built_from": BuildRecord.of(checkpoint).to_dict(), "model_config": json.loads(model.config.to_json())}
     return export_network(model, identity, form, out, opset, profile, thresholds, real_scan, sim_frames,
-                          calibration_frames)
+                          calibration_frames, plugin_domain)
 
 
-def check_request(form: str, opset: int) -> None:
-    """Refuse an unknown form or a too old opset before anything is loaded."""
+def check_request(form: str, opset: int, plugin_domain: str = DOMAIN) -> None:
+    """Refuse an unknown form or domain, or a too old opset, before anything is loaded."""
     if form not in FORMS:
         raise ValueError(f"unknown form {form!r}; choose {', '.join(FORMS)}")
+    if plugin_domain not in PLUGIN_DOMAINS:
+        raise ValueError(f"unknown plugin domain {plugin_domain!r}; choose {', '.join(PLUGIN_DOMAINS)}")
+    if plugin_domain != DOMAIN and form != "plugin":
+        raise ValueError(f"the plugin domain applies to the plugin form's custom nodes; the {form} form has none")
     if opset < DEFAULT_OPSET:
         raise ValueError(f"opset {opset} is too old: the graph needs opset >= {DEFAULT_OPSET}")
 
 
 def export_network(model, identity: dict, form: str, out: Path, opset: int = DEFAULT_OPSET,
                    profile: PointProfile = PointProfile(), thresholds: ParityThresholds = ParityThresholds(),
-                   real_scan: Path | None = None, sim_frames: int = 2, calibration_frames: int = 0) -> Package:
+                   real_scan: Path | None = None, sim_frames: int = 2, calibration_frames: int = 0,
+                   plugin_domain: str = DOMAIN) -> Package:
     """`model` (eval mode, RAPiD placed for `form`, with an `interface`) -> a package in `out`. `identity`: the
-    manifest's `model`, `built_from` and `model_config` entries, which say what was exported."""
+    manifest's `model`, `built_from` and `model_config` entries, which say what was exported. `plugin_domain`:
+    where the plugin form's custom node goes (`rapid`: TensorRT and the native op library; `trt.plugins`: ONNX
+    Runtime's TensorRT provider); parity runs on the `rapid` graph, the domain is changed after it."""
     import onnx
     import torch
 
-    check_request(form, opset)
+    check_request(form, opset, plugin_domain)
     net = model.interface
     if net.rapid is None and form != "split":
         raise ValueError(f"form {form!r} places RAPiD features in the graph, and this network reads none: use split")
@@ -134,9 +143,11 @@ def export_network(model, identity: dict, form: str, out: Path, opset: int = DEF
         for i, frame in zip(range(calibration_frames), simulated_scenes(seeds=range(6000, 6000 + calibration_frames), indices=[30])):
             np.savez(out / "calibration" / f"{i:03d}.npz", **feed_for(frame, model, form))
     rapid = asdict(net.rapid) if net.rapid is not None else None
+    if plugin_domain != DOMAIN:
+        move_custom_nodes(path, plugin_domain)
     write_manifest(out, {
         **identity,
-        "form": form, "opset": opset, "custom_ops": ["rapid::RapidFeatures"] if form == "plugin" else [],
+        "form": form, "opset": opset, "custom_ops": [f"{plugin_domain}::{RAPID_FEATURES}"] if form == "plugin" else [],
         "label_set": net.label_set.name, "classes": list(net.label_set.class_names),
         "palette": [list(c) for c in net.label_set.palette_rgb],
         "inputs": [asdict(s) for s in inputs], "outputs": [asdict(s) for s in outputs],

@@ -231,3 +231,36 @@ def test_the_example_trains_on_the_sdks_samples_and_its_weights_load_for_export(
     assert len(losses) == 8 and np.mean(losses[-3:]) < 0.9 * losses[0]
     build_network(f"{SQUEEZESEG}:build", tmp_path / "model.safetensors", ModelConfig.read(SQUEEZESEG_CONFIG))
     assert json.loads((tmp_path / "training.json").read_text())["steps"] == 8
+
+
+def test_the_plugin_form_exports_for_onnxruntimes_tensorrt_provider(squeezeseg, tmp_path):
+    """--plugin-domain trt.plugins: the same graph (parity run on it in domain rapid) with its RAPiD node where ONNX
+    Runtime's TensorRT provider looks for TensorRT plugins; the runner hands that provider the plugin library and
+    refuses, naming the provider, where it is absent."""
+    import onnx
+
+    from runtimes.onnxruntime_runner import OnnxRuntimeRunner
+    from runtimes.ops.nodes import TENSORRT_EP_DOMAIN
+    from runtimes.package import load_package
+
+    weights, _ = squeezeseg
+    out = tmp_path / "trt_plugins"
+    assert main(["export", "--model", f"{SQUEEZESEG}:build", "--checkpoint", str(weights), "--config", str(SQUEEZESEG_CONFIG),
+                 "--form", "plugin", "--plugin-domain", TENSORRT_EP_DOMAIN, "--out", str(out), "--sim-frames", "1"]) == 0
+    package = load_package(out)
+    assert package.custom_ops == [f"{TENSORRT_EP_DOMAIN}::RapidFeatures"]
+    assert json.loads((out / "parity.json").read_text())["passed"]
+    graph = onnx.load(str(package.model_path))
+    assert [n.domain for n in graph.graph.node if n.op_type == "RapidFeatures"] == [TENSORRT_EP_DOMAIN]
+    assert "rapid" not in {o.domain for o in graph.opset_import} and TENSORRT_EP_DOMAIN in {o.domain for o in graph.opset_import}
+    with pytest.raises(RuntimeError, match="only ONNX Runtime's TensorRT provider runs"):
+        OnnxRuntimeRunner(package, providers=["CPUExecutionProvider"]).session_providers()
+    with pytest.raises(RuntimeError, match="need the SDK's plugin library"):
+        OnnxRuntimeRunner(package, providers=["TensorrtExecutionProvider"]).session_providers()
+    library = tmp_path / "librapid_edge_plugins.so"
+    runner = OnnxRuntimeRunner(package, providers=["TensorrtExecutionProvider", "CPUExecutionProvider"],
+                               plugin_libraries=[library])
+    assert runner.session_providers() == [("TensorrtExecutionProvider", {"trt_extra_plugin_lib_paths": str(library)}),
+                                          "CPUExecutionProvider"]
+    assert main(["export", "--model", f"{SQUEEZESEG}:build", "--checkpoint", str(weights), "--config", str(SQUEEZESEG_CONFIG),
+                 "--form", "split", "--plugin-domain", TENSORRT_EP_DOMAIN, "--out", str(tmp_path / "no")]) == 2
