@@ -1,19 +1,24 @@
 """A Triton Inference Server model repository from a model package (`rapid-edge export rapid_seg --triton REPO`):
 
     REPO/rapid_seg_network/   the network: model.onnx for the `onnxruntime` backend (or, with
-                              network_backend="python", the package run by ONNX Runtime in a Python model)
+                              network_backend="python", the package run by ONNX Runtime in a Python model);
+                              for a plugin-form package, the SDK's native op library beside it, named in
+                              the config's model_operations.op_library_filename
     REPO/rapid_seg_network_tensorrt/   model.plan and the plugin library, when the package holds an engine
     REPO/rapid_seg/           Python backend: POINTS [N, 4] (+ optional RING [N]) in, LABELS uint8 and
                               SCORES [N] out; range image, RAPiD and labels around a call to the network
 
 Every config.pbtxt is text in Triton's ModelConfig format (model_config.proto); the suite parses each one
-against that schema. Split-form packages only: the pipeline model computes RAPiD before the network."""
+against that schema. Any form of a package whose custom nodes (if any) are in domain `rapid`: the pipeline
+model feeds the network what the manifest says, RAPiD included for the split form."""
 from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from runtimes import native_ops
+from runtimes.ops.nodes import DOMAIN
 from runtimes.package import MANIFEST, Package
 
 NETWORK = "rapid_seg_network"
@@ -44,8 +49,11 @@ def tensors(specs) -> list[Tensor]:
 
 
 def config_text(name: str, backend: str, inputs: list[Tensor], outputs: list[Tensor], kind: str, count: int,
-                parameters: dict[str, str] | None = None, filename: str | None = None) -> str:
+                parameters: dict[str, str] | None = None, filename: str | None = None,
+                op_library: Path | None = None) -> str:
     lines = [f'name: "{name}"', f'backend: "{backend}"', "max_batch_size: 0"]
+    if op_library:
+        lines.append(f'model_operations {{\n  op_library_filename: "{op_library}"\n}}')
     if filename:
         lines.append(f'default_model_filename: "{filename}"')
     lines.append("input [\n" + ",\n".join(t.pbtxt() for t in inputs) + "\n]")
@@ -61,9 +69,10 @@ def write_repository(package: Package, repo: str | Path, network_backend: str = 
     """The repository's models; returns their config files. An existing model folder is replaced.
     `python_env`: the environment (a venv or unpacked conda-pack folder holding the SDK) that Triton's Python
     backend runs the Python models in (its EXECUTION_ENV_PATH); default: the server's own Python."""
-    if package.form != "split":
-        raise ValueError(f"{package.folder}: a {package.form}-form package; the Triton repository serves the split form "
-                         "(rapid-edge export rapid_seg --form split)")
+    foreign = [op for op in package.custom_ops if not op.startswith(f"{DOMAIN}::")]
+    if foreign:
+        raise ValueError(f"{package.folder}: custom nodes {', '.join(foreign)} are for ONNX Runtime's TensorRT provider; "
+                         f"the Triton repository serves packages whose custom nodes are in domain {DOMAIN}")
     if network_backend not in NETWORK_BACKENDS:
         raise ValueError(f"unknown network backend {network_backend!r}; choose {', '.join(NETWORK_BACKENDS)}")
     if instances < 1:
@@ -80,10 +89,13 @@ def write_repository(package: Package, repo: str | Path, network_backend: str = 
             (version / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(package.folder / name, version / name)
         shutil.copy2(TEMPLATES / "network_model.py", version / "model.py")
+        op_library = None  # the Python model's runner registers the native op library itself
     else:
         shutil.copy2(package.model_path, version / "model.onnx")
+        op_library = _native_op_library(repo) if package.custom_ops else None
     configs.append(_write_config(repo, NETWORK, config_text(NETWORK, network_backend, inputs, outputs, kind, instances,
-                                                            environment if network_backend == "python" else None)))
+                                                            environment if network_backend == "python" else None,
+                                                            op_library=op_library)))
 
     engines = sorted(name for name in package.manifest["files"] if name.startswith("engines/") and name.endswith(".engine"))
     if engines:
@@ -100,6 +112,16 @@ def write_repository(package: Package, repo: str | Path, network_backend: str = 
     configs.append(_write_config(repo, PIPELINE, config_text(PIPELINE, "python", pipeline_inputs, pipeline_outputs, "KIND_CPU",
                                                              instances, {"network": NETWORK, "sensor": sensor, **environment})))
     return configs
+
+
+def _native_op_library(repo: Path) -> Path:
+    """The SDK's native op library (built for this machine, checked against its build record) copied into the
+    network's model folder; Triton's onnxruntime backend loads it by this absolute path, so a repository served
+    elsewhere needs the library at the same path (or the config's path changed)."""
+    library = native_ops.library()
+    target = (repo / NETWORK / library.name).resolve()
+    shutil.copy2(library, target)
+    return target
 
 
 def _model_folder(repo: Path, name: str) -> Path:

@@ -69,7 +69,37 @@ def test_a_built_engine_becomes_a_tensorrt_model(tmp_path):
     assert (tmp_path / "repo" / NETWORK_TENSORRT / "1" / "model.plan").read_bytes() == b"serialised engine"
 
 
-def test_other_forms_and_bad_settings_are_refused(tmp_path):
+def plugin_form(folder, custom_op: str):
+    """The shipped package's files relabelled as a plugin-form package (the configs read only the manifest)."""
+    import shutil
+
+    from runtimes.package import write_manifest
+
+    shutil.copytree(shipped_package("rapid_seg"), folder)
+    manifest = {k: v for k, v in load_package(folder).manifest.items() if k not in ("format", "format_version", "files")}
+    write_manifest(folder, {**manifest, "form": "plugin", "custom_ops": [custom_op]})
+    return load_package(folder)
+
+
+@needs_schema
+def test_a_plugin_form_network_names_the_native_op_library(tmp_path):
+    """Triton's onnxruntime backend loads the SDK's op library for the plugin form's RAPiD node: the library travels
+    into the network's folder, byte for byte this machine's checked build, and the config names it."""
+    from runtimes import native_ops
+
+    package = plugin_form(tmp_path / "package", "rapid::RapidFeatures")
+    network_config, _ = write_repository(package, tmp_path / "repo")
+    network = parse(network_config)
+    (library,) = network.model_operations.op_library_filename
+    assert library == str((tmp_path / "repo" / NETWORK / "librapid_edge_ort.so").resolve())
+    assert native_ops.sha256(library) == native_ops.sha256(native_ops.library())
+    python_network, _ = write_repository(package, tmp_path / "python", network_backend="python")
+    assert not parse(python_network).model_operations.op_library_filename  # its runner registers the library itself
+    with pytest.raises(ValueError, match="for ONNX Runtime's TensorRT provider"):
+        write_repository(plugin_form(tmp_path / "trt", "trt.plugins::RapidFeatures"), tmp_path / "repo2")
+
+
+def test_bad_settings_are_refused(tmp_path):
     package = load_package(shipped_package("rapid_seg"))
     with pytest.raises(ValueError, match="unknown network backend 'tensorflow'"):
         write_repository(package, tmp_path, network_backend="tensorflow")
