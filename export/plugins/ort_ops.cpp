@@ -145,6 +145,20 @@ struct Kernel
     virtual OrtStatusPtr compute(OrtKernelContext* context) = 0;
 };
 
+//! A kernel of one node: its attributes, read when ONNX Runtime creates it.
+template <typename Params>
+class NodeKernel : public Kernel
+{
+public:
+    explicit NodeKernel(Params const& params)
+        : mParams(params)
+    {
+    }
+
+protected:
+    Params mParams;
+};
+
 constexpr char const* kRapidOp = "rapid::RapidFeatures";
 constexpr char const* kSearchOp = "rapid::BinarySearch";
 
@@ -198,13 +212,10 @@ OrtStatusPtr rapidImage(OrtKernelContext* context, rapid::RapidParams const& p, 
 //! One RapidFeatures call on the CPU: the launcher's four passes over chunks of pixels. Each chunk keeps the
 //! frame statistics it sees (the kernels' atomic minima and maxima) in its own copy, merged between passes:
 //! minima and maxima do not depend on the order, so the result equals the sequential one bit for bit.
-class RapidFeaturesCpu final : public Kernel
+class RapidFeaturesCpu final : public NodeKernel<rapid::RapidParams>
 {
 public:
-    explicit RapidFeaturesCpu(rapid::RapidParams const& params)
-        : mParams(params)
-    {
-    }
+    using NodeKernel::NodeKernel;
 
     OrtStatusPtr compute(OrtKernelContext* context) override
     {
@@ -308,7 +319,6 @@ private:
         }
     }
 
-    rapid::RapidParams mParams;
     // one call's state, kept between calls so the buffers are reused (Serialised: one call at a time)
     int mBatch = 0, mHeight = 0, mWidth = 0, mKMax = 0;
     long long mPixels = 0, mChunks = 0, mPerChunk = 0;
@@ -384,13 +394,10 @@ OrtStatusPtr checkNorms(Tensor const& norms, int64_t count, char const* what)
 //! as a heap of the kernels' 64-bit keys (ordered cosine, then the complement of the index: unique, so ties go
 //! to the lower index); a second pass merges each query's ranges. The scores written are the kernels' cosines
 //! of the winners.
-class BinarySearchCpu final : public Kernel
+class BinarySearchCpu final : public NodeKernel<rapid::BinarySearchParams>
 {
 public:
-    explicit BinarySearchCpu(rapid::BinarySearchParams const& params)
-        : mParams(params)
-    {
-    }
+    using NodeKernel::NodeKernel;
 
     OrtStatusPtr compute(OrtKernelContext* context) override
     {
@@ -484,7 +491,6 @@ private:
         }
     }
 
-    rapid::BinarySearchParams mParams;
     unsigned int const* mQueries = nullptr;
     float const* mQueryNorms = nullptr;
     unsigned int const* mDocuments = nullptr;
@@ -538,13 +544,10 @@ OrtStatusPtr computeStream(OrtKernelContext* context, cudaStream_t& stream)
     return nullptr;
 }
 
-class RapidFeaturesCuda final : public Kernel
+class RapidFeaturesCuda final : public NodeKernel<rapid::RapidParams>
 {
 public:
-    explicit RapidFeaturesCuda(rapid::RapidParams const& params)
-        : mParams(params)
-    {
-    }
+    using NodeKernel::NodeKernel;
 
     OrtStatusPtr compute(OrtKernelContext* context) override
     {
@@ -564,17 +567,12 @@ public:
             static_cast<float const*>(image.data), out, workspace.get(), batch, height, width, mParams, stream)));
     }
 
-private:
-    rapid::RapidParams mParams;
 };
 
-class BinarySearchCuda final : public Kernel
+class BinarySearchCuda final : public NodeKernel<rapid::BinarySearchParams>
 {
 public:
-    explicit BinarySearchCuda(rapid::BinarySearchParams const& params)
-        : mParams(params)
-    {
-    }
+    using NodeKernel::NodeKernel;
 
     OrtStatusPtr compute(OrtKernelContext* context) override
     {
@@ -599,8 +597,6 @@ public:
             indices, workspace.get(), queries, documents, mParams, stream)));
     }
 
-private:
-    rapid::BinarySearchParams mParams;
 };
 #endif // RAPID_ORT_CUDA
 

@@ -1,5 +1,5 @@
-// A stand-in for libnvinfer's plugin registry (TensorRT 11.1's IPluginRegistry), built as the libnvinfer.so a check
-// program links: it records which creators register themselves, so the suite can see that loading
+// A stand-in for libnvinfer's plugin registry (TensorRT 11.1's IPluginRegistry), built as the libnvinfer.so that
+// plugin_creators_check.cpp links: it records which creators register themselves, so the suite can see that loading
 // librapid_edge_plugins.so registers both without TensorRT. Everything but registration is inert.
 #include <NvInferRuntime.h>
 

@@ -1,6 +1,7 @@
 // Loads librapid_edge_plugins.so without TensorRT's runtime, calls its getCreators() and prints every
 // creator's name, version, namespace and fields as JSON lines, for the suite to compare with the ONNX
-// schemas. usage: plugin_creators_check LIBRARY
+// schemas. Linked with fake_plugin_registry.cpp as its libnvinfer, it first prints what loading the library
+// registered ({"registered_on_load": "Name/version ..."}). usage: plugin_creators_check LIBRARY
 #include <NvInferRuntime.h>
 
 #include <cstdio>
@@ -31,6 +32,11 @@ int main(int argc, char** argv)
     {
         std::fprintf(stderr, "dlopen: %s\n", dlerror());
         return 1;
+    }
+    using Registered = char const* (*) ();
+    if (auto registered = reinterpret_cast<Registered>(dlsym(RTLD_DEFAULT, "registeredCreators")))
+    {
+        std::printf("{\"registered_on_load\": \"%s\"}\n", registered());  // before anything of the library runs
     }
     auto getCreators = reinterpret_cast<GetCreators>(dlsym(library, "getCreators"));
     if (getCreators == nullptr)
