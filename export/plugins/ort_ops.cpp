@@ -379,6 +379,13 @@ OrtStatusPtr searchInputs(OrtKernelContext* context, rapid::BinarySearchParams c
     return problem.empty() ? nullptr : failure(std::string(kSearchOp) + ": " + problem);
 }
 
+//! The two outputs, [Q, k] scores and indices.
+OrtStatusPtr searchOutputs(OrtKernelContext* context, SearchInputs const& in, int k, float** scores, int64_t** indices)
+{
+    RAPID_ORT_RETURN_IF_ERROR(output(context, 0, {in.queryCount, k}, scores));
+    return output(context, 1, {in.queryCount, k}, indices);
+}
+
 //! Norms must be finite and positive (bebr_spec.check_norms): the cosine divides by them.
 OrtStatusPtr checkNorms(Tensor const& norms, int64_t count, char const* what)
 {
@@ -406,8 +413,7 @@ public:
         RAPID_ORT_RETURN_IF_ERROR(checkNorms(in.queryNorms, in.queryCount, "query norm"));
         RAPID_ORT_RETURN_IF_ERROR(checkNorms(in.documentNorms, in.documentCount, "document norm"));
         int64_t k = mParams.k;
-        RAPID_ORT_RETURN_IF_ERROR(output(context, 0, {in.queryCount, k}, &mScores));
-        RAPID_ORT_RETURN_IF_ERROR(output(context, 1, {in.queryCount, k}, &mIndices));
+        RAPID_ORT_RETURN_IF_ERROR(searchOutputs(context, in, mParams.k, &mScores, &mIndices));
         if (in.queryCount == 0)
             return nullptr;
         mQueries = static_cast<unsigned int const*>(in.queries.data);
@@ -566,7 +572,6 @@ public:
         return cudaFailure(kRapidOp, static_cast<cudaError_t>(rapid::rapidFeaturesEnqueue(
             static_cast<float const*>(image.data), out, workspace.get(), batch, height, width, mParams, stream)));
     }
-
 };
 
 class BinarySearchCuda final : public NodeKernel<rapid::BinarySearchParams>
@@ -580,8 +585,7 @@ public:
         RAPID_ORT_RETURN_IF_ERROR(searchInputs(context, mParams, in));
         float* scores = nullptr;
         int64_t* indices = nullptr;
-        RAPID_ORT_RETURN_IF_ERROR(output(context, 0, {in.queryCount, mParams.k}, &scores));
-        RAPID_ORT_RETURN_IF_ERROR(output(context, 1, {in.queryCount, mParams.k}, &indices));
+        RAPID_ORT_RETURN_IF_ERROR(searchOutputs(context, in, mParams.k, &scores, &indices));
         if (in.queryCount == 0)
             return nullptr;
         if (in.queryCount > INT_MAX || in.documentCount > INT_MAX)
@@ -596,7 +600,6 @@ public:
             static_cast<int32_t const*>(in.documents.data), static_cast<float const*>(in.documentNorms.data), scores,
             indices, workspace.get(), queries, documents, mParams, stream)));
     }
-
 };
 #endif // RAPID_ORT_CUDA
 
