@@ -30,8 +30,8 @@ def load_plugin_library(path: Path):
     import tensorrt as trt
 
     handle = ctypes.CDLL(str(path), mode=ctypes.RTLD_GLOBAL)
-    registry = trt.get_plugin_registry()
-    missing = [op for op in (RAPID_FEATURES, BINARY_SEARCH) if registry.get_creator(op, str(VERSION), "") is None]
+    registered = {(creator.name, creator.plugin_version) for creator in trt.get_plugin_registry().all_creators}
+    missing = [op for op in (RAPID_FEATURES, BINARY_SEARCH) if (op, str(VERSION)) not in registered]
     if missing:
         raise RuntimeError(f"{path}: loading it registered no TensorRT plugin creator for {', '.join(missing)}")
     return handle
