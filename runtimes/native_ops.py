@@ -111,14 +111,15 @@ def _compiler_versions(build: Build) -> list[str]:
 
 @cache
 def build_digest(build: Build) -> str:
-    """What decides the library's bytes: its sources, the ONNX Runtime headers, the commands, the compilers."""
+    """What decides the library: its sources, the ONNX Runtime headers, the compiler commands and the machine's
+    kind (the compilers' versions are recorded beside the build, so a machine whose compiler went away after the
+    build still finds it)."""
     digest = hashlib.sha256()
     for name in build.sources():
         digest.update(name.encode() + b"\0" + (SOURCES / name).read_bytes())
     for header in sorted(ORT_HEADERS.glob("*.h")):
         digest.update(header.name.encode() + b"\0" + header.read_bytes())
-    commands = build.commands(Path("OUT"))
-    digest.update(json.dumps([commands, _compiler_versions(build), platform.machine()]).encode())
+    digest.update(json.dumps([build.commands(Path("OUT")), platform.machine()]).encode())
     return digest.hexdigest()
 
 
@@ -129,6 +130,7 @@ def build_folder(build: Build) -> Path:
 def _build(build: Build, folder: Path) -> None:
     """Compile into a fresh folder beside `folder`, then rename it into place (a concurrent build loses the race
     harmlessly: both made the same library)."""
+    compilers = _compiler_versions(build)
     folder.parent.mkdir(parents=True, exist_ok=True)
     log.warning("building the SDK's native ONNX Runtime op library %s (once per machine and version)", build.name)
     with tempfile.TemporaryDirectory(dir=folder.parent) as scratch:
@@ -139,7 +141,7 @@ def _build(build: Build, folder: Path) -> None:
             if result.returncode:
                 raise NativeOpsError(f"building {build.name} failed: {' '.join(command)}\n{result.stderr[-3000:]}")
         record = {"library": build.name, "sha256": sha256(out / build.name), "digest": build_digest(build),
-                  "cuda": build.cuda, "cuda_arch": build.cuda_arch if build.cuda else None}
+                  "compilers": compilers, "cuda": build.cuda, "cuda_arch": build.cuda_arch if build.cuda else None}
         (out / "build.json").write_text(json.dumps(record, indent=2) + "\n")
         for intermediate in out.glob("*.o"):
             intermediate.unlink()
@@ -164,9 +166,9 @@ def verified(library: Path) -> Path:
     return library
 
 
-def library(build: Build = Build(), allow_build: bool = True) -> Path:
+def library(build: Build = Build()) -> Path:
     """The library ONNX Runtime loads for graphs with rapid:: nodes: $RAPID_EDGE_ORT_LIBRARY, else this
-    machine's build (made now when missing and `allow_build`), its sha256 checked."""
+    machine's build (made now when missing), its sha256 checked."""
     explicit = os.environ.get(ENVIRONMENT)
     if explicit:
         path = Path(explicit)
@@ -175,9 +177,6 @@ def library(build: Build = Build(), allow_build: bool = True) -> Path:
         return path
     folder = build_folder(build)
     if not (folder / "build.json").is_file():
-        if not allow_build:
-            raise NativeOpsError(f"the native op library is not built here ({folder}); run "
-                                 "`python -m runtimes.native_ops`")
         _build(build, folder)
     return verified(folder / build.name)
 
