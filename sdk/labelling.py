@@ -213,9 +213,9 @@ def label_files(sources: Sequence[str | Path], out: str | Path, fmt: str = "labe
     if engine == "ray":
         from .ray import label_on_ray
 
-        results, settings["package"] = label_on_ray(todo, out, fmt, runtime, package, scores, **ray_options)
+        results, settings["model"] = label_on_ray(todo, out, fmt, runtime, package, scores, **ray_options)
     else:
-        results, settings["package"] = label_locally(todo, out, fmt, runtime, package, scores)
+        results, settings["model"] = label_locally(todo, out, fmt, runtime, package, scores)
     summary = summarise(results, done_before, time.perf_counter() - start, settings)
     write_summary(out, summary)
     return summary
@@ -225,7 +225,7 @@ def label_locally(units: list[Unit], out: Path, fmt: str, runtime: str, package,
     from .pipeline import Pipeline
 
     with Pipeline("rapid_seg", runtime, package) as pipeline:
-        return [label_unit(pipeline, unit, out, fmt, scores) for unit in units], str(pipeline.package.folder)
+        return [label_unit(pipeline, unit, out, fmt, scores) for unit in units], str(pipeline.model_path)
 
 
 def unit_dict(unit: Unit) -> dict[str, str]:

@@ -189,6 +189,11 @@ class Pipeline:
         return self.open()._opened.package
 
     @property
+    def model_path(self) -> Path:
+        """What runs: the package's folder, or the checkpoint the pytorch runtime loads."""
+        return self.open()._opened.model_path
+
+    @property
     def reason(self) -> str:
         return self.open()._opened.reason
 
@@ -235,6 +240,7 @@ class _Opened:
     runner: Runner
     steps: RapidSegSteps | RetrievalSteps
     package: Package | None
+    model_path: Path
     reason: str
     warmup_timings: dict[str, float] | None = None
 
@@ -244,7 +250,7 @@ def _open(pipeline: Pipeline) -> _Opened:
     name, runtime, options = pipeline.name, pipeline.runtime, pipeline.model
     package = None
     if runtime == "pytorch":
-        runner, steps, reason = _torch_runner(name, options.checkpoint, options.threads)
+        runner, steps, reason, model_path = _torch_runner(name, options.checkpoint, options.threads)
     else:
         package = (load_package(pipeline.package_path) if pipeline.package_path is not None
                    else _default_package(name, options.form, options.checkpoint, options.allow_export))
@@ -253,6 +259,7 @@ def _open(pipeline: Pipeline) -> _Opened:
                                    pipeline.search.describe, options.threads, pipeline.search.runtime)
         else:
             steps = RapidSegSteps.from_manifest(package.manifest)
+        model_path = package.folder
         if runtime == "triton":  # the package's network served by Triton; its pre/postprocessing runs here
             from runtimes.triton_runner import TritonRunner
 
@@ -265,7 +272,7 @@ def _open(pipeline: Pipeline) -> _Opened:
         steps.colours = pipeline.postprocess.point_colours
     runner.__enter__()  # a model that cannot load fails here, not at the first item
     log.info("%s on %s: %s", name, runner.name, reason)
-    opened = _Opened(runner, steps, package, reason)
+    opened = _Opened(runner, steps, package, model_path, reason)
     try:
         if options.warmup:
             opened.warmup_timings = _timed(*steps.warmup(runner)).timings
@@ -303,15 +310,17 @@ def _default_package(name: str, form: str, checkpoint: str | Path | None, allow_
     return default_package(name, form, Path(checkpoint) if checkpoint else None)
 
 
-def _torch_runner(name: str, checkpoint: str | Path | None, threads: int | None) -> tuple[Runner, RapidSegSteps, str]:
+def _torch_runner(name: str, checkpoint: str | Path | None,
+                  threads: int | None) -> tuple[Runner, RapidSegSteps, str, Path]:
     from .exporting import tensor_specs
     from .models.registry import default_checkpoint
     from .training.checkpoint import load_model
 
-    model = load_model(Path(checkpoint) if checkpoint else default_checkpoint(name))
+    path = Path(checkpoint) if checkpoint else default_checkpoint(name)
+    model = load_model(path)
     inputs, outputs = tensor_specs(model, "split")
     steps = RapidSegSteps.for_model(model, rapid_in_graph=False)
-    return TorchRunner(model, inputs, outputs, threads=threads), steps, "pytorch requested"
+    return TorchRunner(model, inputs, outputs, threads=threads), steps, "pytorch requested", path
 
 
 def _plugin_libraries(package: Package) -> tuple[Path, ...]:

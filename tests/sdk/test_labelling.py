@@ -123,3 +123,15 @@ def test_linked_folders_are_followed_but_a_loop_of_links_is_not(tmp_path, data):
     (root / "day1" / "loop").symlink_to(root, target_is_directory=True)
     keys = [unit.key for unit in labelling.find_units([root])]
     assert keys == [f"logs/{day}/velodyne/00000{i}.bin" for day in ("day1", "day2") for i in range(1, 6)]
+
+
+def test_the_pytorch_runtime_labels_and_names_its_checkpoint(tmp_path, data):
+    """The pytorch runtime runs a checkpoint, not a package: the summary names what ran (this failed with an
+    AttributeError after labelling every file, and wrote no summary)."""
+    from sdk.models.registry import default_checkpoint
+
+    scan = data("semantickitti/sequences/00/velodyne/000000.bin")
+    assert main(["label", str(scan), "--out", str(tmp_path), "--runtime", "pytorch"]) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["model"] == str(default_checkpoint("rapid_seg")) and summary["labelled"] == [str(scan)]
+    assert (tmp_path / "000000.label").stat().st_size == 4 * 124_668
