@@ -17,6 +17,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     label.add_argument("--scores", action="store_true", help="parquet: add each point's float16 score")
     label.add_argument("--runtime", choices=RUNTIMES, default="auto")
     label.add_argument("--package", type=Path, default=None, help="a package from `rapid-edge export` (default: the shipped one)")
+    label.add_argument("--url", default=None, help="runtime triton: HOST:PORT of the Triton server")
     label.add_argument("--engine", choices=ENGINES, default="local")
     label.add_argument("--address", default=None, help="ray: `auto` or HOST:PORT of a running cluster (default: a local Ray on loopback)")
     label.add_argument("--actors", type=int, default=None, help="ray: actors, one Pipeline each (default 1)")
@@ -29,7 +30,7 @@ def run_label(args: argparse.Namespace) -> dict:
     ray_options = {name: value for name, value in (("address", args.address), ("actors", args.actors),
                                                    ("cpus_per_actor", args.cpus_per_actor)) if value is not None}
     summary = label_files(args.sources, args.out, args.format, args.runtime, args.package, args.scores, args.engine,
-                          **ray_options)
+                          args.url, **ray_options)
     if not args.json:
         print(f"{summary['frames']} frames of {len(summary['labelled'])} files in {summary['seconds']:.1f} s "
               f"({summary['frames_per_s']} frames/s); {len(summary['already_done'])} already done, "

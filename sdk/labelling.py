@@ -188,15 +188,23 @@ def write_summary(out: Path, summary: dict) -> Path:
 
 def label_files(sources: Sequence[str | Path], out: str | Path, fmt: str = "label", runtime: str = "auto",
                 package: str | Path | None = None, scores: bool = False, engine: str = "local",
-                **ray_options) -> dict:
-    """Label every file under `sources` into `out`; returns (and writes) the summary. `ray_options`:
-    address, actors, cpus_per_actor, spread (one actor per node) (engine="ray")."""
+                url: str | None = None, **ray_options) -> dict:
+    """Label every file under `sources` into `out`; returns (and writes) the summary. `url`: HOST:PORT of the
+    Triton server of runtime "triton". `ray_options`: address, actors, cpus_per_actor, spread (one actor per
+    node) (engine="ray")."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose {', '.join(FORMATS)}")
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose {', '.join(ENGINES)}")
     if ray_options and engine != "ray":
         raise ValueError(f"{sorted(ray_options)} are options of engine='ray'")
+    if engine == "ray" and runtime in ("pytorch", "triton"):
+        raise ValueError(f"the Ray engine ships a model package to its actors, which run it themselves; runtime "
+                         f"{runtime!r} runs on the local engine")
+    from .pipeline import ModelOptions, Pipeline
+
+    model = ModelOptions(url=url)
+    Pipeline("rapid_seg", runtime, package, model=model)  # refuses a bad combination before anything is labelled
     for needed, module, extra in ((fmt == "parquet", "pyarrow", "label"), (engine == "ray", "ray", "ray")):
         if needed and importlib.util.find_spec(module) is None:
             raise ValueError(f"{'Parquet output' if module == 'pyarrow' else 'the Ray engine'} needs {module}: "
@@ -215,16 +223,17 @@ def label_files(sources: Sequence[str | Path], out: str | Path, fmt: str = "labe
 
         results, settings["model"] = label_on_ray(todo, out, fmt, runtime, package, scores, **ray_options)
     else:
-        results, settings["model"] = label_locally(todo, out, fmt, runtime, package, scores)
+        results, settings["model"] = label_locally(todo, out, fmt, runtime, package, scores, model)
     summary = summarise(results, done_before, time.perf_counter() - start, settings)
     write_summary(out, summary)
     return summary
 
 
-def label_locally(units: list[Unit], out: Path, fmt: str, runtime: str, package, scores: bool) -> tuple[list[UnitResult], str]:
+def label_locally(units: list[Unit], out: Path, fmt: str, runtime: str, package, scores: bool,
+                  model) -> tuple[list[UnitResult], str]:
     from .pipeline import Pipeline
 
-    with Pipeline("rapid_seg", runtime, package) as pipeline:
+    with Pipeline("rapid_seg", runtime, package, model=model) as pipeline:
         return [label_unit(pipeline, unit, out, fmt, scores) for unit in units], str(pipeline.model_path)
 
 

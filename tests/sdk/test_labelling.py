@@ -135,3 +135,17 @@ def test_the_pytorch_runtime_labels_and_names_its_checkpoint(tmp_path, data):
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["model"] == str(default_checkpoint("rapid_seg")) and summary["labelled"] == [str(scan)]
     assert (tmp_path / "000000.label").stat().st_size == 4 * 124_668
+
+
+def test_runtime_choices_are_checked_before_anything_is_labelled(tmp_path, capsys, data):
+    """--runtime triton needs --url (and goes to that server: here none listens on the loopback port, and the
+    message names it); the Ray engine runs a shipped package, so the pytorch and triton runtimes are refused there."""
+    scan = str(data("semantickitti/sequences/00/velodyne/000000.bin"))
+    assert main(["label", scan, "--out", str(tmp_path / "a"), "--runtime", "triton"]) == 2
+    assert "runtime 'triton' and ModelOptions(url=)" in capsys.readouterr().err
+    assert not (tmp_path / "a").exists()
+    assert main(["label", scan, "--out", str(tmp_path / "b"), "--runtime", "pytorch", "--engine", "ray"]) == 2
+    assert "runtime 'pytorch' runs on the local engine" in capsys.readouterr().err
+    assert main(["label", scan, "--out", str(tmp_path / "c"), "--runtime", "triton", "--url", "127.0.0.1:9"]) == 2
+    assert "127.0.0.1:9: no Triton server answers" in capsys.readouterr().err
+    assert not list((tmp_path / "c").glob("*.label"))
