@@ -48,7 +48,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def _pipeline_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--pipeline", choices=sorted(PIPELINES), default="rapid_seg")
+    # frames in, labels out: the bebr pipeline searches embeddings (`rapid-edge bebr search`)
+    parser.add_argument("--pipeline", choices=sorted(set(PIPELINES) - {"bebr"}), default="rapid_seg")
     parser.add_argument("--runtime", choices=RUNTIMES, default="auto", help="default: the fastest this machine has")
     parser.add_argument("--url", default=None, help="--runtime triton: HOST:PORT of the Triton server (HTTP)")
     parser.add_argument("--package", type=Path, default=None, help="a package from `rapid-edge export`")

@@ -297,3 +297,17 @@ def test_resources_are_taken_on_first_use_and_released_on_close(cache, scan, mon
     with pipeline:  # opens again on enter, releases on exit
         np.testing.assert_array_equal(pipeline(scan).labels, first.labels)
     assert len(entered) == len(exited) == 2
+
+
+@pytest.mark.parametrize("command", ["run", "replay"])
+def test_frame_commands_offer_only_the_pipelines_that_take_frames(command, capsys):
+    """`run --pipeline bebr` had no way to give an index and always failed: the bebr pipeline searches
+    embeddings (`rapid-edge bebr search`), so the frame commands no longer offer it."""
+    from sdk.cli import main
+
+    arguments = ["run"] if command == "run" else ["replay", "bag", "--out", "out"]
+    with pytest.raises(SystemExit) as exit_info:
+        main([*arguments, "--pipeline", "bebr"])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert "--pipeline: invalid choice: 'bebr'" in error and "rapid_seg" in error and "segmentation" in error
