@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import native_ops
+from .onnxruntime_runner import session_options
 from .ops.bebr_spec import CodeLayout, check_codes, check_k, check_norms
 from .ops.nodes import BINARY_SEARCH, DOMAIN, SEARCH_INPUTS, SEARCH_OUTPUTS, VERSION
 
@@ -41,12 +42,9 @@ class BinarySearchSession:
         self.layout, self.k = layout, check_k(k, len(doc_codes))
         doc_codes = check_codes(doc_codes, layout, "document codes")
         doc_norms = check_norms(doc_norms, len(doc_codes), "document norms", values=check_doc_norms)
-        options = ort.SessionOptions()
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        if threads:
-            options.intra_op_num_threads = threads
         self.session = ort.InferenceSession(binary_search_graph(layout, self.k).SerializeToString(),
-                                            native_ops.session_options(options), providers=["CPUExecutionProvider"])
+                                            native_ops.session_options(session_options(threads)),
+                                            providers=["CPUExecutionProvider"])
         # on the CPU an OrtValue wraps the array's memory (a memory-mapped index stays on disk until read)
         self.documents = {name: ort.OrtValue.ortvalue_from_numpy(array)
                           for name, array in zip(SEARCH_INPUTS[2:], (doc_codes, doc_norms))}

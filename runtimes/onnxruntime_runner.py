@@ -34,6 +34,18 @@ def custom_domains(model: Package | Path) -> set[str]:
     return {o.domain for o in graph.opset_import if o.domain not in ("", "ai.onnx", "ai.onnx.ml")}
 
 
+def session_options(threads: int | None = None):
+    """The SDK's SessionOptions: idle intra-op threads sleep instead of spinning (in a pipeline the RAPiD and
+    decode stages need the same cores between inferences; spinning cost those stages 20-40 % on 2 cores)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    if threads:
+        options.intra_op_num_threads = threads
+    return options
+
+
 class OnnxRuntimeRunner(Runner):
     def __init__(self, model: Package | str | Path, providers: Sequence[str] | None = None, threads: int | None = None,
                  plugin_libraries: Sequence[Path] = ()) -> None:
@@ -49,12 +61,7 @@ class OnnxRuntimeRunner(Runner):
     def activate(self) -> None:
         import onnxruntime as ort
 
-        options = ort.SessionOptions()
-        # idle intra-op threads sleep instead of spinning: in a pipeline the RAPiD and decode stages need
-        # the same cores between inferences (spinning cost those stages 20-40 % on 2 cores)
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        if self.threads:
-            options.intra_op_num_threads = self.threads
+        options = session_options(self.threads)
         if DOMAIN in self.domains:
             options = native_ops.session_options(options, self.providers)
         self.session = ort.InferenceSession(str(self.path), options, providers=self.session_providers())
