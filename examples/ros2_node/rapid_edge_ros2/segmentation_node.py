@@ -22,6 +22,7 @@ import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.executors import ExternalShutdownException
+from rclpy.impl.implementation_singleton import rclpy_implementation
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image, PointCloud2, PointField
@@ -31,6 +32,8 @@ from sdk.ros2_core import (OUTPUTS, MessageTypes, NodeParameters, SegmentationCo
                            open_pipeline, parameter_schema)
 from sensors.rig import ImageHistory
 from sensors.ros_messages import image_to_rgb, stamp_seconds
+
+RCLError = rclpy_implementation.RCLError
 
 STAGES = ("preprocess", "infer", "postprocess", "processing_time")
 NAME = "rapid_seg"
@@ -127,6 +130,11 @@ def main(args: list[str] | None = None) -> int:
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass  # Ctrl-C, SIGTERM or a shutdown from elsewhere: a normal end
+    except RCLError:
+        # rclpy's signal thread can shut the context down between spin's ok() check and its wait set: still a
+        # normal end when the context is gone; any other rcl failure is a real error.
+        if rclpy.ok():
+            raise
     finally:
         node.close()
         rclpy.try_shutdown()
