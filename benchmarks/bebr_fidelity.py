@@ -18,9 +18,9 @@ import numpy as np
 
 from runtimes.ops.bebr_numba import binary_search_numba
 from runtimes.ops.bebr_spec import CodeLayout, code_norms, pack_signs
-from sdk.bebr.corpus import default_corpus_path, load_corpus
-from sdk.bebr.training import BinarizerTraining, TrainingData, load_binarizer, train_binarizer
-from sdk.models.binarizer import BinarizerConfig
+from bebr_corpus import default_corpus_path, load_corpus
+from sdk.retrieval.training import BinarizerTraining, TrainingData, load_binarizer, train_binarizer
+from sdk.retrieval.binarizer import BinarizerConfig
 
 from machine import describe_machine  # benchmarks/ is on the path: the scripts run from it
 

@@ -11,7 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
-from sdk.bebr.speed import plot_recall_speed, run_speed_benchmark
+from bebr_search_speed import plot_recall_speed, run_speed_benchmark
 
 from machine import describe_machine  # benchmarks/ is on the path: the scripts run from it
 

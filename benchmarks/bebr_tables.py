@@ -102,7 +102,7 @@ def speed_goals(speed: dict) -> list[str]:
 def dominance_goals(fidelity: dict, speed: dict) -> list[str]:
     """At 64 and 128 bytes, whether a BEBR code has at least each PQ method's recall@10 and its queries per
     second at every batch (the recall/speed curve dominating PQ's)."""
-    from sdk.bebr.speed import speed_key
+    from bebr_search_speed import speed_key
 
     by_key, lines = {r["key"]: r for r in speed["rows"]}, []
     for budget in (64, 128):

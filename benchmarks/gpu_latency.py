@@ -29,12 +29,12 @@ from runtimes.ops.rapid_numba import rapid_features_numba
 from runtimes.ops.rapid_reference import rapid_features_reference
 from runtimes.ops.rapid_spec import KITTI
 from runtimes.torch_runner import TorchRunner
-from sdk.exporting import RAPID_FORM, feed_for, tensor_specs
-from sdk.models.registry import default_checkpoint
-from sdk.models.rapid_seg_config import SHIPPED_RAPID
-from sdk.range_image import project
-from sdk.segmentation import RapidSegSteps
-from sdk.training.checkpoint import load_model
+from sdk.segmentation.exporting import RAPID_FORM, feed_for, tensor_specs
+from sdk.shipped import default_checkpoint
+from sdk.segmentation.models.rapid_seg_config import SHIPPED_RAPID
+from sdk.segmentation.range_image import project
+from sdk.segmentation.steps import RapidSegSteps
+from sdk.segmentation.training.checkpoint import load_model
 
 from machine import describe_machine  # benchmarks/ is on the path: the scripts run from it
 from timing import median_ms
@@ -158,7 +158,7 @@ def tensorrt_on_gpu(frame: sensors.Frame, checkpoint: Path, packages: Path | Non
 def _package(checkpoint: Path, form: str, packages: Path | None):
     if packages is not None:
         return packages / form
-    from sdk.exporting import export_rapid_seg
+    from sdk.segmentation.exporting import export_rapid_seg
 
     return export_rapid_seg(checkpoint, form, Path(tempfile.mkdtemp()) / form, sim_frames=0)
 

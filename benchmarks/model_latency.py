@@ -22,10 +22,10 @@ import sensors
 from runtimes.ops.rapid_numba import rapid_features_numba
 from runtimes.onnxruntime_runner import OnnxRuntimeRunner
 from runtimes.torch_runner import TorchRunner
-from sdk.exporting import RAPID_FORM, export_rapid_seg, feed_for, tensor_specs
-from sdk.models.registry import default_checkpoint
-from sdk.range_image import project
-from sdk.training.checkpoint import load_model
+from sdk.segmentation.exporting import RAPID_FORM, export_rapid_seg, feed_for, tensor_specs
+from sdk.shipped import default_checkpoint
+from sdk.segmentation.range_image import project
+from sdk.segmentation.training.checkpoint import load_model
 
 from machine import describe_machine  # benchmarks/ is on the path: the scripts run from it
 from shared_data import DATA

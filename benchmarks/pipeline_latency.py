@@ -24,7 +24,7 @@ import sensors
 from runtimes.streaming import overlap_by_default
 from sdk import Pipeline, PostprocessOptions, StreamOptions
 from sdk.pipeline import STAGES
-from sdk.render import camera_overlay
+from sdk.apps.render import camera_overlay
 from sensors.pacing import PacedSource
 from sensors.rig import point_colours
 

@@ -17,8 +17,8 @@ import sensors
 from runtimes.ops.rapid_exact_ring import exact_ring_neighbours, neighbour_recall
 from runtimes.ops.rapid_reference import features_from_neighbours, split_image, windowed_neighbours
 from runtimes.ops.rapid_spec import KITTI
-from sdk.features import METHODS, available_methods, rapid_features
-from sdk.range_image import project
+from sdk.segmentation.features import METHODS, available_methods, rapid_features
+from sdk.segmentation.range_image import project
 
 from machine import cpu_jiffies, describe_machine, steal_share  # benchmarks/ is on the path: the scripts run from it
 from timing import median_ms

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import torch
 
-from sdk.models.rapid_seg import RapidSeg
-from sdk.models.rapid_seg_config import RapidSegConfig
-from sdk.training import SimFrames, TrainConfig, Trainer, evaluate, simulated_scenes
-from sdk.training.trainer import has_checkpoint
+from sdk.segmentation.models.rapid_seg import RapidSeg
+from sdk.segmentation.models.rapid_seg_config import RapidSegConfig
+from sdk.segmentation.training import SimFrames, TrainConfig, Trainer, evaluate, simulated_scenes
+from sdk.segmentation.training.trainer import has_checkpoint
 
 REPO = Path(__file__).resolve().parent.parent
 VARIANTS = {

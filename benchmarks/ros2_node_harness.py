@@ -28,7 +28,7 @@ from sensor_msgs.msg import Image, PointCloud2, PointField
 from std_msgs.msg import Float64, Header
 
 import sensors
-from sdk.ros2_core import node_cameras, parameters_from_yaml
+from sdk.apps.ros2_core import node_cameras, parameters_from_yaml
 from sensors.point_fields import layout_columns
 from sensors.rig import read_rgb
 from sensors.ros_messages import pack_pointcloud2

@@ -21,8 +21,8 @@ from runtimes.runner import Runner
 from runtimes.streaming import StreamExecutor, StreamSummary
 from runtimes.torch_runner import TorchRunner
 
-from .retrieval import Describe, Retrieval, RetrievalSteps, open_index
-from .segmentation import RapidSegSteps, Segmentation, warmup_sweep
+from sdk.retrieval.steps import Describe, Retrieval, RetrievalSteps, open_index
+from sdk.segmentation.steps import RapidSegSteps, Segmentation, warmup_sweep
 
 __all__ = ["PIPELINES", "RUNTIMES", "STAGES", "ModelOptions", "Pipeline", "PipelineRun", "PostprocessOptions",
            "SearchOptions", "StreamOptions", "warmup_sweep"]
@@ -296,7 +296,7 @@ def _timed(stages, item):
 def _default_package(name: str, form: str, checkpoint: str | Path | None, allow_export: bool) -> Package:
     """The package the SDK ships for `name` when it is in `form`; else the shipped weights (or `checkpoint`)
     exported once and cached, where `allow_export` permits."""
-    from .models.registry import SHIPPED_PACKAGES, shipped_package
+    from sdk.shipped import SHIPPED_PACKAGES, shipped_package
 
     if name in SHIPPED_PACKAGES and checkpoint is None:
         shipped = load_package(shipped_package(name))
@@ -305,16 +305,16 @@ def _default_package(name: str, form: str, checkpoint: str | Path | None, allow_
     if not allow_export:
         raise PackageError(f"{name}: no {form}-form package is shipped or given and exporting is not allowed here; "
                            f"make one with `rapid-edge export {name} --form {form} --out DIR` and pass it as the package")
-    from .package_cache import default_package
+    from sdk.segmentation.package_cache import default_package
 
     return default_package(name, form, Path(checkpoint) if checkpoint else None)
 
 
 def _torch_runner(name: str, checkpoint: str | Path | None,
                   threads: int | None) -> tuple[Runner, RapidSegSteps, str, Path]:
-    from .exporting import tensor_specs
-    from .models.registry import default_checkpoint
-    from .training.checkpoint import load_model
+    from sdk.segmentation.exporting import tensor_specs
+    from sdk.shipped import default_checkpoint
+    from sdk.segmentation.training.checkpoint import load_model
 
     path = Path(checkpoint) if checkpoint else default_checkpoint(name)
     model = load_model(path)

@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import typing
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .source import Source, SourceError
+
+if typing.TYPE_CHECKING:
+    from .rig import LiveRig
 
 SCHEMES = ("sim", "udp", "velodyne", "camera")
 POINT_SUFFIXES = (".pcd.bin", ".bin", ".pcd", ".ply")
@@ -54,15 +58,15 @@ def _open_path(path: Path, options: dict[str, Any]) -> Source:
     if name.endswith(".json") and path.is_file():
         from .rig import open_calibration_rig
 
-        return _accepting(open_calibration_rig, path, options, "tolerance")
+        return _accepting(open_calibration_rig, path, options, "tolerance", open_lidar=open_source)
     if path.is_dir():
         from .rig import open_kitti_rig, open_nuscenes_rig, rig_folder_kind
 
         rig = rig_folder_kind(path)
         if rig == "rig-nuscenes":
-            return _accepting(open_nuscenes_rig, path, options, "tolerance")
+            return _accepting(open_nuscenes_rig, path, options, "tolerance", open_lidar=open_source)
         if rig == "rig-kitti":
-            return _accepting(open_kitti_rig, path, options, "camera")
+            return _accepting(open_kitti_rig, path, options, "camera", open_lidar=open_source)
         kind = _folder_kind(path)
     else:
         kind = next((s for s in (".pcd.bin", ".pcap", ".pcapng", ".db3", ".mcap") if name.endswith(s)), path.suffix.lower())
@@ -202,3 +206,19 @@ def _convert(value: Any, hint: Any) -> Any:
     if int in kinds and value.lstrip("-").isdigit():
         return int(value)
     return float(value)
+
+
+def open_live_rig(lidar: str | Source, cameras: Mapping[str, str | int | Source], calibration: str | Path,
+                  tolerance: float | None = None) -> LiveRig:
+    """A live rig from sources or URLs (`udp://0.0.0.0:2368`, `camera://0`) and a calibration file naming
+    each camera; a camera the file does not calibrate fails at once."""
+    from .calibration import CalibrationError, read_calibration_json
+    from .rig import DEFAULT_TOLERANCE_S, LiveRig
+
+    calibrated = read_calibration_json(calibration).cameras
+    missing = sorted(set(cameras) - set(calibrated))
+    if missing:
+        raise CalibrationError(f"{calibration}: no calibration for camera(s) {missing}; it has {sorted(calibrated)}")
+    opened = {name: source if isinstance(source, Source) else open_source(source) for name, source in cameras.items()}
+    return LiveRig(lidar if isinstance(lidar, Source) else open_source(lidar), opened,
+                   {name: calibrated[name] for name in cameras}, DEFAULT_TOLERANCE_S if tolerance is None else tolerance)

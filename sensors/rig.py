@@ -9,7 +9,7 @@ import bisect
 import json
 import threading
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +24,8 @@ from .source import Source, SourceError
 #: how far from the sweep (seconds) an image may be taken; nuScenes' 12 Hz cameras sit within 43 ms of a sweep
 DEFAULT_TOLERANCE_S = 0.1
 LIVE_HISTORY = 8  # images kept per live camera: enough to find the latest one not newer than a sweep
+#: opens a sweep file of any kind (sensors.open_source, handed in by the opener, which itself opens rigs)
+OpenLidar = Callable[[Path], Source]
 
 
 @dataclass
@@ -58,19 +60,15 @@ class FileRig(Source):
 
     live = False
 
-    def __init__(self, samples: list[RigSample], tolerance: float = DEFAULT_TOLERANCE_S, origin: str = "rig") -> None:
+    def __init__(self, samples: list[RigSample], open_lidar: OpenLidar, tolerance: float = DEFAULT_TOLERANCE_S,
+                 origin: str = "rig") -> None:
         super().__init__()
         if not samples:
             raise SourceError(f"{origin}: no sweeps")
         self.samples, self.tolerance, self.origin = samples, float(tolerance), origin
+        self._lidar = open_lidar
         first = self._lidar(samples[0].lidar)  # fail fast on a bad first sweep, and learn the sensor
         self.sensor, self.rate_hz = first.sensor, first.rate_hz
-
-    @staticmethod
-    def _lidar(path: Path) -> Source:
-        from .opener import open_source
-
-        return open_source(path)
 
     def _frames(self) -> Iterator[Frame]:
         for sample in self.samples:
@@ -171,21 +169,6 @@ class LiveRig(Source):
             source.close()
 
 
-def open_live_rig(lidar: str | Source, cameras: Mapping[str, str | int | Source], calibration: str | Path,
-                  tolerance: float = DEFAULT_TOLERANCE_S) -> LiveRig:
-    """A live rig from sources or URLs (`udp://0.0.0.0:2368`, `camera://0`) and a calibration file naming
-    each camera; a camera the file does not calibrate fails at once."""
-    from .opener import open_source
-
-    calibrated = read_calibration_json(calibration).cameras
-    missing = sorted(set(cameras) - set(calibrated))
-    if missing:
-        raise CalibrationError(f"{calibration}: no calibration for camera(s) {missing}; it has {sorted(calibrated)}")
-    opened = {name: source if isinstance(source, Source) else open_source(source) for name, source in cameras.items()}
-    return LiveRig(lidar if isinstance(lidar, Source) else open_source(lidar), opened,
-                   {name: calibrated[name] for name in cameras}, tolerance)
-
-
 def point_colours(frame: Frame) -> tuple[np.ndarray, np.ndarray]:
     """Each point's colour from the images that see it: [N, 3] uint8 and `seen` [N] (False: no camera sees it,
     colour 0). A point seen by two cameras takes the one where it lies nearer the image centre. Occlusion is
@@ -206,12 +189,12 @@ def point_colours(frame: Frame) -> tuple[np.ndarray, np.ndarray]:
     return colours, np.isfinite(best)
 
 
-def open_calibration_rig(path: Path, tolerance: float = DEFAULT_TOLERANCE_S) -> FileRig:
+def open_calibration_rig(path: Path, tolerance: float = DEFAULT_TOLERANCE_S, *, open_lidar: OpenLidar) -> FileRig:
     """A sample's calibration.json: its sweep with its cameras' images."""
     calibration = read_calibration_json(path)
     if calibration.lidar is None:
         raise CalibrationError(f"{path}: names no LiDAR file (lidar.file)")
-    return FileRig([_sample_of(calibration)], tolerance, str(path))
+    return FileRig([_sample_of(calibration)], open_lidar, tolerance, str(path))
 
 
 def _sample_of(calibration: RigCalibration) -> RigSample:
@@ -219,7 +202,7 @@ def _sample_of(calibration: RigCalibration) -> RigSample:
     return RigSample(calibration.lidar, calibration.cameras, images)
 
 
-def open_nuscenes_rig(folder: Path, tolerance: float = DEFAULT_TOLERANCE_S) -> FileRig:
+def open_nuscenes_rig(folder: Path, tolerance: float = DEFAULT_TOLERANCE_S, *, open_lidar: OpenLidar) -> FileRig:
     """A nuScenes-style folder: calibration.json (the cameras) beside samples/LIDAR_TOP/*.pcd.bin and
     samples/<camera>/*.jpg, each stamped in its name (<log>__<channel>__<microseconds>)."""
     try:  # the camera names, to find their images; read_calibration_json names any problem of the file
@@ -235,10 +218,11 @@ def open_nuscenes_rig(folder: Path, tolerance: float = DEFAULT_TOLERANCE_S) -> F
     sweeps = sorted((folder / "samples" / "LIDAR_TOP").glob("*.pcd.bin"))
     if not sweeps:
         raise SourceError(f"{folder / 'samples' / 'LIDAR_TOP'}: no .pcd.bin sweeps")
-    return FileRig([RigSample(sweep, calibration.cameras, images) for sweep in sweeps], tolerance, str(folder))
+    return FileRig([RigSample(sweep, calibration.cameras, images) for sweep in sweeps], open_lidar, tolerance,
+                   str(folder))
 
 
-def open_kitti_rig(folder: Path, camera: str = "P2") -> FileRig:
+def open_kitti_rig(folder: Path, camera: str = "P2", *, open_lidar: OpenLidar) -> FileRig:
     """A KITTI-style folder: velodyne/NNNNNN.bin with image_2/NNNNNN.png and calib/NNNNNN.txt (per sample)."""
     samples = []
     for sweep in sorted((folder / "velodyne").glob("*.bin")):
@@ -248,7 +232,7 @@ def open_kitti_rig(folder: Path, camera: str = "P2") -> FileRig:
         height, width = read_rgb(image).shape[:2] if image.is_file() else (375, 1242)
         cam = read_kitti_calib(calib, camera, width, height)
         samples.append(RigSample(sweep, {cam.name: cam}, {cam.name: [(None, image)] if image.is_file() else []}))
-    return FileRig(samples, DEFAULT_TOLERANCE_S, str(folder))
+    return FileRig(samples, open_lidar, DEFAULT_TOLERANCE_S, str(folder))
 
 
 def rig_folder_kind(folder: Path) -> str | None:

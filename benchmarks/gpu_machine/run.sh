@@ -33,18 +33,18 @@ check() {  # NAME SECONDS COMMAND...: runs COMMAND under a time limit, appends i
   echo "$name rc=$rc $((SECONDS - start))s" | tee -a "$OUT/summary.txt"
 }
 
-check environment 120 python3 -c "import torch, cupy, open3d, sdk.cli; print(torch.__version__, \
+check environment 120 python3 -c "import torch, cupy, open3d, sdk.cli.main; print(torch.__version__, \
 torch.cuda.get_device_name(), 'cupy', cupy.__version__, 'open3d', open3d.__version__)"
 if [ "$MODE" = checks ]; then
   check gpu_tests 300 python3 -m pytest -q -m gpu -p no:cacheprovider tests/export/test_rapid_cuda.py tests/runtimes/test_native_ops.py \
     tests/export/test_bebr_cuda.py tests/sdk/test_rapid_seg_model.py tests/sdk/test_bebr_binarizer.py
   check gpu_latency 300 python3 benchmarks/gpu_latency.py --data "$RAPID_EDGE_DATA" --out "$OUT/gpu_latency.json"
 else
-  check train $((TRAIN_MINUTES * 60 + 120)) python3 -m sdk.cli train --stage segmentation \
+  check train $((TRAIN_MINUTES * 60 + 120)) python3 -m sdk.cli.main train --stage segmentation \
     --init sdk/weights/rapid_seg --out runs/gpu --device cuda --data-workers 14 --frames-per-step 8 \
     --crops-per-frame 4 --steps "$TRAIN_STEPS" --max-minutes "$TRAIN_MINUTES" --learning-rate 4e-4 \
     --sim-seeds 0:5000 --seed 30 --class-crops 0.5
-  check evaluate 180 python3 -m sdk.cli evaluate --checkpoint runs/gpu --out "$OUT/eval_sim_heldout.json"
+  check evaluate 180 python3 -m sdk.cli.main evaluate --checkpoint runs/gpu --out "$OUT/eval_sim_heldout.json"
   cp runs/gpu/model.safetensors runs/gpu/config.json "$OUT/" 2>/dev/null
 fi
 python3 benchmarks/gpu_machine/gpu_checks_json.py "$OUT/summary.txt" "$OUT/gpu_checks.json" "$OUT/gpu_latency.json"

@@ -1,6 +1,6 @@
 """Train the example network on the SDK's data, then export it like rapid_seg: the samples are the ones
-the package is fed at deployment (`sdk.training.data.make_sample`, bit for bit), the network is trained in
-the package's own interface (`sdk.user_model.wrap`: per-point logits), so what is trained is what runs.
+the package is fed at deployment (`sdk.segmentation.training.data.make_sample`, bit for bit), the network is trained in
+the package's own interface (`sdk.segmentation.user_model.wrap`: per-point logits), so what is trained is what runs.
 
     python examples/own_model/train_squeezeseg.py --source "sim://hdl64e?seed=0&frames=400" --out runs/squeezeseg
     rapid-edge export --model examples/own_model/squeezeseg.py:build --checkpoint runs/squeezeseg/model.safetensors \\
@@ -19,8 +19,8 @@ import torch
 from safetensors.torch import save_file
 
 import sensors
-from sdk.training.data import Augmentation, make_sample
-from sdk.user_model import ModelConfig, load_factory, wrap
+from sdk.segmentation.training.data import Augmentation, make_sample
+from sdk.segmentation.user_model import ModelConfig, load_factory, wrap
 
 HERE = Path(__file__).resolve().parent
 FACTORY = f"{HERE / 'squeezeseg.py'}:build"

@@ -12,8 +12,7 @@ from runtimes.ops.nodes import SEARCH_INPUTS as INPUTS
 from runtimes.ops.nodes import SEARCH_OUTPUTS as OUTPUTS
 
 from ..opset import DEFAULT_OPSET
-from ..onnx_graph import translation_table
-from .custom_op import binary_search_plugin
+from .custom_op import binary_search_plugin, translation_table
 from .torch_impl import binary_search_torch
 
 FORMS = ("portable", "plugin")

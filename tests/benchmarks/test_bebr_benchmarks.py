@@ -13,7 +13,7 @@ BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 
 import bebr_tables  # noqa: E402
-from sdk.bebr.speed import plot_recall_speed, speed_key  # noqa: E402
+from bebr_search_speed import plot_recall_speed, speed_key  # noqa: E402
 
 
 @pytest.mark.parametrize("sub_bits, code_bytes", [(8, 64), (4, 64), (4, 128)])
@@ -103,7 +103,7 @@ def test_the_plot_has_a_point_for_every_timed_method(tmp_path, monkeypatch):
 def test_the_speed_benchmark_times_every_method_at_every_batch():
     pytest.importorskip("faiss")
     from runtimes.ops.bebr_spec import CodeLayout
-    from sdk.bebr.speed import BATCHES, budget_group, run_speed_benchmark
+    from bebr_search_speed import BATCHES, budget_group, run_speed_benchmark
 
     result = run_speed_benchmark(documents=4096, layouts=[CodeLayout(256, 1), CodeLayout(64, 3)])
     keys = [row["key"] for row in result["rows"]]

@@ -16,7 +16,7 @@ def main(archive: str, out: str) -> None:
     from ray.cluster_utils import Cluster
 
     from sdk import label_files
-    from sdk.ray import LOOPBACK, RapidSegPredictor, ship_package
+    from sdk.apps.ray import LOOPBACK, RapidSegPredictor, ship_package
 
     out_dir = Path(out)
     report = {}

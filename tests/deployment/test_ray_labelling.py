@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from conftest import REPO, data_file
-from sdk import label_files, labelling
+from sdk import label_files
+from sdk.apps import label_units
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 from loopback import LOOPBACK_ENV, loopback_only  # noqa: E402
@@ -44,7 +45,7 @@ def on_ray(archive, tmp_path_factory):
 
 def parquet_labels(folder) -> dict:
     return {(str(path.relative_to(folder)), frame): labels for path in sorted(folder.rglob("*.parquet"))
-            for frame, labels in labelling.read_parquet_labels(path).items()}
+            for frame, labels in label_units.read_parquet_labels(path).items()}
 
 
 def test_ray_gives_the_local_labels_frame_for_frame(archive, on_ray, tmp_path):

@@ -148,7 +148,7 @@ def test_a_bad_parameter_file_stops_the_node_naming_the_key(tmp_path, section, n
 def test_labels_are_drawn_into_each_camera_image(tmp_path):
     import cv2
 
-    from sdk.render import camera_overlay
+    from sdk.apps.render import camera_overlay
     from sensors.calibration import read_calibration_json
 
     forward = [[0, -1, 0, 0], [0, 0, -1, 0], [1, 0, 0, 0], [0, 0, 0, 1]]  # looking along the sensor's +x

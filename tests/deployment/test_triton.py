@@ -14,9 +14,9 @@ import pytest
 
 import sensors
 from conftest import REPO, data_file
-from sdk.triton_repository import NETWORK, NETWORK_TENSORRT, PIPELINE, write_repository
+from sdk.apps.triton_repository import NETWORK, NETWORK_TENSORRT, PIPELINE, write_repository
 from runtimes.package import load_package, seal
-from sdk.models.registry import shipped_package
+from sdk.shipped import shipped_package
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 from loopback import LOOPBACK_ENV, loopback_only  # noqa: E402

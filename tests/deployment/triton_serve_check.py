@@ -16,10 +16,10 @@ def main(out: str, env: str, *sources: str) -> None:
     from triton_server import serve
 
     import sensors
-    from sdk.triton_repository import PIPELINE, write_repository
+    from sdk.apps.triton_repository import PIPELINE, write_repository
     from runtimes.package import load_package
     from sdk import ModelOptions, Pipeline
-    from sdk.models.registry import shipped_package
+    from sdk.shipped import shipped_package
 
     out_dir = Path(out)
     repository = out_dir / "repository"

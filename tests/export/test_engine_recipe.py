@@ -12,7 +12,7 @@ import pytest
 
 from export.engine import EngineError, engine_chain, engine_recipe
 from runtimes.package import load_package
-from sdk.models.registry import shipped_package
+from sdk.shipped import shipped_package
 
 pytest.importorskip("polygraphy")
 

@@ -19,8 +19,8 @@ SCAN = "semantickitti/sequences/00"
 def packages(tmp_path_factory):
     from conftest import data_file
 
-    from sdk.exporting import export_rapid_seg
-    from sdk.models.registry import default_checkpoint
+    from sdk.segmentation.exporting import export_rapid_seg
+    from sdk.shipped import default_checkpoint
 
     scan = data_file(SCAN)
     folder = tmp_path_factory.mktemp("packages")
@@ -122,7 +122,7 @@ def test_damaged_missing_and_foreign_packages_are_refused(packages, tmp_path):
 
 
 def test_too_old_opset_and_unknown_form_are_refused(tmp_path):
-    from sdk.exporting import export_rapid_seg
+    from sdk.segmentation.exporting import export_rapid_seg
 
     with pytest.raises(ValueError, match="opset 12 is too old"):
         export_rapid_seg(tmp_path, "split", tmp_path / "out", opset=12)

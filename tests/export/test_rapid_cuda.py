@@ -16,7 +16,7 @@ from export.plugins.cupy_rapid import KERNELS, cuda_available
 from hip_cpu_build import build_on_cpu, needs_hip_cpu
 from runtimes.ops.rapid_reference import rapid_features_reference
 from runtimes.ops.rapid_spec import KITTI, FrozenStats, RapidConfig
-from sdk.range_image import project
+from sdk.segmentation.range_image import project
 
 PLUGINS = KERNELS.parent
 HERE = Path(__file__).parent

@@ -12,7 +12,7 @@ from export.rapid_op.onnx_export import export_rapid_features
 from runtimes.native_ops import session_options
 from runtimes.ops.rapid_reference import rapid_features_reference
 from runtimes.ops.rapid_spec import KITTI, FrozenStats, RapidConfig
-from sdk.range_image import project
+from sdk.segmentation.range_image import project
 
 PLUGIN_NODE = frozenset({("rapid", "RapidFeatures")})
 

@@ -151,7 +151,7 @@ def test_one_build_runs_in_onnxruntime_1_18_and_the_installed_release(tmp_path):
     from conftest import data_file
 
     import sensors
-    from sdk.range_image import project
+    from sdk.segmentation.range_image import project
 
     frame = next(iter(sensors.open(data_file("semantickitti/sequences/00/velodyne/000000.bin"))))
     image = project(frame).image[None]
@@ -194,7 +194,7 @@ def test_cuda_provider_runs_the_cuda_kernels(tmp_path):
     from conftest import data_file
 
     import sensors
-    from sdk.range_image import project
+    from sdk.segmentation.range_image import project
 
     image = project(next(iter(sensors.open(data_file("semantickitti/sequences/00/velodyne/000000.bin"))))).image[None]
     batch = np.concatenate([image, image[..., ::-1]])

@@ -9,7 +9,7 @@ import pytest
 
 from export.engine import PLUGIN_IN_PACKAGE, engine_in_package, engine_key
 from runtimes.package import PackageError, load_package, seal, write_manifest
-from sdk.models.registry import shipped_package
+from sdk.shipped import shipped_package
 from sdk.pipeline import _plugin_libraries
 
 TARGET = {"tensorrt": "10.3.0", "cuda": "12.6", "sm": "8.7"}

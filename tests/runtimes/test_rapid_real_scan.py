@@ -11,7 +11,7 @@ from runtimes.ops.rapid_numba import rapid_features_numba
 from runtimes.ops.rapid_reference import (features_from_neighbours, rapid_features_reference, split_image,
                                           windowed_neighbours)
 from runtimes.ops.rapid_spec import KITTI
-from sdk.range_image import project
+from sdk.segmentation.range_image import project
 
 SCAN = "semantickitti/sequences/00/velodyne/000000.bin"
 TOLERANCE = 1e-5
@@ -80,7 +80,7 @@ def test_features_per_point_through_the_public_api(data):
 
 
 def test_default_config_follows_the_dataset(data):
-    from sdk.features import default_config
+    from sdk.segmentation.features import default_config
 
     nuscenes = next(iter(sensors.open(data("nuscenes/samples/LIDAR_TOP/n015-2018-07-24-11-22-45+0800__LIDAR_TOP__1532402927647951.pcd.bin"))))
     assert default_config(nuscenes).k_values == (8, 6, 3)

@@ -15,8 +15,8 @@ from runtimes.embeddings import EmbeddingError
 from runtimes.onnxruntime_runner import OnnxRuntimeRunner
 from runtimes.ops.bebr_numba import binary_search_numba
 from runtimes.ops.bebr_spec import code_norms, pack_signs
-from sdk.bebr.training import BinarizerTraining, TrainingData, load_binarizer, read_code_version, train_binarizer
-from sdk.models.binarizer import Binarizer, BinarizerConfig, SignSTE, fold_batch_norm
+from sdk.retrieval.training import BinarizerTraining, TrainingData, load_binarizer, read_code_version, train_binarizer
+from sdk.retrieval.binarizer import Binarizer, BinarizerConfig, SignSTE, fold_batch_norm
 
 from bebr_data import synthetic_pairs
 
@@ -156,7 +156,7 @@ def test_batch_norm_folds_into_the_linear_layers(trained):
 
 @pytest.mark.slow
 def test_export_to_a_package_matches_pytorch(tmp_path, trained):
-    from sdk.bebr.exporting import export_binarizer
+    from sdk.retrieval.exporting import export_binarizer
 
     queries, _ = synthetic_pairs(700, seed=9)
     package = export_binarizer(trained, tmp_path / "pkg", parity_embeddings=queries)

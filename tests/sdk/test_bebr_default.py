@@ -11,9 +11,9 @@ import torch
 from runtimes.bebr_index import BinaryIndex
 from runtimes.onnxruntime_runner import OnnxRuntimeRunner
 from runtimes.package import load_package
-from sdk.bebr.training import load_binarizer, read_code_version
-from sdk.models.registry import default_checkpoint, shipped_package
-from sdk.retrieval import BinarizerInfo, encode_all
+from sdk.retrieval.training import load_binarizer, read_code_version
+from sdk.shipped import default_checkpoint, shipped_package
+from sdk.retrieval.steps import BinarizerInfo, encode_all
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def test_the_package_encodes_as_its_checkpoint(package):
 
 def test_the_pipeline_and_the_cli_take_the_default(package, tmp_path):
     from sdk import Pipeline, SearchOptions
-    from sdk.cli import main
+    from sdk.cli.main import main
 
     docs = np.random.default_rng(1).standard_normal((200, 384)).astype(np.float32)
     np.save(tmp_path / "docs.npy", docs)

@@ -10,8 +10,8 @@ from runtimes.bebr_index import BinaryIndex, CodeVersionError
 from runtimes.onnxruntime_runner import OnnxRuntimeRunner
 from runtimes.ops.bebr_numba import binary_search_numba
 from runtimes.package import load_package
-from sdk.cli import main
-from sdk.retrieval import BinarizerInfo, encode_all
+from sdk.cli.main import main
+from sdk.retrieval.steps import BinarizerInfo, encode_all
 from bebr_data import synthetic_pairs
 
 TRAIN = ["--bits", "64", "--planes", "2", "--hidden", "64", "--dropout", "0", "--epochs", "3", "--batch-size", "256",

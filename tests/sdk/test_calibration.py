@@ -10,15 +10,15 @@ import pytest
 import torch
 
 from runtimes.metrics import ConfusionMatrix
-from sdk.cli import main
-from sdk.models.rapid_seg import RapidSeg
-from sdk.models.rapid_seg_config import RapidSegConfig
-from sdk.models.registry import default_checkpoint
-from sdk.training.calibration import (OFFSET_GRID, LabelledLogits, add_logit_offsets, best_offset, confusion_of,
-                                      fit_class_offsets, miou_of)
-from sdk.training.checkpoint import load_model, save_model
-from sdk.training.data import make_sample
-from sdk.training.evaluate import point_logits, simulated_scenes
+from sdk.cli.main import main
+from sdk.segmentation.models.rapid_seg import RapidSeg
+from sdk.segmentation.models.rapid_seg_config import RapidSegConfig
+from sdk.shipped import default_checkpoint
+from sdk.segmentation.training.calibration import (OFFSET_GRID, LabelledLogits, add_logit_offsets, best_offset, confusion_of,
+                                                   fit_class_offsets, miou_of)
+from sdk.segmentation.training.checkpoint import load_model, save_model
+from sdk.segmentation.training.data import make_sample
+from sdk.segmentation.training.evaluate import point_logits, simulated_scenes
 
 
 def random_logits(rng, points=3000, classes=5) -> LabelledLogits:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import sensors
-from sdk.cli import main
+from sdk.cli.main import main
 
 
 def test_info_reports_model_frames_points_and_rate(data, capsys):
@@ -49,17 +49,17 @@ def test_source_options_pass_through(data, capsys):
 def test_bad_input_is_one_clear_line_and_exit_code_2(tmp_path):
     bad = tmp_path / "odd.bin"
     bad.write_bytes(b"\x00" * 5)
-    result = subprocess.run([sys.executable, "-m", "sdk.cli", "sensors", "info", str(bad)], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "sdk.cli.main", "sensors", "info", str(bad)], capture_output=True, text=True)
     assert result.returncode == 2
     assert "odd.bin: size 5 B is not a multiple of 16" in result.stderr
     assert "Traceback" not in result.stderr
-    result = subprocess.run([sys.executable, "-m", "sdk.cli", "sensors", "info", "sim://", "-o", "bogus"],
+    result = subprocess.run([sys.executable, "-m", "sdk.cli.main", "sensors", "info", "sim://", "-o", "bogus"],
                             capture_output=True, text=True)
     assert result.returncode == 2 and "is not KEY=VALUE" in result.stderr
 
 
 def test_a_live_rig_needs_cameras_and_their_calibration(data, capsys):
-    from sdk.cli import main
+    from sdk.cli.main import main
 
     assert main(["run", "--source", str(data("kitti_object_000008/000008.bin")), "--camera", "front=camera://9"]) == 2
     assert "needs both --camera NAME=URL (one or more) and --calibration FILE" in capsys.readouterr().err

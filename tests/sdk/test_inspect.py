@@ -6,8 +6,8 @@ import json
 import shutil
 
 from runtimes.package import load_package, seal
-from sdk.cli import main
-from sdk.models.registry import shipped_package
+from sdk.cli.main import main
+from sdk.shipped import shipped_package
 
 
 def inspect(capsys, *args) -> tuple[int, dict]:

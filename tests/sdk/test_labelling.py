@@ -10,8 +10,9 @@ import pytest
 
 import sensors
 from conftest import data_file
-from sdk import Pipeline, label_files, labelling
-from sdk.cli import main
+from sdk import Pipeline, label_files
+from sdk.apps import label_units
+from sdk.cli.main import main
 from sensors.labels import SEMANTIC_KITTI
 
 KITTI = "kitti_odometry_seq00_unlabelled/velodyne"
@@ -43,7 +44,7 @@ def expected():
 
 
 def test_units_are_files_and_bags(archive):
-    keys = [unit.key for unit in labelling.find_units([archive])]
+    keys = [unit.key for unit in label_units.find_units([archive])]
     assert keys == ["archive/bags/vlp16", "archive/broken.bin", "archive/drive.pcap",
                     "archive/kitti/velodyne/000001.bin", "archive/kitti/velodyne/000002.bin"]
 
@@ -74,7 +75,7 @@ def test_parquet_rows_hold_labels_and_scores(archive, tmp_path, expected):
 
     table = pq.read_table(out / "bags" / "vlp16.parquet")
     assert table.column_names == ["path", "frame", "points", "labels", "scores"]
-    for frame, labels in labelling.read_parquet_labels(out / "bags" / "vlp16.parquet").items():
+    for frame, labels in label_units.read_parquet_labels(out / "bags" / "vlp16.parquet").items():
         np.testing.assert_array_equal(labels, expected[("1673400471837873222", frame)])
     assert str(table.schema.field("scores").type.value_type) == "halffloat"
     assert table["points"].to_pylist() == [len(expected[("1673400471837873222", f)]) for f in table["frame"].to_pylist()]
@@ -91,12 +92,12 @@ def test_a_rerun_skips_what_is_done_and_a_unit_that_fails_half_way_leaves_nothin
         written.append(target)
         original(result, fmt, target)
 
-    original = labelling.write_result
-    monkeypatch.setattr(labelling, "write_result", fail_on_the_third_frame)
+    original = label_units.write_result
+    monkeypatch.setattr(label_units, "write_result", fail_on_the_third_frame)
     first = label_files([archive / "drive.pcap"], out, "label", runtime="onnxruntime-cpu")
     assert first["failed"][0]["reason"] == "OSError: disk full"
     assert not (out / "drive.pcap").exists() and not list(out.glob(".drive.pcap.partial-*"))
-    monkeypatch.setattr(labelling, "write_result", original)
+    monkeypatch.setattr(label_units, "write_result", original)
     second = label_files([archive / "drive.pcap"], out, "label", runtime="onnxruntime-cpu")
     assert second["labelled"] == [str(archive / "drive.pcap")] and not second["failed"]
     stamp = (out / "drive.pcap").stat().st_mtime_ns
@@ -121,14 +122,14 @@ def test_linked_folders_are_followed_but_a_loop_of_links_is_not(tmp_path, data):
     (root / "day1" / "velodyne").symlink_to(data(KITTI), target_is_directory=True)
     (root / "day2").symlink_to(root / "day1", target_is_directory=True)  # the same drive linked twice
     (root / "day1" / "loop").symlink_to(root, target_is_directory=True)
-    keys = [unit.key for unit in labelling.find_units([root])]
+    keys = [unit.key for unit in label_units.find_units([root])]
     assert keys == [f"logs/{day}/velodyne/00000{i}.bin" for day in ("day1", "day2") for i in range(1, 6)]
 
 
 def test_the_pytorch_runtime_labels_and_names_its_checkpoint(tmp_path, data):
     """The pytorch runtime runs a checkpoint, not a package: the summary names what ran (this failed with an
     AttributeError after labelling every file, and wrote no summary)."""
-    from sdk.models.registry import default_checkpoint
+    from sdk.shipped import default_checkpoint
 
     scan = data("semantickitti/sequences/00/velodyne/000000.bin")
     assert main(["label", str(scan), "--out", str(tmp_path), "--runtime", "pytorch"]) == 0

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from sdk.training import losses
+from sdk.segmentation.training import losses
 from runtimes.metrics import ConfusionMatrix
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from sdk.neighbour_vote import DEFAULT_VOTE, NeighbourVote
-from sdk.segmentation import Prepared, RapidSegSteps
+from sdk.segmentation.neighbour_vote import DEFAULT_VOTE, NeighbourVote
+from sdk.segmentation.steps import Prepared, RapidSegSteps
 from sensors import SEMANTIC_KITTI, Frame
 
 
@@ -99,8 +99,8 @@ def test_the_manifest_carries_the_vote_and_an_older_package_runs_without_it():
 
 def test_the_pipeline_votes_by_default_and_can_be_told_not_to(capsys):
     from sdk import ModelOptions, Pipeline
-    from sdk.cli import build_parser
-    from sdk.run_commands import pipeline_from_args
+    from sdk.cli.main import build_parser
+    from sdk.cli.run import pipeline_from_args
 
     with Pipeline("rapid_seg", runtime="pytorch", model=ModelOptions(warmup=False)) as voting:
         assert voting.steps.vote == DEFAULT_VOTE

@@ -144,7 +144,7 @@ def test_bad_arguments_fail_at_once(cache, tmp_path):
 def test_replay_writes_a_labelled_bag(pipeline, tmp_path):
     from rosbags.rosbag2 import Reader
 
-    from sdk.replay import replay
+    from sdk.apps.replay import replay
     from sensors.ros_messages import pointcloud2_to_frame
     from sensors.rosbag import typestore
 
@@ -166,7 +166,7 @@ def test_replay_writes_a_labelled_bag(pipeline, tmp_path):
 
 
 def rapid_edge(*args: str, cache: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sdk.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "sdk.cli.main", *args], capture_output=True, text=True,
                           env={**os.environ, "RAPID_EDGE_CACHE": str(cache)}, timeout=600)
 
 
@@ -191,7 +191,7 @@ def test_ctrl_c_stops_cleanly_with_a_summary(cache, tmp_path):
     render = tmp_path / "render"
     # Ctrl-C as in a terminal: a suite started in the background (`pytest &`) runs with SIGINT ignored, which
     # a child inherits and which Python then leaves ignored
-    process = subprocess.Popen([sys.executable, "-m", "sdk.cli", "run", "--source", "sim://hdl64e?frames=1000",
+    process = subprocess.Popen([sys.executable, "-m", "sdk.cli.main", "run", "--source", "sim://hdl64e?frames=1000",
                                 "--runtime", "onnxruntime-cpu", "--render", str(render)], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, env={**os.environ, "RAPID_EDGE_CACHE": str(cache)},
                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
@@ -206,10 +206,10 @@ def test_ctrl_c_stops_cleanly_with_a_summary(cache, tmp_path):
     assert (render / "latency.png").is_file()  # the sink was flushed
 
 
-WARMED_KERNELS = ("sdk.range_image:_columns", "sdk.range_image:_scatter_nearest", "sdk.range_image:_firing_order_rings",
+WARMED_KERNELS = ("sdk.segmentation.range_image:_columns", "sdk.segmentation.range_image:_scatter_nearest", "sdk.segmentation.range_image:_firing_order_rings",
                   "runtimes.ops.rapid_numba:_select", "runtimes.ops.rapid_numba:_distance4_sorted",
-                  "runtimes.ops.rapid_numba:_normalise", "sdk.segmentation:_argmax_and_shift",
-                  "sdk.segmentation:_top_probability", "sdk.neighbour_vote:_vote")
+                  "runtimes.ops.rapid_numba:_normalise", "sdk.segmentation.steps:_argmax_and_shift",
+                  "sdk.segmentation.steps:_top_probability", "sdk.segmentation.neighbour_vote:_vote")
 
 
 @pytest.mark.parametrize("warmup", [True, False])
@@ -247,7 +247,7 @@ def test_the_warmup_sweep_takes_the_ringless_path():
 
 def test_a_warm_up_that_fails_releases_the_runner(monkeypatch):
     from sdk import Pipeline
-    from sdk.segmentation import RapidSegSteps
+    from sdk.segmentation.steps import RapidSegSteps
 
     released = []
     original_exit = __import__("runtimes.onnxruntime_runner", fromlist=["OnnxRuntimeRunner"]).OnnxRuntimeRunner.__exit__
@@ -303,7 +303,7 @@ def test_resources_are_taken_on_first_use_and_released_on_close(cache, scan, mon
 def test_frame_commands_offer_only_the_pipelines_that_take_frames(command, capsys):
     """`run --pipeline bebr` had no way to give an index and always failed: the bebr pipeline searches
     embeddings (`rapid-edge bebr search`), so the frame commands no longer offer it."""
-    from sdk.cli import main
+    from sdk.cli.main import main
 
     arguments = ["run"] if command == "run" else ["replay", "bag", "--out", "out"]
     with pytest.raises(SystemExit) as exit_info:

@@ -8,8 +8,8 @@ import pytest
 import sensors
 from runtimes.bebr_index import BinaryIndex, IndexInfo
 from runtimes.onnxruntime_runner import OnnxRuntimeRunner
-from sdk.place_recognition import ScanContext, place_recall, revisit_pairs, simulated_revisit
-from sdk.retrieval import BinarizerInfo, encode_all
+from sdk.retrieval.place_recognition import ScanContext, place_recall, revisit_pairs, simulated_revisit
+from sdk.retrieval.steps import BinarizerInfo, encode_all
 
 
 def frame_of(points) -> sensors.Frame:
@@ -32,9 +32,9 @@ def test_scan_context_keeps_the_highest_point_of_each_bin():
 @pytest.mark.slow
 def test_a_revisit_finds_its_place_in_the_mapped_pass(tmp_path):
     from sdk import Pipeline, SearchOptions
-    from sdk.bebr.exporting import export_binarizer
-    from sdk.bebr.training import BinarizerTraining, TrainingData, train_binarizer
-    from sdk.models.binarizer import BinarizerConfig
+    from sdk.retrieval.exporting import export_binarizer
+    from sdk.retrieval.training import BinarizerTraining, TrainingData, train_binarizer
+    from sdk.retrieval.binarizer import BinarizerConfig
 
     describe = ScanContext()
     data = TrainingData(*revisit_pairs([101], frames=80, describe=describe))

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import sensors
-from sdk.range_image import GEOMETRY, project
+from sdk.segmentation.range_image import GEOMETRY, project
 
 SCAN = "semantickitti/sequences/00/velodyne/000000.bin"
 

@@ -11,11 +11,12 @@ import pytest
 import torch
 
 import sensors
-from sdk.models.autoencoder import to_cells
-from sdk.models.rapid_seg import RapidSeg
-from sdk.models.rapid_seg_config import RapidSegConfig
-from sdk.training.checkpoint import WEIGHTS, load_model, save_model
-from sdk.training.data import RANDOM_REMISSION, Augmentation, collate, crop, make_sample
+from sdk.segmentation.models.autoencoder import to_cells
+from sdk.segmentation.models.rapid_seg import RapidSeg
+from sdk.segmentation.models.rapid_seg_config import RapidSegConfig
+from sdk.checkpoint import WEIGHTS
+from sdk.segmentation.training.checkpoint import load_model, save_model
+from sdk.segmentation.training.data import RANDOM_REMISSION, Augmentation, collate, crop, make_sample
 
 SMALL = RapidSegConfig(height=16, width=512)
 
@@ -26,7 +27,7 @@ def sim_frames():
 
 
 def batch_for(frames, config=SMALL):
-    from sdk.range_image import SensorGeometry
+    from sdk.segmentation.range_image import SensorGeometry
 
     geometry = SensorGeometry(config.height, config.width, 15.0, -15.0)
     return collate([make_sample(f, config.rapid, geometry=geometry) for f in frames])
@@ -133,7 +134,7 @@ def test_a_pickled_or_mismatched_checkpoint_is_refused(tmp_path):
 
 
 def test_crop_keeps_points_and_pixels_consistent(sim_frames):
-    from sdk.range_image import SensorGeometry
+    from sdk.segmentation.range_image import SensorGeometry
 
     sample = make_sample(sim_frames[0], SMALL.rapid, geometry=SensorGeometry(16, 512, 15.0, -15.0))
     part = crop(sample, 500, 128)  # wraps around the seam
@@ -147,7 +148,7 @@ def test_crop_keeps_points_and_pixels_consistent(sim_frames):
 
 
 def test_class_centred_crops_show_a_rare_class_as_often_as_a_common_one():
-    from sdk.training.data import Sample, class_centred_start
+    from sdk.segmentation.training.data import Sample, class_centred_start
 
     columns = np.concatenate([np.arange(900), np.full(40, 1500), np.full(10, 200)])  # 900 road, 40 rider, 10 stray
     labels = np.concatenate([np.full(900, 9), np.full(40, 7), np.full(10, 2)]).astype(np.int32)
@@ -164,8 +165,8 @@ def test_class_centred_crops_show_a_rare_class_as_often_as_a_common_one():
 def test_class_crops_off_draws_random_crops_as_before(tmp_path):
     """class_crops=0 leaves the draws of earlier runs unchanged (one integer per crop); class_crops=1
     centres every crop on a labelled point."""
-    from sdk.training.data import SimFrames
-    from sdk.training.trainer import TrainConfig, Trainer
+    from sdk.segmentation.training.data import SimFrames
+    from sdk.segmentation.training.trainer import TrainConfig, Trainer
 
     frames = SimFrames(0, 5, 10, "hdl64e")
     sample = make_sample(frames.render(0, 0), RapidSegConfig().rapid)
@@ -189,9 +190,9 @@ def test_a_tiny_run_learns(tmp_path, one_thread):
     """Overfitting two simulated frames: the loss falls, point accuracy and mIoU on them rise. (Class-balanced
     cross-entropy spends the first steps on rare classes, so 60 steps lift accuracy far more than mIoU.) On
     one thread, so the run is the same whatever the threads' timing (see `one_thread`)."""
-    from sdk.training.data import SimFrames
-    from sdk.training.evaluate import evaluate
-    from sdk.training.trainer import TrainConfig, Trainer
+    from sdk.segmentation.training.data import SimFrames
+    from sdk.segmentation.training.evaluate import evaluate
+    from sdk.segmentation.training.trainer import TrainConfig, Trainer
 
     torch.manual_seed(0)
     config = RapidSegConfig()
@@ -210,8 +211,8 @@ def test_a_tiny_run_learns(tmp_path, one_thread):
 
 
 def test_batches_are_reproducible_from_seed_and_step(tmp_path):
-    from sdk.training.data import KittiFrames, MixedFrames, SimFrames
-    from sdk.training.trainer import TrainConfig, Trainer
+    from sdk.segmentation.training.data import KittiFrames, MixedFrames, SimFrames
+    from sdk.segmentation.training.trainer import TrainConfig, Trainer
 
     from conftest import data_file
 
@@ -228,8 +229,8 @@ def test_batches_are_reproducible_from_seed_and_step(tmp_path):
 def test_worker_processes_make_the_batches_the_trainer_would(tmp_path, one_thread):
     """Batches made ahead in a worker process equal those made in place, so a run with workers trains
     to the same weights, bit for bit (on one thread, see `one_thread`)."""
-    from sdk.training.data import SimFrames
-    from sdk.training.trainer import TrainConfig, Trainer
+    from sdk.segmentation.training.data import SimFrames
+    from sdk.segmentation.training.trainer import TrainConfig, Trainer
 
     frames = SimFrames(0, 5, 10, "hdl64e")
     config = TrainConfig(steps=3, frames_per_step=1, crops_per_frame=2, crop_width=256, balance_frames=0,
@@ -258,8 +259,8 @@ def test_worker_processes_make_the_batches_the_trainer_would(tmp_path, one_threa
 def test_a_training_step_on_the_gpu_matches_the_cpu(tmp_path):
     """The same batch and weights give the same losses on CUDA as on the CPU (cuDNN's sums differ in
     order only), and the checkpoint it saves loads on the CPU."""
-    from sdk.training.data import SimFrames
-    from sdk.training.trainer import TrainConfig, Trainer
+    from sdk.segmentation.training.data import SimFrames
+    from sdk.segmentation.training.trainer import TrainConfig, Trainer
 
     if not torch.cuda.is_available():
         pytest.skip("no CUDA device: the GPU training path runs on an NVIDIA machine only")
@@ -295,8 +296,8 @@ def test_remission_randomisation_touches_remission_only_and_only_when_asked(sim_
 
 
 def ema_trainer(run_dir, steps: int = 4, ema: float = 0.5):
-    from sdk.training.data import SimFrames
-    from sdk.training.trainer import TrainConfig, Trainer
+    from sdk.segmentation.training.data import SimFrames
+    from sdk.segmentation.training.trainer import TrainConfig, Trainer
 
     config = TrainConfig(steps=steps, frames_per_step=1, crops_per_frame=1, crop_width=256, balance_frames=0,
                          checkpoint_every=2, learning_rate=1e-2, ema=ema)
@@ -311,7 +312,7 @@ def float_state(module) -> dict[str, torch.Tensor]:
 
 def test_ema_follows_its_update_rule_and_is_saved_as_the_model(tmp_path):
     from safetensors.torch import load_file
-    from sdk.training.checkpoint import TRAINING_WEIGHTS
+    from sdk.segmentation.training.checkpoint import TRAINING_WEIGHTS
 
     _, _, trainer = ema_trainer(tmp_path)
     trainer.advance()
@@ -331,7 +332,7 @@ def test_ema_follows_its_update_rule_and_is_saved_as_the_model(tmp_path):
 
 
 def test_an_ema_run_resumes_to_the_same_weights(tmp_path, one_thread):
-    from sdk.training.trainer import TrainConfig, Trainer
+    from sdk.segmentation.training.trainer import TrainConfig, Trainer
 
     _, _, whole = ema_trainer(tmp_path / "whole")
     whole.train(progress=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 import sensors
-from sdk.render import BACKGROUND, BEV_RANGE_M, BEV_RESOLUTION_M, bird_eye_view, camera_overlay
+from sdk.apps.render import BACKGROUND, BEV_RANGE_M, BEV_RESOLUTION_M, bird_eye_view, camera_overlay
 from sensors.calibration import Camera
 
 PALETTE = np.array(sensors.SEMANTIC_KITTI.palette_rgb, dtype=np.uint8)

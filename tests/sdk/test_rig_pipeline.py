@@ -8,7 +8,7 @@ import pytest
 
 import sensors
 from sdk import Pipeline, PostprocessOptions
-from sdk.sinks import Renderer
+from sdk.apps.sinks import Renderer
 from sensors.rig import point_colours
 
 NUSCENES = "nuscenes_cameras/calibration.json"

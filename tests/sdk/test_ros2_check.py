@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 import math
 
-from sdk.cli import main
-from sdk.models.registry import shipped_package
+from sdk.cli.main import main
+from sdk.shipped import shipped_package
 
 
 def write_params(folder, body: str):

@@ -30,7 +30,7 @@ def clouds():
 @pytest.fixture(scope="module")
 def core(tmp_path_factory):
     from sdk import Pipeline
-    from sdk.ros2_core import MessageTypes, SegmentationCore, parameters_from_yaml
+    from sdk.apps.ros2_core import MessageTypes, SegmentationCore, parameters_from_yaml
 
     cloud, field, _, _ = pointcloud2_types(typestore())
     parameters = parameters_from_yaml(EXAMPLE / "config" / "rapid_seg.param.yaml")
@@ -40,7 +40,7 @@ def core(tmp_path_factory):
 
 
 def test_each_output_is_built_from_the_cloud(core, clouds):
-    from sdk.ros2_core import OUTPUTS
+    from sdk.apps.ros2_core import OUTPUTS
 
     for message in clouds:
         out = core.process(message, set(OUTPUTS))
@@ -73,7 +73,7 @@ def test_only_wanted_outputs_are_built(core, clouds):
 def test_diagnostics_follow_the_budget_and_bad_clouds(core, clouds):
     from dataclasses import replace
 
-    from sdk.ros2_core import ERROR, OK, WARN
+    from sdk.apps.ros2_core import ERROR, OK, WARN
 
     generous, tight = replace(core.parameters, processing_time_budget_ms=1e6), replace(core.parameters, processing_time_budget_ms=1e-3)
     core.parameters = generous
@@ -92,7 +92,7 @@ def test_the_example_parameter_file_holds_the_schema_defaults():
     """Defaults live in the schema and its YAML (as Autoware keeps them), and the two agree."""
     import yaml
 
-    from sdk.ros2_core import load_parameters, parameter_schema
+    from sdk.apps.ros2_core import load_parameters, parameter_schema
 
     document = yaml.safe_load((EXAMPLE / "config" / "rapid_seg.param.yaml").read_text())["/**"]["ros__parameters"]
     defaults = {name: spec["default"] for name, spec in parameter_schema()["properties"].items()}
@@ -101,7 +101,7 @@ def test_the_example_parameter_file_holds_the_schema_defaults():
 
 
 def test_parameters_are_validated_against_the_schema():
-    from sdk.ros2_core import load_parameters
+    from sdk.apps.ros2_core import load_parameters
 
     with pytest.raises(ValueError, match="processing_time_budget_ms"):
         load_parameters({"processing_time_budget_ms": -1})
@@ -124,7 +124,7 @@ def test_parameters_are_validated_against_the_schema():
 def test_diagnostics_escalate_after_consecutive_clouds_over_budget(core, clouds):
     from dataclasses import replace
 
-    from sdk.ros2_core import ERROR, OK, WARN
+    from sdk.apps.ros2_core import ERROR, OK, WARN
 
     core.parameters = replace(core.parameters, processing_time_budget_ms=1e6, consecutive_over_budget_for_error=3)
     assert core.process(clouds[0], {"segmentation"}).diagnostic.level == OK  # a cloud within the budget ends any run

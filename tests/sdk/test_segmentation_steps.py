@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from sdk.segmentation import labels_and_scores
+from sdk.segmentation.steps import labels_and_scores
 
 
 def test_labels_and_scores_match_softmax():
@@ -31,7 +31,7 @@ def test_extreme_logits_stay_finite():
 
 
 def test_points_without_a_pixel_keep_the_ignore_label():
-    from sdk.segmentation import Prepared, RapidSegSteps
+    from sdk.segmentation.steps import Prepared, RapidSegSteps
     from sensors import SEMANTIC_KITTI, Frame
 
     points = np.array([[5, 0, 0, 0.1], [np.nan, 0, 0, 0.1], [0, 5, 0, 0.2]], dtype=np.float32)
@@ -45,7 +45,7 @@ def test_points_without_a_pixel_keep_the_ignore_label():
 
 
 def test_the_feed_skips_points_without_a_pixel_and_copies_nothing_when_all_have_one():
-    from sdk.segmentation import RapidSegSteps
+    from sdk.segmentation.steps import RapidSegSteps
     from sensors import SEMANTIC_KITTI, Frame
 
     rng = np.random.default_rng(5)

@@ -10,8 +10,8 @@ import pytest
 import sensors
 from runtimes.package import load_package
 from sdk import ModelOptions, Pipeline
-from sdk.models.registry import default_checkpoint, shipped_package
-from sdk.package_provenance import BuildRecord
+from sdk.shipped import default_checkpoint, shipped_package
+from sdk.segmentation.build_record import BuildRecord
 
 SCAN = "semantickitti/sequences/00/velodyne/000000.bin"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 import sensors
-from sdk.segmentation import Segmentation
-from sdk.sinks import LabelWriter
+from sdk.segmentation.steps import Segmentation
+from sdk.apps.sinks import LabelWriter
 
 
 def test_label_files_round_trip_through_the_kitti_reader(tmp_path):

@@ -16,9 +16,9 @@ from safetensors.torch import save_file  # noqa: E402
 
 import sensors  # noqa: E402
 from sdk import ModelOptions, Pipeline, PostprocessOptions  # noqa: E402
-from sdk.cli import main  # noqa: E402
-from sdk.segmentation import RapidSegSteps  # noqa: E402
-from sdk.user_model import ModelConfig, ModelSpecError, build_network, export_user_model  # noqa: E402
+from sdk.cli.main import main  # noqa: E402
+from sdk.segmentation.steps import RapidSegSteps  # noqa: E402
+from sdk.segmentation.user_model import ModelConfig, ModelSpecError, build_network, export_user_model  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 SQUEEZESEG = REPO / "examples" / "own_model" / "squeezeseg.py"
@@ -138,7 +138,7 @@ def test_a_per_point_network_without_rapid_exports_split_only(tmp_path):
 
 
 def build_network_only(spec: str, **arguments) -> torch.nn.Module:
-    from sdk.user_model import load_factory
+    from sdk.segmentation.user_model import load_factory
 
     return load_factory(spec)(**arguments)
 
@@ -207,8 +207,8 @@ def test_the_cli_runs_and_labels_with_a_package_of_your_own(squeezeseg, tmp_path
 def test_training_samples_are_what_the_package_is_fed(source, data):
     """docs/own_model.md's promise to whoever trains their own network: make_sample (no augmentation) gives
     the image, RAPiD features and pixels the deployed preprocessing feeds, bit for bit."""
-    from sdk.models.rapid_seg_config import SHIPPED_RAPID
-    from sdk.training.data import make_sample
+    from sdk.segmentation.models.rapid_seg_config import SHIPPED_RAPID
+    from sdk.segmentation.training.data import make_sample
     from sensors.labels import SEMANTIC_KITTI
 
     frame = next(iter(sensors.open(source if "://" in source else data(source))))

@@ -151,7 +151,7 @@ def test_image_messages_become_rgb(tmp_path):
 
 def test_a_live_rig_opens_from_sources_and_a_calibration_file(data):
     from sensors.calibration import CalibrationError
-    from sensors.rig import open_live_rig
+    from sensors.opener import open_live_rig
 
     calibration = data(KITTI)
     scan = next(iter(sensors.open(data("kitti_object_000008/000008.bin"))))

@@ -1,4 +1,4 @@
-"""rclpy shell around sdk.ros2_core.SegmentationCore, with the topics of Autoware's autoware_lidar_frnet:
+"""rclpy shell around sdk.apps.ros2_core.SegmentationCore, with the topics of Autoware's autoware_lidar_frnet:
 
     ~/input/pointcloud                    sensor_msgs/PointCloud2 (any layout; sensor-data QoS)
     ~/output/pointcloud/segmentation      x y z class_id
@@ -28,8 +28,8 @@ from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image, PointCloud2, PointField
 from std_msgs.msg import Float64
 
-from sdk.ros2_core import (OUTPUTS, MessageTypes, NodeParameters, SegmentationCore, load_parameters, node_cameras,
-                           open_pipeline, parameter_schema)
+from sdk.apps.ros2_core import (OUTPUTS, MessageTypes, NodeParameters, SegmentationCore, load_parameters, node_cameras,
+                                open_pipeline, parameter_schema)
 from sensors.rig import ImageHistory
 from sensors.ros_messages import image_to_rgb, stamp_seconds
 

@@ -1,0 +1,94 @@
+"""`sdk.label_files` / `rapid-edge label`: a log archive in, labels out. One unit of work per file (a pcap or
+a bag is one unit of many frames; a folder is searched for them), labels written per frame as SemanticKITTI
+`.label` files, PCD with a label field, or one Parquet file per unit (rows: path, frame, points, uint8
+labels, optionally float16 scores). Each unit's output appears whole or not at all (written beside, then
+renamed), so a rerun skips what is done and an interrupted job loses nothing; a bad file is reported in
+summary.json and skipped. Locally the SDK's own streaming runtime does the work; `engine="ray"` runs the
+same units on Ray Data (sdk/apps/ray.py)."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from sdk.apps.label_units import FORMATS, UNIT_SUFFIXES, Unit, UnitResult, find_units, label_unit, output_of
+
+ENGINES = ("local", "ray")
+SUMMARY = "summary.json"
+STAGE_NAMES = ("preprocess", "infer", "postprocess")
+
+
+def summarise(results: list[UnitResult], done_before: list[Unit], seconds: float, settings: dict) -> dict:
+    timings = [t for r in results for t in r.timings]
+    frames = sum(r.frames for r in results)
+    stages = {stage: {"p50": round(float(np.percentile(values, 50)), 2), "p99": round(float(np.percentile(values, 99)), 2)}
+              for stage in (*STAGE_NAMES, "end_to_end") if (values := [t[stage] for t in timings if stage in t])}
+    return {**settings, "units": len(results) + len(done_before), "already_done": [str(u.path) for u in done_before],
+            "labelled": [r.path for r in results if r.error is None],
+            "failed": [{"path": r.path, "reason": r.error} for r in results if r.error is not None],
+            "frames": frames, "seconds": round(seconds, 3), "unit_seconds": round(sum(r.seconds for r in results), 3), "frames_per_s": round(frames / seconds, 2) if seconds else 0.0,
+            "stages_ms": stages, "nodes": sorted({r.node for r in results if r.node})}
+
+
+def write_summary(out: Path, summary: dict) -> Path:
+    path = out / SUMMARY
+    staging = out / f".{SUMMARY}.partial-{os.getpid()}"
+    staging.write_text(json.dumps(summary, indent=2) + "\n")
+    os.replace(staging, path)
+    return path
+
+
+def label_files(sources: Sequence[str | Path], out: str | Path, fmt: str = "label", runtime: str = "auto",
+                package: str | Path | None = None, scores: bool = False, engine: str = "local",
+                url: str | None = None, **ray_options) -> dict:
+    """Label every file under `sources` into `out`; returns (and writes) the summary. `url`: HOST:PORT of the
+    Triton server of runtime "triton". `ray_options`: address, actors, cpus_per_actor, spread (one actor per
+    node) (engine="ray")."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; choose {', '.join(FORMATS)}")
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose {', '.join(ENGINES)}")
+    if ray_options and engine != "ray":
+        raise ValueError(f"{sorted(ray_options)} are options of engine='ray'")
+    if engine == "ray" and runtime in ("pytorch", "triton"):
+        raise ValueError(f"the Ray engine ships a model package to its actors, which run it themselves; runtime "
+                         f"{runtime!r} runs on the local engine")
+    from sdk.pipeline import ModelOptions, Pipeline
+
+    model = ModelOptions(url=url)
+    Pipeline("rapid_seg", runtime, package, model=model)  # refuses a bad combination before anything is labelled
+    for needed, module, extra in ((fmt == "parquet", "pyarrow", "label"), (engine == "ray", "ray", "ray")):
+        if needed and importlib.util.find_spec(module) is None:
+            raise ValueError(f"{'Parquet output' if module == 'pyarrow' else 'the Ray engine'} needs {module}: "
+                             f"pip install 'rapid-edge-sdk[{extra}]'")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    units = find_units(sources)
+    if not units:
+        raise ValueError(f"no files to label under {', '.join(map(str, sources))} ({', '.join(UNIT_SUFFIXES)} or bag folders)")
+    todo = [u for u in units if not output_of(u, out, fmt).exists()]
+    done_before = [u for u in units if u not in todo]
+    settings = {"engine": engine, "format": fmt, "runtime": runtime, "scores": scores}
+    start = time.perf_counter()
+    if engine == "ray":
+        from sdk.apps.ray import label_on_ray
+
+        results, settings["model"] = label_on_ray(todo, out, fmt, runtime, package, scores, **ray_options)
+    else:
+        results, settings["model"] = label_locally(todo, out, fmt, runtime, package, scores, model)
+    summary = summarise(results, done_before, time.perf_counter() - start, settings)
+    write_summary(out, summary)
+    return summary
+
+
+def label_locally(units: list[Unit], out: Path, fmt: str, runtime: str, package, scores: bool,
+                  model) -> tuple[list[UnitResult], str]:
+    from sdk.pipeline import Pipeline
+
+    with Pipeline("rapid_seg", runtime, package, model=model) as pipeline:
+        return [label_unit(pipeline, unit, out, fmt, scores) for unit in units], str(pipeline.model_path)

@@ -1,0 +1,144 @@
+"""Pictures of a segmented sweep that people can read: a bird's-eye view with a metric grid, a scale bar and
+the sensor's position; a range-image view of the labels; the labels drawn into every camera image (near
+points over far ones); a legend of the classes present with the palette; and one figure combining them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sdk.segmentation.range_image import project
+from sdk.segmentation.steps import Segmentation
+
+#: bird's-eye view: metres each side of the sensor, and metres per cell (figures use coarser cells, so
+#: that a sparse sweep's points stay visible at the size a figure is looked at)
+BEV_RANGE_M = 50.0
+BEV_RESOLUTION_M = 0.1
+FIGURE_BEV_RESOLUTION_M = 0.25
+BACKGROUND = (24, 24, 28)  # dark grey, not black: empty cells read as empty, not as a class
+POINT_RADIUS_PX = 2
+
+
+@dataclass(frozen=True)
+class Palette:
+    """Class names and their RGB colours (index = training id; 0 = ignore)."""
+
+    names: tuple[str, ...]
+    rgb: np.ndarray
+
+    @classmethod
+    def of(cls, label_set) -> Palette:
+        return cls(tuple(label_set.class_names), np.array(label_set.palette_rgb, dtype=np.uint8))
+
+
+def bird_eye_view(points: np.ndarray, labels: np.ndarray, palette: np.ndarray,
+                  resolution: float = BEV_RESOLUTION_M) -> np.ndarray:
+    """[H, W, 3] uint8 top view, x forward = up, y left = left; the highest point of a cell wins, so roofs
+    and cars cover the road beneath them."""
+    size = int(2 * BEV_RANGE_M / resolution)
+    image = np.empty((size, size, 3), dtype=np.uint8)
+    image[:] = BACKGROUND
+    finite = np.isfinite(points[:, :3]).all(axis=1)
+    row = np.floor((BEV_RANGE_M - points[:, 0]) / resolution)
+    column = np.floor((BEV_RANGE_M - points[:, 1]) / resolution)
+    inside = finite & (row >= 0) & (row < size) & (column >= 0) & (column < size)
+    order = np.argsort(points[inside, 2])  # drawn low to high
+    rows, columns = row[inside][order].astype(np.int64), column[inside][order].astype(np.int64)
+    image[rows, columns] = palette[labels[inside][order]]
+    return image
+
+
+def range_view(result: Segmentation, palette: np.ndarray) -> np.ndarray:
+    """[rows, columns, 3] the labels in the sensor's own range image (nearest point per pixel, top row = the
+    highest beam, the middle column looking forward)."""
+    frame = result.frame
+    image = project(frame)
+    height, width = image.shape
+    view = np.empty((height, width, 3), dtype=np.uint8)
+    view[:] = BACKGROUND
+    has = image.row >= 0
+    distance = np.linalg.norm(frame.xyz, axis=1)
+    order = np.flatnonzero(has)[np.argsort(-distance[has])]  # far first: the nearest point of a pixel is drawn last
+    view[image.row[order], image.column[order]] = palette[result.labels[order]]
+    return view
+
+
+def camera_overlay(image: np.ndarray, camera, xyz: np.ndarray, labels: np.ndarray, palette: np.ndarray,
+                   radius: int = POINT_RADIUS_PX) -> tuple[np.ndarray, int]:
+    """The image with each visible point drawn as a small disc in its class colour; where discs overlap the
+    nearest point wins (a depth test per pixel), so near points cover far ones. Returns the overlay and how
+    many points it shows."""
+    projection = camera.project(xyz)
+    visible = np.flatnonzero(projection.visible)
+    overlay = np.ascontiguousarray(image).copy()
+    height, width = overlay.shape[:2]
+    du, dv = (grid.ravel() for grid in np.mgrid[-radius:radius + 1, -radius:radius + 1])
+    disc = du * du + dv * dv <= radius * radius
+    u = np.floor(projection.pixels[visible, 0]).astype(np.int64)[:, None] + du[disc]
+    v = np.floor(projection.pixels[visible, 1]).astype(np.int64)[:, None] + dv[disc]
+    point = np.broadcast_to(visible[:, None], u.shape)
+    inside = (u >= 0) & (u < width) & (v >= 0) & (v < height)
+    pixel, point = (v * width + u)[inside], point[inside]
+    order = np.lexsort((projection.depth[point], pixel))  # by pixel, nearest first
+    pixel, point = pixel[order], point[order]
+    first = np.flatnonzero(np.r_[True, pixel[1:] != pixel[:-1]])
+    overlay.reshape(-1, overlay.shape[2])[pixel[first]] = palette[labels[point[first]]]
+    return overlay, len(visible)
+
+
+def legend_handles(labels: np.ndarray, palette: Palette):
+    """One patch per class present (most points first), labelled with its name and point count."""
+    from matplotlib.patches import Patch
+
+    counts = np.bincount(labels, minlength=len(palette.names))
+    order = [i for i in np.argsort(-counts) if counts[i] > 0]
+    return [Patch(facecolor=palette.rgb[i] / 255, edgecolor="0.3",
+                  label=f"{palette.names[i] if i else 'unlabelled'} ({counts[i]:,})") for i in order]
+
+
+def draw_bev(axis, result: Segmentation, palette: Palette) -> None:
+    extent = (BEV_RANGE_M, -BEV_RANGE_M, -BEV_RANGE_M, BEV_RANGE_M)  # left = +y, top = +x
+    axis.imshow(bird_eye_view(result.frame.points, result.labels, palette.rgb, FIGURE_BEV_RESOLUTION_M), extent=extent,
+                interpolation="nearest")
+    axis.plot(0, 0, marker=(3, 0, 0), markersize=11, color="white", markeredgecolor="black")  # the sensor, facing +x
+    axis.annotate("sensor", (0, 0), xytext=(3, -6), color="white", fontsize=8)
+    axis.set(xlabel="y, metres (left +)", ylabel="x, metres (forward +)", title="bird's-eye view")
+    axis.grid(color="white", alpha=0.15, linewidth=0.5)
+    bar = 10.0
+    axis.plot([BEV_RANGE_M - 5, BEV_RANGE_M - 5 - bar], [-BEV_RANGE_M + 4] * 2, color="white", linewidth=3)
+    axis.text(BEV_RANGE_M - 5 - bar / 2, -BEV_RANGE_M + 5.5, f"{bar:g} m", color="white", ha="center", fontsize=8)
+
+
+def frame_figure(result: Segmentation, palette: Palette, overlays: dict[str, np.ndarray] | None = None):
+    """One figure per frame: BEV (left), range view (top right), camera overlays below (three to a row, one or
+    two cameras share the row's width), and the legend of the classes present (right)."""
+    from matplotlib import pyplot as plt
+
+    overlays = overlays or {}
+    grid_columns, per_row = 6, min(len(overlays), 3) or 1
+    camera_rows = (len(overlays) + per_row - 1) // per_row
+    figure = plt.figure(figsize=(16, 6 + 2.6 * camera_rows), layout="constrained")
+    grid = figure.add_gridspec(2 + camera_rows, grid_columns + 1, height_ratios=[1, 2.2] + [1.6] * camera_rows,
+                               width_ratios=[1] * grid_columns + [1.1])
+    draw_bev(figure.add_subplot(grid[0:2, 0:2]), result, palette)
+    rv = figure.add_subplot(grid[0, 2:grid_columns])
+    view = range_view(result, palette.rgb)
+    rv.imshow(view, aspect="auto", interpolation="nearest")
+    rv.set(title=f"range view ({view.shape[0]} beams x {view.shape[1]} columns; centre = forward)",
+           xticks=[], yticks=[])
+    summary = figure.add_subplot(grid[1, 2:grid_columns])
+    summary.axis("off")
+    timings = ", ".join(f"{k} {v:.0f} ms" for k, v in result.timings.items())
+    summary.text(0, 0.9, f"frame {result.index} of {result.frame.sensor}: {len(result.frame):,} points"
+                 + (f"\n{timings}" if timings else ""), fontsize=10, va="top")
+    span = grid_columns // per_row
+    for i, (name, overlay) in enumerate(overlays.items()):
+        row, slot = divmod(i, per_row)
+        axis = figure.add_subplot(grid[2 + row, slot * span:(slot + 1) * span])
+        axis.imshow(overlay)
+        axis.set(title=name, xticks=[], yticks=[])
+    legend = figure.add_subplot(grid[:, grid_columns])
+    legend.axis("off")
+    legend.legend(handles=legend_handles(result.labels, palette), loc="upper left", fontsize=8, title="class (points)",
+                  frameon=False)
+    return figure

@@ -1,0 +1,105 @@
+"""Where results go: label files (SemanticKITTI .label beside KITTI .bin, or PCD with label and, from a rig,
+rgb fields) and pictures (sdk/apps/render.py's views per frame, and a latency plot at the end). Each sink is a callable
+for `Pipeline.run_all(stream, on_result)` and a context manager that flushes on exit."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+import sensors
+from sensors.writers import write_frame
+
+from sdk.apps.render import Palette, camera_overlay, draw_bev, frame_figure, legend_handles
+from sdk.segmentation.steps import Segmentation
+
+class LabelWriter:
+    def __init__(self, folder: Path, fmt: str = "kitti") -> None:
+        self.folder, self.fmt = Path(folder), fmt
+        self.written = 0
+
+    def __call__(self, result: Segmentation) -> None:
+        write_frame(result.frame, self.folder, self.fmt, labels=result.labels, colours=result.colours)
+        self.written += 1
+
+    def __enter__(self) -> LabelWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass  # every frame is written whole when it arrives
+
+
+class Renderer:
+    """Per frame: frame_N.png (bird's-eye view, range view, camera overlays and a class legend in one
+    figure), bev_N.png, and for a rig each camera's overlay <camera>_N.png; on exit latency.png and
+    timings.json (per-stage timings, and the cost of projecting and drawing into each camera)."""
+
+    def __init__(self, folder: Path, label_set: sensors.LabelSet = sensors.SEMANTIC_KITTI) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.palette = Palette.of(label_set)
+        self.timings: list[dict[str, float]] = []
+
+    def __call__(self, result: Segmentation) -> None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from matplotlib import pyplot as plt
+
+        record = {"frame": result.index, **result.timings}
+        self.timings.append(record)  # first: a Ctrl-C while writing keeps it
+        overlays = {}
+        for name, image in result.frame.images.items():
+            start = time.perf_counter()
+            overlays[name], shown = camera_overlay(image, result.frame.cameras[name], result.frame.xyz, result.labels,
+                                                   self.palette.rgb)
+            record[f"overlay_{name}_ms"] = 1000 * (time.perf_counter() - start)
+            record[f"points_in_{name}"] = shown
+            matplotlib.image.imsave(self.folder / f"{name}_{result.index:06d}.png", overlays[name])
+        figure = frame_figure(result, self.palette, overlays)
+        figure.savefig(self.folder / f"frame_{result.index:06d}.png", dpi=90)
+        plt.close(figure)
+        figure, axis = plt.subplots(figsize=(8, 7), layout="constrained")
+        draw_bev(axis, result, self.palette)
+        axis.legend(handles=legend_handles(result.labels, self.palette), loc="center left", bbox_to_anchor=(1.01, 0.5),
+                    fontsize=8, frameon=False)
+        figure.savefig(self.folder / f"bev_{result.index:06d}.png", dpi=100)
+        plt.close(figure)
+
+    def __enter__(self) -> Renderer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self.timings:
+            return
+        (self.folder / "timings.json").write_text(json.dumps(self.timings, indent=1) + "\n")
+        plot_latency(self.timings, self.folder / "latency.png")
+
+
+def plot_latency(timings: list[dict[str, float]], path: Path) -> None:
+    """Per-stage milliseconds over the frames; with few frames each is marked, so one frame still shows."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    frames = [t["frame"] for t in timings]
+    stages = [k for k in timings[0] if k != "frame" and not k.startswith(("overlay_", "points_in_"))]
+    figure, axis = plt.subplots(figsize=(9, 4))
+    marker = "o" if len(frames) < 20 else None
+    for stage in stages:
+        axis.plot(frames, [t.get(stage, np.nan) for t in timings], label=stage, marker=marker,
+                  linewidth=1.5 if stage == "end_to_end" else 1)
+    axis.set(xlabel="frame", ylabel="milliseconds", title="rapid_seg latency per stage")
+    if len(frames) == 1:
+        axis.set_xlim(frames[0] - 1, frames[0] + 1)
+    from matplotlib.ticker import MaxNLocator
+
+    axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axis.legend(loc="upper right", fontsize=8)
+    axis.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)

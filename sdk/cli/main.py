@@ -1,0 +1,57 @@
+"""`rapid-edge`: the SDK's command line. Subcommands mirror the Python API's keyword arguments."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+#: the modules that define the subcommands, in the order `--help` lists them
+COMMAND_MODULES = ("run", "label", "inspect", "sensors", "ros2", "train", "export", "bebr")
+#: what the [export] and [train] extras add; a core install (a vehicle's) lacks them
+TRAINING_STACK = ("torch", "onnxscript", "onnxslim", "safetensors", "open3d")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Every subcommand this install can run; those needing the training stack are listed as absent on a core install."""
+    parser = argparse.ArgumentParser(prog="rapid-edge", description="RAPiD Edge SDK: LiDAR segmentation from PyTorch to the vehicle.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    commands = parser.add_subparsers(dest="command", required=True)
+    absent = []
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"sdk.cli.{name}")
+        except ModuleNotFoundError as err:
+            if err.name not in TRAINING_STACK:
+                raise
+            absent.append(f"{name} (needs {err.name})")
+            continue
+        module.add_parser(commands)
+    if absent:
+        parser.epilog = (f"Not in this install: the commands of {', '.join(absent)}; "
+                         "pip install 'rapid-edge-sdk[train]' adds them.")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        result = args.run(args)
+    except (ValueError, OSError) as err:  # bad input: say what is wrong, no traceback
+        print(f"rapid-edge: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("rapid-edge: interrupted", file=sys.stderr)
+        return 130
+    if result is not None and getattr(args, "json", False):
+        print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

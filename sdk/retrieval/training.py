@@ -1,0 +1,235 @@
+"""Embedding-to-embedding training of the BEBR binarizer on stored float embeddings (the model that made
+them is never run or touched).
+
+Modes:
+- pairs (queries [N, d], docs [N, d], row i of each a pair): a symmetric contrastive loss over the codes'
+  cosines (temperature ~0.05, in-batch negatives both ways) plus the same loss over each anchor's
+  positive and its few hardest in-batch negatives;
+- vectors (no pairs): the codes keep each vector's float neighbourhood: within a batch, the softmax of the
+  codes' cosines is fitted to that of the float cosines (KL divergence);
+- backward-compatible (either mode, `old=` a trained binarizer): the new query codes must also find
+  their documents among the old binarizer's document codes, so an index built by the old binarizer
+  serves the new one without re-encoding (BEBR's multi-version index).
+
+Every epoch draws its order from (seed, epoch), so `resume` continues a stopped run exactly; checkpoints
+are safetensors + JSON, written after every epoch."""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file
+
+from runtimes.embeddings import EmbeddingError, check_embeddings
+
+from sdk.retrieval.binarizer import Binarizer, BinarizerConfig
+from sdk.checkpoint import CONFIG, WEIGHTS, load_training_state, save_training_state, save_weights
+
+log = logging.getLogger("sdk.bebr")
+MODES = ("pairs", "vectors")
+
+
+@dataclass(frozen=True)
+class BinarizerTraining:
+    epochs: int = 20
+    batch_size: int = 512
+    learning_rate: float = 2e-3
+    weight_decay: float = 1e-4
+    temperature: float = 0.05
+    hard_negatives: int = 8  # the few hardest in-batch negatives of each anchor, in a loss of their own
+    hard_weight: float = 0.5
+    teacher_temperature: float = 0.05  # vectors mode: the float neighbourhood's softmax
+    compatible_weight: float = 1.0  # backward-compatible mode: weight of the new-query / old-document loss
+    neighbourhood_weight: float = 0.0  # pairs mode: weight of the vectors mode's loss, a regulariser
+    seed: int = 0
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch_size < 2:
+            raise ValueError(f"epochs >= 1 and batch_size >= 2 needed, got {self.epochs} and {self.batch_size}")
+        if self.temperature <= 0 or self.teacher_temperature <= 0:
+            raise ValueError("temperatures must be positive")
+        if self.hard_negatives < 0 or self.hard_negatives >= self.batch_size:
+            raise ValueError(f"hard_negatives must lie in 0..batch_size-1, got {self.hard_negatives}")
+
+
+@dataclass
+class TrainingData:
+    """Float embeddings as stored: pairs (queries, docs) or vectors alone (docs is None)."""
+
+    queries: np.ndarray
+    docs: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        self.queries = check_embeddings(self.queries, "queries")
+        if self.docs is not None:
+            self.docs = check_embeddings(self.docs, "docs", self.queries.shape[1])
+            if len(self.docs) != len(self.queries):
+                raise EmbeddingError(f"pairs: {len(self.queries)} queries but {len(self.docs)} docs (row i of each is a pair)")
+
+    @property
+    def mode(self) -> str:
+        return "vectors" if self.docs is None else "pairs"
+
+    @property
+    def dim(self) -> int:
+        return self.queries.shape[1]
+
+    def __len__(self) -> int:
+        return len(self.queries)
+
+
+def contrastive(queries: torch.Tensor, docs: torch.Tensor, temperature: float, hard: int) -> torch.Tensor:
+    """Symmetric InfoNCE over unit vectors (row i of each a pair), plus InfoNCE over the hardest `hard` negatives."""
+    logits = queries @ docs.T / temperature
+    target = torch.arange(len(logits), device=logits.device)
+    loss = (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
+    if hard:
+        loss = loss + (hardest(logits, hard) + hardest(logits.T, hard)) / 2
+    return loss
+
+
+def hardest(logits: torch.Tensor, hard: int) -> torch.Tensor:
+    """InfoNCE of each row's positive (the diagonal) against its `hard` largest off-diagonal logits."""
+    eye = torch.eye(len(logits), dtype=torch.bool, device=logits.device)
+    negatives = logits.masked_fill(eye, float("-inf")).topk(hard, dim=1).values
+    rows = torch.cat([logits.diagonal()[:, None], negatives], dim=1)
+    return F.cross_entropy(rows, torch.zeros(len(rows), dtype=torch.long, device=logits.device))
+
+
+def neighbourhood(codes: torch.Tensor, floats: torch.Tensor, temperature: float, teacher_temperature: float) -> torch.Tensor:
+    """KL(softmax(float cosines) || softmax(code cosines)) per row, self excluded."""
+    eye = torch.eye(len(codes), dtype=torch.bool, device=codes.device)
+    student = (codes @ codes.T / temperature).masked_fill(eye, float("-inf"))
+    teacher = (floats @ floats.T / teacher_temperature).masked_fill(eye, float("-inf"))
+    return F.kl_div(F.log_softmax(student, dim=1).masked_fill(eye, 0.0), F.log_softmax(teacher, dim=1).masked_fill(eye, 0.0),
+                    reduction="batchmean", log_target=True)
+
+
+def unit_codes(model: Binarizer, embeddings: torch.Tensor) -> torch.Tensor:
+    """The codes as unit vectors (differentiable through the straight-through sign)."""
+    return F.normalize(model.levels(model(embeddings)), dim=-1)
+
+
+def batch_loss(model: Binarizer, data: TrainingData, rows: np.ndarray, settings: BinarizerTraining,
+               old: Binarizer | None) -> torch.Tensor:
+    device = settings.device
+    queries = torch.from_numpy(data.queries[rows]).to(device)
+    query_codes = unit_codes(model, queries)
+    if data.docs is None:
+        loss = neighbourhood(query_codes, F.normalize(queries, dim=-1), settings.temperature, settings.teacher_temperature)
+        docs = queries
+    else:
+        docs = torch.from_numpy(data.docs[rows]).to(device)
+        doc_codes = unit_codes(model, docs)
+        loss = contrastive(query_codes, doc_codes, settings.temperature, settings.hard_negatives)
+        if settings.neighbourhood_weight:
+            floats = F.normalize(torch.cat([queries, docs]), dim=-1)
+            loss = loss + settings.neighbourhood_weight * neighbourhood(
+                torch.cat([query_codes, doc_codes]), floats, settings.temperature, settings.teacher_temperature)
+    if old is not None:
+        with torch.no_grad():
+            old_docs = unit_codes(old, docs)
+        loss = loss + settings.compatible_weight * contrastive(query_codes, old_docs, settings.temperature,
+                                                               settings.hard_negatives)
+    return loss
+
+
+def code_version(weights: Path) -> str:
+    """The id of the code space a binarizer's weights define: an index stores it, queries must match it."""
+    digest = hashlib.sha256(Path(weights).read_bytes()).hexdigest()
+    return f"bebr-{digest[:16]}"
+
+
+def train_binarizer(data: TrainingData, out: Path, model_config: BinarizerConfig | None = None,
+                    settings: BinarizerTraining = BinarizerTraining(), resume: bool = False,
+                    old_checkpoint: Path | None = None, progress: bool = True, stop_after: int | None = None) -> Path:
+    """Train into the checkpoint folder `out` (model.safetensors, config.json, optimizer state). `stop_after`
+    ends this call after that many epochs (checkpointed; `resume` continues the same schedule)."""
+    from tqdm import tqdm
+
+    out = Path(out)
+    old = load_binarizer(old_checkpoint).to(settings.device).eval() if old_checkpoint else None
+    if resume:
+        model_config = BinarizerConfig.from_dict(json.loads((out / CONFIG).read_text())["model"])
+    model_config = model_config or BinarizerConfig(dim=data.dim)
+    if model_config.dim != data.dim:
+        raise ValueError(f"the embeddings have {data.dim} dimensions, the binarizer config {model_config.dim}")
+    if old is not None and old.config.layout != model_config.layout:
+        raise ValueError(f"{old_checkpoint}: codes of {old.config.layout}, this binarizer makes {model_config.layout}; "
+                         "a compatible binarizer keeps the old layout")
+    if len(data) < settings.batch_size:
+        raise ValueError(f"{len(data)} training rows are fewer than one batch of {settings.batch_size}")
+    torch.manual_seed(settings.seed)
+    model = Binarizer(model_config).to(settings.device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay)
+    batches = len(data) // settings.batch_size  # the last partial batch is left out: batch norm needs many rows
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, settings.learning_rate, total_steps=settings.epochs * batches)
+    start, history = 0, []
+    if resume:
+        model.load_state_dict(load_file(str(out / WEIGHTS), device=settings.device))
+        state = load_training_state(out, optimizer)
+        schedule.load_state_dict(state["schedule"])
+        start, history = state["epoch"], state["history"]
+    out.mkdir(parents=True, exist_ok=True)
+    last = settings.epochs if stop_after is None else min(settings.epochs, start + stop_after)
+    for epoch in range(start, last):
+        model.train()
+        torch.manual_seed(settings.seed * 1000 + epoch)
+        order = np.random.default_rng([settings.seed, epoch]).permutation(len(data))
+        losses = []
+        bar = tqdm(range(batches), desc=f"epoch {epoch + 1}/{settings.epochs}", disable=not progress, leave=False)
+        for b in bar:
+            loss = batch_loss(model, data, order[b * settings.batch_size:(b + 1) * settings.batch_size], settings, old)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            losses.append(loss.item())
+            bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
+        history.append({"epoch": epoch + 1, "loss": float(np.mean(losses))})
+        log.info("epoch %d: loss %.4f", epoch + 1, history[-1]["loss"])
+        _save(model.eval(), out, optimizer, schedule, epoch + 1, history, data, settings, old_checkpoint)
+    return out
+
+
+def _save(model, out, optimizer, schedule, epoch, history, data, settings, old_checkpoint) -> None:
+    save_weights(model, out / WEIGHTS)
+    record = {"model": json.loads(model.config.to_json()), "code_version": code_version(out / WEIGHTS),
+              "training": {**asdict(settings), "mode": data.mode, "rows": len(data), "epochs_done": epoch,
+                           "history": history},
+              "compatible_with": [read_code_version(old_checkpoint)] if old_checkpoint else []}
+    (out / CONFIG).write_text(json.dumps(record, indent=2) + "\n")
+    save_training_state(out, optimizer, {"epoch": epoch, "history": history, "schedule": schedule.state_dict()})
+
+
+def read_training_record(checkpoint: Path) -> dict:
+    """config.json of a binarizer checkpoint: model config, code version, training settings, compatibility."""
+    path = Path(checkpoint) / CONFIG
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: missing (a binarizer checkpoint holds {WEIGHTS} and {CONFIG})")
+    return json.loads(path.read_text())
+
+
+def read_code_version(checkpoint: Path) -> str:
+    return read_training_record(checkpoint)["code_version"]
+
+
+def load_binarizer(checkpoint: Path) -> Binarizer:
+    """A trained binarizer from its checkpoint folder (safetensors: nothing is unpickled)."""
+    checkpoint = Path(checkpoint)
+    for name in (WEIGHTS, CONFIG):
+        if not (checkpoint / name).is_file():
+            raise FileNotFoundError(f"{checkpoint / name}: missing (a binarizer checkpoint holds {WEIGHTS} and {CONFIG})")
+    model = Binarizer(BinarizerConfig.from_dict(json.loads((checkpoint / CONFIG).read_text())["model"]))
+    missing, unexpected = model.load_state_dict(load_file(str(checkpoint / WEIGHTS)), strict=False)
+    if missing or unexpected:
+        raise ValueError(f"{checkpoint / WEIGHTS}: does not fit the config (missing {missing[:5]}, unexpected {unexpected[:5]})")
+    return model.eval()
+
