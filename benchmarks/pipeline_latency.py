@@ -95,7 +95,7 @@ def camera_costs(pipeline: Pipeline, rigs: dict[str, sensors.Frame], repeats: in
     """Per rig frame and camera: projecting the sweep, and drawing the labels into the image (projection
     included); per frame: every point's colour from all cameras. These run after the labels (a render sink,
     the node's overlays after its label topics, the pipeline's "colour" stage), never before them."""
-    palette = np.array(sensors.SEMANTIC_KITTI.palette_rgb, dtype=np.uint8)
+    palette = np.array(pipeline.steps.label_set.palette_rgb, dtype=np.uint8)
     report = {}
     for name, frame in rigs.items():
         result = pipeline(frame)

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from runtimes.metrics import ConfusionMatrix
+from sensors.labels import LabelSet
 from runtimes.runner import Runner
 
 
@@ -28,6 +29,7 @@ class ParityCase:
     name: str
     feed: dict[str, np.ndarray]
     labels: np.ndarray | None  # training ids of the points, 0 = ignore
+    label_set: LabelSet | None = None  # whose ids `labels` are (with them)
 
 
 class ParityError(RuntimeError):
@@ -79,7 +81,7 @@ def _frame_report(case: ParityCase, expected: np.ndarray, actual: np.ndarray) ->
     if case.labels is not None:
         miou = []
         for predicted in (labels_expected, labels_actual):
-            confusion = ConfusionMatrix()
+            confusion = ConfusionMatrix(case.label_set)
             confusion.add(case.labels, predicted)
             miou.append(confusion.miou())
         report.update(miou_reference=miou[0], miou_candidate=miou[1], miou_change=miou[1] - miou[0])

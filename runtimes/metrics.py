@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sensors.labels import SEMANTIC_KITTI, LabelSet
+from sensors.labels import LabelSet
 
 
 def iou_from_counts(true_positive: np.ndarray, union: np.ndarray) -> np.ndarray:
@@ -32,7 +32,7 @@ def present_miou(iou: np.ndarray) -> np.ndarray:
 
 @dataclass
 class ConfusionMatrix:
-    label_set: LabelSet = SEMANTIC_KITTI
+    label_set: LabelSet  # whose training ids the truth and predictions are
     matrix: np.ndarray = field(default=None)  # [truth, prediction] over training ids, row/col 0 = ignore
 
     def __post_init__(self) -> None:

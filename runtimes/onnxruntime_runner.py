@@ -10,7 +10,8 @@ import numpy as np
 
 from . import native_ops
 from .ops.nodes import DOMAIN, TENSORRT_EP_DOMAIN
-from .package import Package, TensorSpec
+from .manifest import TensorSpec
+from .package import Package
 from .runner import Runner
 
 PREFERRED_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")

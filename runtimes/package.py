@@ -9,12 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-FORMAT = "rapid-edge-package"
-FORMAT_VERSION = 1
+from .manifest import FORMAT, FORMAT_VERSION, Manifest, ManifestError, TensorSpec
+
 MANIFEST = "manifest.json"
 MODEL = "model.onnx"
 PARITY = "parity.json"
-FORMS = ("portable", "plugin", "split")
 
 
 class PackageError(ValueError):
@@ -30,20 +29,9 @@ def sha256(path: Path) -> str:
 
 
 @dataclass
-class TensorSpec:
-    name: str
-    dtype: str
-    shape: list[int | str]  # str: a dynamic axis named in the manifest's profiles
-
-    @classmethod
-    def from_json(cls, data: dict) -> TensorSpec:
-        return cls(data["name"], data["dtype"], list(data["shape"]))
-
-
-@dataclass
 class Package:
     folder: Path
-    manifest: dict[str, Any]
+    manifest: Manifest
 
     @property
     def model_path(self) -> Path:
@@ -51,32 +39,28 @@ class Package:
 
     @property
     def form(self) -> str:
-        return self.manifest["form"]
+        return self.manifest.form
 
     @property
     def inputs(self) -> list[TensorSpec]:
-        return [TensorSpec.from_json(t) for t in self.manifest["inputs"]]
+        return list(self.manifest.inputs)
 
     @property
     def outputs(self) -> list[TensorSpec]:
-        return [TensorSpec.from_json(t) for t in self.manifest["outputs"]]
+        return list(self.manifest.outputs)
 
     @property
     def profiles(self) -> dict[str, dict[str, int]]:
-        return self.manifest["profiles"]
+        return self.manifest.profiles
 
     @property
-    def preprocessing(self) -> dict[str, Any]:
-        return self.manifest["preprocessing"]
-
-    @property
-    def custom_ops(self) -> list[str]:
-        return self.manifest.get("custom_ops", [])
+    def custom_ops(self) -> tuple[str, ...]:
+        return self.manifest.custom_ops
 
     def listed_file(self, relative: str) -> Path | None:
         """The package's file `relative` if its manifest lists it, checked against its sha256 now (just before
         anything native, an engine or a plugin library, is loaded from it); None when it is not listed."""
-        expected = self.manifest["files"].get(relative)
+        expected = self.manifest.files.get(relative)
         if expected is None:
             return None
         path = self.folder / relative
@@ -102,7 +86,7 @@ def seal(package: Package) -> Package:
     """Add the files written into a package after its export (engines, the plugin library) to its manifest;
     the files already listed must still match, so a damaged one is never blessed."""
     load_package(package.folder)
-    kept = {k: v for k, v in package.manifest.items() if k not in ("format", "format_version", "files")}
+    kept = {k: v for k, v in package.manifest.to_json().items() if k not in ("format", "format_version", "files")}
     write_manifest(package.folder, kept)
     return load_package(package.folder)
 
@@ -116,14 +100,16 @@ def load_package(folder: str | Path, verify: bool = True) -> Package:
         manifest = json.loads(manifest_path.read_text())
     except json.JSONDecodeError as err:
         raise PackageError(f"{manifest_path}: not valid JSON ({err})") from err
-    if manifest.get("format") != FORMAT:
+    if manifest.get("format") != FORMAT:  # said first and plainly: a foreign file is not a bad field
         raise PackageError(f"{manifest_path}: not a {FORMAT} manifest (format {manifest.get('format')!r})")
     if manifest.get("format_version") != FORMAT_VERSION:
         raise PackageError(f"{manifest_path}: format version {manifest.get('format_version')} "
                            f"(this SDK reads version {FORMAT_VERSION}); re-export the model")
-    if manifest.get("form") not in FORMS:
-        raise PackageError(f"{manifest_path}: unknown form {manifest.get('form')!r}")
-    files = manifest.get("files", {})
+    try:
+        typed = Manifest.from_json(manifest, manifest_path)
+    except ManifestError as err:
+        raise PackageError(str(err)) from err
+    files = typed.files
     if MODEL not in files:
         raise PackageError(f"{manifest_path}: lists no {MODEL}")
     if verify:
@@ -133,4 +119,4 @@ def load_package(folder: str | Path, verify: bool = True) -> Package:
                 raise PackageError(f"{path}: listed in the manifest but missing")
             if sha256(path) != expected:
                 raise PackageError(f"{path}: sha256 does not match the manifest (damaged or edited)")
-    return Package(folder, manifest)
+    return Package(folder, typed)

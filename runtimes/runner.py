@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .package import TensorSpec
+from .manifest import TensorSpec
 
 DTYPES = {"float32": np.float32, "int64": np.int64, "int32": np.int32}
 

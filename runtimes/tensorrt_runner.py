@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from .ops.nodes import BINARY_SEARCH, RAPID_FEATURES, VERSION
-from .package import TensorSpec
+from .manifest import TensorSpec
 from .runner import Runner
 
 #: the name Polygraphy's metadata gives no dynamic axis; the SDK's packages call theirs "points"

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .package import TensorSpec
+from .manifest import TensorSpec
 from .runner import Runner
 
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .package import TensorSpec
+from .manifest import TensorSpec
 from .runner import Runner
 
 TRITON_DTYPES = {"FP32": "float32", "INT64": "int64", "INT32": "int32", "UINT8": "uint8", "INT16": "int16"}

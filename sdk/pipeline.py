@@ -258,7 +258,7 @@ def _open(pipeline: Pipeline) -> _Opened:
             steps = RetrievalSteps(package, open_index(pipeline.search.index), pipeline.search.k,
                                    pipeline.search.describe, options.threads, pipeline.search.runtime)
         else:
-            steps = RapidSegSteps.from_manifest(package.manifest)
+            steps = RapidSegSteps.from_manifest(package.manifest, package.folder)
         model_path = package.folder
         if runtime == "triton":  # the package's network served by Triton; its pre/postprocessing runs here
             from runtimes.triton_runner import TritonRunner

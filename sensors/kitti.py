@@ -7,7 +7,7 @@ import numpy as np
 
 from .file_sequence import FileSequenceSource, sorted_files
 from .frame import Frame
-from .labels import SEMANTIC_KITTI
+from .labels import SEMANTIC_KITTI, LabelSet
 from .source import SourceError, require_file
 
 KITTI_RATE_HZ = 10.0
@@ -72,5 +72,6 @@ def write_bin(path: Path, points: np.ndarray) -> None:
     np.ascontiguousarray(points[:, :4], dtype="<f4").tofile(path)
 
 
-def write_label(path: Path, train_ids: np.ndarray) -> None:
-    SEMANTIC_KITTI.to_raw(np.asarray(train_ids)).astype("<u4").tofile(path)
+def write_label(path: Path, train_ids: np.ndarray, label_set: LabelSet) -> None:
+    """SemanticKITTI's .label layout (uint32 per point) holding `label_set`'s raw dataset ids."""
+    label_set.to_raw(np.asarray(train_ids)).astype("<u4").tofile(path)

@@ -113,22 +113,29 @@ def _first(names: list[str], candidates: tuple[str, ...]) -> str | None:
 
 def layout_columns(frame: Frame, layout: str) -> list[tuple[str, np.ndarray]]:
     """A frame's points as the columns of one of Autoware's layouts, with that layout's dtypes (what a
-    driver publishes; for replaying captures into a ROS graph and for tests)."""
-    n = len(frame)
+    driver publishes; for replaying captures into a ROS graph and for tests). XYZI needs only points; the
+    others need the frame's rings (and times), which a KITTI sweep lacks."""
     xyz = [(name, frame.points[:, i].astype(np.float32)) for i, name in enumerate("xyz")]
+    if layout == "XYZI":
+        return xyz + [("intensity", frame.intensity.astype(np.float32))]
+    if frame.ring is None:
+        raise ValueError(f"layout {layout} has a ring (channel) per point and this frame has none; use XYZI")
+    n = len(frame)
     distance = np.linalg.norm(frame.xyz, axis=1).astype(np.float32)
     azimuth = np.arctan2(frame.points[:, 1], frame.points[:, 0]).astype(np.float32)
     elevation = np.arcsin(frame.points[:, 2] / np.maximum(distance, 1e-6)).astype(np.float32)
     intensity_u8 = np.round(frame.intensity * 255).astype(np.uint8)
     ring = frame.ring.astype(np.uint16)
     returns = np.full(n, 1, dtype=np.uint8)
-    return {
-        "XYZI": xyz + [("intensity", frame.intensity.astype(np.float32))],
-        "XYZIRC": xyz + [("intensity", intensity_u8), ("return_type", returns), ("channel", ring)],
-        "XYZIRADRT": xyz + [("intensity", frame.intensity * 255), ("ring", ring), ("azimuth", azimuth),
-                            ("distance", distance), ("return_type", returns),
-                            ("time_stamp", frame.timestamp + frame.time.astype(np.float64))],
-        "XYZIRCAEDT": xyz + [("intensity", intensity_u8), ("return_type", returns), ("channel", ring),
-                             ("azimuth", azimuth), ("elevation", elevation), ("distance", distance),
-                             ("time_stamp", np.round(frame.time * 1e9).astype(np.uint32))],
-    }[layout]
+    layouts = {
+        "XYZIRC": lambda: xyz + [("intensity", intensity_u8), ("return_type", returns), ("channel", ring)],
+        "XYZIRADRT": lambda: xyz + [("intensity", frame.intensity * 255), ("ring", ring), ("azimuth", azimuth),
+                                    ("distance", distance), ("return_type", returns),
+                                    ("time_stamp", frame.timestamp + frame.time.astype(np.float64))],
+        "XYZIRCAEDT": lambda: xyz + [("intensity", intensity_u8), ("return_type", returns), ("channel", ring),
+                                     ("azimuth", azimuth), ("elevation", elevation), ("distance", distance),
+                                     ("time_stamp", np.round(frame.time * 1e9).astype(np.uint32))],
+    }
+    if layout not in layouts:
+        raise ValueError(f"unknown layout {layout!r}; choose XYZI, {', '.join(layouts)}")
+    return layouts[layout]()

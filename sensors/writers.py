@@ -1,4 +1,4 @@
-"""Writing frames back: KITTI .bin (+ SemanticKITTI .label) or PCD with a label field."""
+"""Writing frames back: KITTI .bin (+ a .label of the labels' own dataset ids) or PCD with a label field."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,21 +7,24 @@ import numpy as np
 
 from .frame import Frame
 from .kitti import write_bin, write_label
-from .labels import SEMANTIC_KITTI
+from .labels import LABEL_SETS, LabelSet
 from .pointcloud_files import write_pcd
 
 FORMATS = ("kitti", "pcd")
 
 
 def write_frame(frame: Frame, folder: Path, fmt: str = "kitti", labels: np.ndarray | None = None,
-                stem: str | None = None, colours: np.ndarray | None = None) -> list[Path]:
-    """Write one frame; `labels` (SemanticKITTI training ids) default to the frame's own; `colours` ([N, 3]
-    uint8, from a rig's cameras) become PCD's rgb field (KITTI .bin has none). Returns the files."""
+                label_set: LabelSet | None = None, stem: str | None = None,
+                colours: np.ndarray | None = None) -> list[Path]:
+    """Write one frame; `labels` (training ids of `label_set`, which must come with them) default to the
+    frame's own; the .label file holds the set's raw dataset ids, PCD's label field the training ids. `colours`
+    ([N, 3] uint8, from a rig's cameras) become PCD's rgb field (KITTI .bin has none). Returns the files."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose {', '.join(FORMATS)}")
-    labels = frame.labels if labels is None else labels
-    if labels is not None and frame.label_set not in (None, SEMANTIC_KITTI.name) and labels is frame.labels:
-        raise ValueError(f"frame labels are {frame.label_set} ids; only SemanticKITTI ids can be written")
+    if labels is None and frame.labels is not None:
+        labels, label_set = frame.labels, LABEL_SETS[frame.label_set]
+    if labels is not None and label_set is None:
+        raise ValueError("labels need their label set: the ids alone do not say which dataset's classes they are")
     stem = stem or f"{frame.index:06d}"
     folder = Path(folder)
     if fmt == "pcd":
@@ -35,5 +38,5 @@ def write_frame(frame: Frame, folder: Path, fmt: str = "kitti", labels: np.ndarr
     if labels is not None:
         (folder / "labels").mkdir(exist_ok=True)
         written.append(folder / "labels" / f"{stem}.label")
-        write_label(written[1], labels)
+        write_label(written[1], labels, label_set)
     return written

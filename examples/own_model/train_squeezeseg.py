@@ -1,5 +1,5 @@
 """Train the example network on the SDK's data, then export it like rapid_seg: the samples are the ones
-the package is fed at deployment (`sdk.segmentation.training.data.make_sample`, bit for bit), the network is trained in
+the package is fed at deployment (`ModelContract.make_sample`, bit for bit), the network is trained in
 the package's own interface (`sdk.segmentation.user_model.wrap`: per-point logits), so what is trained is what runs.
 
     python examples/own_model/train_squeezeseg.py --source "sim://hdl64e?seed=0&frames=400" --out runs/squeezeseg
@@ -19,7 +19,7 @@ import torch
 from safetensors.torch import save_file
 
 import sensors
-from sdk.segmentation.training.data import Augmentation, make_sample
+from sdk.segmentation.training.data import Augmentation
 from sdk.segmentation.user_model import ModelConfig, load_factory, wrap
 
 HERE = Path(__file__).resolve().parent
@@ -32,7 +32,7 @@ def train(source: str, out: Path, steps: int, learning_rate: float = 2e-3, seed:
     settings = ModelConfig.read(CONFIG)
     network = load_factory(FACTORY)(**settings.arguments)
     model = wrap(network, settings.contract).train()  # the package interface: (image, pixel, rapid) -> point logits
-    rapid, classes = settings.contract.rapid_config(), model.interface.classes
+    classes = model.interface.classes
     optimiser = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=1e-4)
     rng, losses = np.random.default_rng(seed), []
     torch.manual_seed(seed)
@@ -41,7 +41,7 @@ def train(source: str, out: Path, steps: int, learning_rate: float = 2e-3, seed:
             break
         if frame.labels is None:
             raise ValueError(f"{source}: frame {frame.index} has no labels to train on")
-        sample = make_sample(frame, rapid, rng, Augmentation())
+        sample = settings.contract.make_sample(frame, rng, Augmentation())
         labelled = torch.from_numpy(sample.labels > 0)
         target = torch.from_numpy(sample.labels.astype(np.int64))[labelled] - 1
         logits = model(torch.from_numpy(sample.image[None]), torch.from_numpy(sample.pixel),

@@ -14,6 +14,7 @@ import numpy as np
 
 import sensors
 from sensors.kitti import write_label
+from sensors.labels import LabelSet
 from sensors.pointcloud_files import write_pcd
 
 FORMATS = ("label", "pcd", "parquet")
@@ -21,6 +22,8 @@ FORMATS = ("label", "pcd", "parquet")
 SINGLE_FRAME_SUFFIXES = (".pcd.bin", ".bin", ".pcd", ".ply")  # one file, one sweep: one output file
 UNIT_SUFFIXES = (*SINGLE_FRAME_SUFFIXES, ".pcap", ".pcapng", ".db3", ".mcap")
 EXTENSIONS = {"label": ".label", "pcd": ".pcd"}
+#: the Parquet file's metadata keys naming the label set of its ids
+LABEL_SET_KEY, CLASSES_KEY = "rapid_edge.label_set", "rapid_edge.classes"
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,7 @@ def output_of(unit: Unit, out: Path, fmt: str) -> Path:
 
 def write_result(result, fmt: str, target: Path) -> None:
     if fmt == "label":
-        write_label(target, result.labels)
+        write_label(target, result.labels, result.label_set)
     else:
         write_pcd(target, result.frame, result.labels, result.colours)
 
@@ -111,8 +114,9 @@ def label_unit(pipeline, unit: Unit, out: Path, fmt: str, scores: bool) -> UnitR
     start = time.perf_counter()
     try:
         if fmt == "parquet":
-            rows = [(r.index, r.labels, r.scores, r.timings) for r in label_frames(pipeline, unit.path)]
-            write_parquet(staging, str(unit.path), rows, scores)
+            results = list(label_frames(pipeline, unit.path))
+            rows = [(r.index, r.labels, r.scores, r.timings) for r in results]
+            write_parquet(staging, str(unit.path), rows, scores, results[0].label_set if results else None)
             result.timings = [timings for *_, timings in rows]
         else:
             one_file = single_frame(unit)
@@ -136,7 +140,8 @@ def label_unit(pipeline, unit: Unit, out: Path, fmt: str, scores: bool) -> UnitR
     return result
 
 
-def write_parquet(path: Path, source: str, rows: list, with_scores: bool) -> None:
+def write_parquet(path: Path, source: str, rows: list, with_scores: bool, label_set: LabelSet | None) -> None:
+    """One row per frame; the file's metadata names the label set (and its classes) the ids belong to."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -146,7 +151,8 @@ def write_parquet(path: Path, source: str, rows: list, with_scores: bool) -> Non
                "labels": pa.array([labels.astype(np.uint8) for _, labels, *_ in rows], pa.list_(pa.uint8()))}
     if with_scores:
         columns["scores"] = pa.array([scores.astype(np.float16) for _, _, scores, _ in rows], pa.list_(pa.float16()))
-    pq.write_table(pa.table(columns), path)
+    metadata = {} if label_set is None else {LABEL_SET_KEY: label_set.name, CLASSES_KEY: json.dumps(label_set.class_names)}
+    pq.write_table(pa.table(columns, metadata=metadata), path)
 
 
 def read_parquet_labels(path: Path) -> dict[int, np.ndarray]:

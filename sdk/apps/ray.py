@@ -30,7 +30,7 @@ def ship_package(package: str | Path | None):
     from sdk.shipped import shipped_package
 
     loaded = load_package(package if package is not None else shipped_package("rapid_seg"))
-    files = {name: (loaded.folder / name).read_bytes() for name in (*loaded.manifest["files"], MANIFEST)}
+    files = {name: (loaded.folder / name).read_bytes() for name in (*loaded.manifest.files, MANIFEST)}
     return ray.put(files), str(loaded.folder)
 
 

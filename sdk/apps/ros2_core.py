@@ -55,10 +55,6 @@ def load_parameters(values: dict[str, Any], source: str = "parameters") -> NodeP
     except jsonschema.ValidationError as err:
         where = ".".join(str(p) for p in err.absolute_path) or "parameters"
         raise ValueError(f"{source}: {where}: {err.message}") from None
-    classes = set(sensors.SEMANTIC_KITTI.class_names[1:])
-    unknown = [name for name in values.get("filtered_classes", ()) if name not in classes]
-    if unknown:
-        raise ValueError(f"{source}: filtered_classes: unknown class names {unknown}; known: {sorted(classes)}")
     merged = {name: values.get(name, spec["default"]) for name, spec in schema["properties"].items()}
     return NodeParameters(**{**merged, "filtered_classes": tuple(merged["filtered_classes"]),
                              "processing_time_budget_ms": float(merged["processing_time_budget_ms"]),
@@ -108,6 +104,17 @@ class NodeOutputs:
     segmentation: Any = None
 
 
+def excluded_classes(parameters: NodeParameters, label_set: sensors.LabelSet) -> np.ndarray:
+    """Per training id of the package's label set, whether `filtered_classes` drops it; a name the set does not
+    have fails naming it (the classes are the package's, known once it is open)."""
+    classes = label_set.class_names[1:]
+    unknown = [name for name in parameters.filtered_classes if name not in classes]
+    if unknown:
+        raise ValueError(f"filtered_classes: unknown class names {unknown}; the package's {label_set.name} classes "
+                         f"are {sorted(classes)}")
+    return np.array([name in parameters.filtered_classes for name in label_set.class_names])
+
+
 def node_cameras(parameters: NodeParameters) -> dict[str, Any]:
     """The cameras of `camera_calibration` (none when empty); a bad file stops the node naming it."""
     if not parameters.camera_calibration:
@@ -121,9 +128,9 @@ class SegmentationCore:
     def __init__(self, pipeline: Pipeline, parameters: NodeParameters, types: MessageTypes,
                  cameras: dict[str, Any] | None = None) -> None:
         self.pipeline, self.parameters, self.types, self.cameras = pipeline, parameters, types, cameras or {}
-        names = sensors.SEMANTIC_KITTI.class_names
-        self.excluded = np.array([name in parameters.filtered_classes for name in names])
-        self.palette = np.array(sensors.SEMANTIC_KITTI.palette_rgb, dtype=np.uint8)
+        label_set = pipeline.steps.label_set
+        self.excluded = excluded_classes(parameters, label_set)
+        self.palette = np.array(label_set.palette_rgb, dtype=np.uint8)
         self.processed = self.failed = self.over_budget = self.consecutive_over_budget = 0
         self.intensity = IntensityScale()  # the input topic is one stream: its scale is chosen once
 

@@ -1,5 +1,5 @@
-"""Where results go: label files (SemanticKITTI .label beside KITTI .bin, or PCD with label and, from a rig,
-rgb fields) and pictures (sdk/apps/render.py's views per frame, and a latency plot at the end). Each sink is a callable
+"""Where results go: label files (.label beside KITTI .bin in the package's dataset ids, or PCD with label and,
+from a rig, rgb fields) and pictures (sdk/apps/render.py's views per frame, and a latency plot at the end). Each sink is a callable
 for `Pipeline.run_all(stream, on_result)` and a context manager that flushes on exit."""
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-import sensors
 from sensors.writers import write_frame
 
 from sdk.apps.render import Palette, camera_overlay, draw_bev, frame_figure, legend_handles
 from sdk.segmentation.steps import Segmentation
+
 
 class LabelWriter:
     def __init__(self, folder: Path, fmt: str = "kitti") -> None:
@@ -21,7 +21,8 @@ class LabelWriter:
         self.written = 0
 
     def __call__(self, result: Segmentation) -> None:
-        write_frame(result.frame, self.folder, self.fmt, labels=result.labels, colours=result.colours)
+        write_frame(result.frame, self.folder, self.fmt, labels=result.labels, label_set=result.label_set,
+                    colours=result.colours)
         self.written += 1
 
     def __enter__(self) -> LabelWriter:
@@ -36,10 +37,9 @@ class Renderer:
     figure), bev_N.png, and for a rig each camera's overlay <camera>_N.png; on exit latency.png and
     timings.json (per-stage timings, and the cost of projecting and drawing into each camera)."""
 
-    def __init__(self, folder: Path, label_set: sensors.LabelSet = sensors.SEMANTIC_KITTI) -> None:
+    def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.palette = Palette.of(label_set)
         self.timings: list[dict[str, float]] = []
 
     def __call__(self, result: Segmentation) -> None:
@@ -48,22 +48,23 @@ class Renderer:
         matplotlib.use("Agg")
         from matplotlib import pyplot as plt
 
+        palette = Palette.of(result.label_set)
         record = {"frame": result.index, **result.timings}
         self.timings.append(record)  # first: a Ctrl-C while writing keeps it
         overlays = {}
         for name, image in result.frame.images.items():
             start = time.perf_counter()
             overlays[name], shown = camera_overlay(image, result.frame.cameras[name], result.frame.xyz, result.labels,
-                                                   self.palette.rgb)
+                                                   palette.rgb)
             record[f"overlay_{name}_ms"] = 1000 * (time.perf_counter() - start)
             record[f"points_in_{name}"] = shown
             matplotlib.image.imsave(self.folder / f"{name}_{result.index:06d}.png", overlays[name])
-        figure = frame_figure(result, self.palette, overlays)
+        figure = frame_figure(result, palette, overlays)
         figure.savefig(self.folder / f"frame_{result.index:06d}.png", dpi=90)
         plt.close(figure)
         figure, axis = plt.subplots(figsize=(8, 7), layout="constrained")
-        draw_bev(axis, result, self.palette)
-        axis.legend(handles=legend_handles(result.labels, self.palette), loc="center left", bbox_to_anchor=(1.01, 0.5),
+        draw_bev(axis, result, palette)
+        axis.legend(handles=legend_handles(result.labels, palette), loc="center left", bbox_to_anchor=(1.01, 0.5),
                     fontsize=8, frameon=False)
         figure.savefig(self.folder / f"bev_{result.index:06d}.png", dpi=100)
         plt.close(figure)

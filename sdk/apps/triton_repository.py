@@ -85,7 +85,7 @@ def write_repository(package: Package, repo: str | Path, network_backend: str = 
 
     version = _model_folder(repo, NETWORK)
     if network_backend == "python":  # the version folder is the package, run by network_model.py
-        for name in (*package.manifest["files"], MANIFEST):
+        for name in (*package.manifest.files, MANIFEST):
             (version / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(package.folder / name, version / name)
         shutil.copy2(TEMPLATES / "network_model.py", version / "model.py")
@@ -97,7 +97,7 @@ def write_repository(package: Package, repo: str | Path, network_backend: str = 
                                                             environment if network_backend == "python" else None,
                                                             op_library=op_library)))
 
-    engines = sorted(name for name in package.manifest["files"] if name.startswith("engines/") and name.endswith(".engine"))
+    engines = sorted(name for name in package.manifest.files if name.startswith("engines/") and name.endswith(".engine"))
     if engines:
         version = _model_folder(repo, NETWORK_TENSORRT)
         shutil.copy2(package.folder / engines[0], version / "model.plan")

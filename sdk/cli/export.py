@@ -8,7 +8,7 @@ from pathlib import Path
 
 from export.parity import ParityThresholds
 from runtimes.ops.nodes import DOMAIN, PLUGIN_DOMAINS, TENSORRT_EP_DOMAIN
-from runtimes.package import FORMS
+from runtimes.manifest import FORMS
 
 from sdk.segmentation.exporting import DEFAULT_OPSET, PointProfile, export_rapid_seg
 from sdk.shipped import SHIPPED_PACKAGES, default_checkpoint
@@ -45,8 +45,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     export.add_argument("--python-env", default=None,
                         help="--triton: EXECUTION_ENV_PATH of the Python models (an environment holding the SDK)")
     export.add_argument("--real-scan", type=Path, default=REAL_SCAN_HINT if REAL_SCAN_HINT.exists() else None,
-                        help="labelled frames for the parity report (default: the shared SemanticKITTI scan when present)")
-    export.add_argument("--sim-frames", type=int, default=2, help="held-out simulated frames in the parity report")
+                        help="frames to trace with and check parity on, any file or folder sensors.open reads (labelled "
+                             "ones are scored; default: the shared SemanticKITTI scan when present)")
+    export.add_argument("--sim-frames", type=int, default=2,
+                        help="held-out simulated frames in the parity report (needs open3d, the [train] extra; "
+                             "without it the --real-scan frames alone)")
     export.add_argument("--min-agreement", type=float, default=ParityThresholds.label_agreement)
     export.add_argument("--min-cosine", type=float, default=ParityThresholds.cosine)
     export.add_argument("--points", default=None, metavar="MIN:OPT:MAX", help="point-count profile of the dynamic axis")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -44,10 +45,11 @@ def inspect_package(folder: Path) -> dict[str, Any]:
     manifest = package.manifest
     parity_path = folder / "parity.json"
     parity = json.loads(parity_path.read_text()) if parity_path.is_file() else None
-    return {"kind": "model package", "model": manifest["model"], "form": package.form, "opset": manifest.get("opset"),
-            "custom_ops": package.custom_ops, "inputs": manifest["inputs"], "outputs": manifest["outputs"],
-            "profiles": package.profiles, "built_from": manifest.get("built_from"), "producer": manifest.get("producer"),
-            "files": {name: (folder / name).stat().st_size if (folder / name).is_file() else None for name in manifest["files"]},
+    return {"kind": "model package", "model": asdict(manifest.model), "form": manifest.form, "opset": manifest.opset,
+            "custom_ops": list(manifest.custom_ops), "label_set": manifest.label_set.name if manifest.label_set else None,
+            "inputs": [asdict(s) for s in manifest.inputs], "outputs": [asdict(s) for s in manifest.outputs],
+            "profiles": manifest.profiles, "built_from": manifest.built_from, "producer": manifest.producer,
+            "files": {name: (folder / name).stat().st_size if (folder / name).is_file() else None for name in manifest.files},
             "intact": intact, "parity": {"passed": parity["passed"], "worst": parity["worst"]} if parity else None}
 
 

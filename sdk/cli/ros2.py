@@ -9,7 +9,7 @@ import importlib.util
 import os
 from pathlib import Path
 
-from sdk.apps.ros2_core import load_parameters, open_pipeline, parameters_from_yaml
+from sdk.apps.ros2_core import excluded_classes, load_parameters, open_pipeline, parameters_from_yaml
 
 PROFILE_VARIABLE = "FASTDDS_DEFAULT_PROFILES_FILE"
 
@@ -31,6 +31,7 @@ def run_check(args: argparse.Namespace) -> dict:
     if profile and not Path(profile).is_file():
         raise ValueError(f"{PROFILE_VARIABLE}={profile}: no such file")
     with open_pipeline(parameters) as pipeline:
+        excluded_classes(parameters, pipeline.steps.label_set)  # the filtered classes must be the package's
         # a second synthetic sweep after the warm-up: what a steady cloud costs (the first pays for loading)
         _, sweep = pipeline.steps.warmup(pipeline.runner)
         timings = pipeline(sweep).timings

@@ -98,8 +98,7 @@ def run_convert(args: argparse.Namespace) -> None:
         for frame in progress(itertools.islice(source, args.frames), args.frames, "converting"):
             if frame.image is not None:
                 raise ValueError(f"{args.source}: camera frames hold no points to convert")
-            labels = frame.labels if frame.label_set in (None, sensors.SEMANTIC_KITTI.name) else None
-            sensors.write_frame(frame, args.out, args.format, labels=labels)
+            sensors.write_frame(frame, args.out, args.format)  # with the frame's labels, in their own dataset's ids
             written += 1
         skipped = sum(source.stats.skipped_frames.values())
     print(f"wrote {written} frames to {args.out} ({args.format}); skipped {skipped}")

@@ -18,7 +18,8 @@ from export.code_parity import CodeParityThresholds, check_codes_parity, compare
 from export.onnx_graph import clean, export_module
 from export.opset import DEFAULT_OPSET
 from runtimes.onnxruntime_runner import OnnxRuntimeRunner
-from runtimes.package import MANIFEST, MODEL, PARITY, Package, TensorSpec, load_package, sha256, write_manifest
+from runtimes.manifest import TensorSpec
+from runtimes.package import MANIFEST, MODEL, PARITY, Package, load_package, sha256, write_manifest
 from runtimes.torch_runner import TorchRunner
 
 from sdk.checkpoint import WEIGHTS

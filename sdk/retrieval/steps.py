@@ -53,11 +53,11 @@ class BinarizerInfo:
 
     @classmethod
     def of(cls, package: Package) -> BinarizerInfo:
-        bebr = package.manifest.get("bebr")
-        if package.manifest.get("model", {}).get("name") != "bebr" or bebr is None:
+        manifest = package.manifest
+        if manifest.model.name != "bebr" or manifest.bebr is None or manifest.embedding_dim is None:
             raise ValueError(f"{package.folder}: not a BEBR binarizer package")
-        return cls(CodeLayout(bebr["layout"]["bits"], bebr["layout"]["planes"]), bebr["code_version"],
-                   int(package.manifest["preprocessing"]["embeddings"]["dim"]), tuple(bebr.get("compatible_with", [])),
+        codes = manifest.bebr
+        return cls(codes.layout, codes.code_version, manifest.embedding_dim, codes.compatible_with,
                    sha256(package.folder / MANIFEST))
 
 

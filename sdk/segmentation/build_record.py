@@ -35,7 +35,7 @@ class BuildRecord:
 
     @classmethod
     def in_package(cls, package: Package) -> BuildRecord | None:
-        recorded = package.manifest.get("built_from")
+        recorded = package.manifest.built_from
         return cls(**recorded) if recorded else None
 
     def key(self) -> str:

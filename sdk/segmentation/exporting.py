@@ -5,6 +5,7 @@ node, for TensorRT with the SDK's plugin library), split (RAPiD computed on the 
 which takes the features as an input; the only form of a network that reads no RAPiD features)."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import platform
@@ -19,8 +20,10 @@ from export.opset import DEFAULT_OPSET
 from export.parity import ParityCase, ParityThresholds, check, compare, write
 from runtimes.onnxruntime_runner import OnnxRuntimeRunner
 from runtimes.ops.nodes import DOMAIN, PLUGIN_DOMAINS, RAPID_FEATURES
-from runtimes.package import FORMS, MANIFEST, MODEL, PARITY, Package, TensorSpec, load_package, write_manifest
+from runtimes.manifest import FORMS, TensorSpec
+from runtimes.package import MANIFEST, MODEL, PARITY, Package, load_package, write_manifest
 from runtimes.torch_runner import TorchRunner
+from sensors.source import require_module
 
 from sdk.segmentation.neighbour_vote import DEFAULT_VOTE
 from sdk.segmentation.build_record import ROOT, BuildRecord
@@ -60,18 +63,36 @@ def feed_for(frame: sensors.Frame, model, form: str) -> dict[str, np.ndarray]:
     return RapidSegSteps.for_model(model, rapid_in_graph=form != "split").preprocess(frame).network_feed()
 
 
-def parity_cases(model, form: str, real_scan: Path | None, sim_frames: int) -> list[ParityCase]:
-    steps = RapidSegSteps.for_model(model, rapid_in_graph=form != "split")
-    scored = model.interface.label_set == sensors.SEMANTIC_KITTI  # the frames' labels are SemanticKITTI's
+def export_frames(real_scan: Path | None, sim_frames: int) -> list[tuple[str, sensors.Frame]]:
+    """The frames an export traces with and checks parity on: those of `real_scan` (any source sensors.open
+    reads), then `sim_frames` held-out simulated ones where the simulator's open3d is installed (the [train]
+    extra); without it the real frames alone, and without either nothing can be checked."""
     frames = []
-    if real_scan is not None and Path(real_scan).exists():
+    if real_scan is not None:
+        if not Path(real_scan).exists():
+            raise FileNotFoundError(f"{real_scan}: no such file or folder (the parity frames)")
         frames += [(f"{Path(real_scan).name}:{frame.index}", frame) for frame in sensors.open(real_scan)]
-    frames += [(f"sim held-out {i}", frame) for i, frame in zip(range(sim_frames), simulated_scenes())]
+    if sim_frames and importlib.util.find_spec("open3d") is None:
+        if not frames:
+            raise ValueError("the parity report needs frames: give --real-scan PATH (any file or folder sensors.open "
+                             "reads), or pip install 'rapid-edge-sdk[train]' for simulated ones (open3d)")
+        log.warning("open3d is not installed ([train] extra): parity on %s only, without simulated frames", real_scan)
+    elif sim_frames:
+        frames += [(f"sim held-out {i}", frame) for i, frame in zip(range(sim_frames), simulated_scenes())]
+    if not frames:
+        raise ValueError("the parity report needs frames: give --real-scan PATH or --sim-frames N")
+    return frames
+
+
+def parity_cases(model, form: str, frames: list[tuple[str, sensors.Frame]]) -> list[ParityCase]:
+    steps = RapidSegSteps.for_model(model, rapid_in_graph=form != "split")
+    label_set = model.interface.label_set  # a frame's labels are scored when they are of the model's set
     cases = []
     for name, frame in frames:
         prepared = steps.preprocess(frame)  # labels follow the points that reach the network (NaN ones do not)
-        labels = frame.labels[prepared.has_pixel] if frame.labels is not None and scored else None
-        cases.append(ParityCase(name, prepared.network_feed(), labels))
+        scored = frame.labels is not None and frame.label_set == label_set.name
+        labels = frame.labels[prepared.has_pixel] if scored else None
+        cases.append(ParityCase(name, prepared.network_feed(), labels, model.interface.label_set))
     return cases
 
 
@@ -120,8 +141,10 @@ def export_network(model, identity: dict, form: str, out: Path, opset: int = DEF
     for stale in (out / MANIFEST, out / MODEL, out / PARITY):
         stale.unlink(missing_ok=True)
     inputs, outputs = tensor_specs(model, form)
-    example_frame = next(iter(simulated_scenes(seeds=[0], indices=[0])))
-    example = tuple(torch.from_numpy(v) for v in feed_for(example_frame, model, form).values())
+    frames = export_frames(real_scan, sim_frames)
+    if calibration_frames:
+        require_module("open3d", "--calibration-frames (simulated int8 calibration feeds)", "train")
+    example = tuple(torch.from_numpy(v) for v in feed_for(frames[0][1], model, form).values())
     points = torch.export.Dim(POINTS, min=profile.min, max=profile.max)
     dynamic = {s.name: ({0: points} if POINTS in s.shape else None) for s in inputs}
     path = out / MODEL
@@ -132,7 +155,7 @@ def export_network(model, identity: dict, form: str, out: Path, opset: int = DEF
 
     reference = TorchRunner(model, inputs, outputs)
     candidate = OnnxRuntimeRunner(path, providers=["CPUExecutionProvider"])
-    report = compare(reference, candidate, parity_cases(model, form, real_scan, sim_frames), thresholds=thresholds)
+    report = compare(reference, candidate, parity_cases(model, form, frames), thresholds=thresholds)
     write(report, out / PARITY)
     worst = report["worst"]
     log.info("[4/4] parity with PyTorch: label agreement %.5f, cosine %.7f, max |diff| %.2e",

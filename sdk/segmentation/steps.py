@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from numba import njit, prange
 
+from runtimes.manifest import Manifest
 from runtimes.ops.rapid_numba import rapid_features_numba
 from runtimes.ops.rapid_spec import RapidConfig
 from runtimes.runner import Runner
+from runtimes.package import PackageError
 from runtimes.streaming import Stage
-from sensors import Frame
+from sensors import Frame, LabelSet
 
 from sdk.segmentation.models.interface import graph_inputs
 from sdk.segmentation.neighbour_vote import DEFAULT_VOTE, NeighbourVote
@@ -39,13 +42,14 @@ class Prepared:
 
 @dataclass
 class Segmentation:
-    """One frame's result: per point a SemanticKITTI training id (0 = ignore: a point without a pixel) and
-    the softmax probability of that label; timings per stage in milliseconds."""
+    """One frame's result: per point a training id of the package's label set (0 = ignore: a point without a
+    pixel) and the softmax probability of that label; timings per stage in milliseconds. `label_set` names the
+    ids, maps them to the dataset's raw ids and colours them: writers and renderers take it from here."""
 
     frame: Frame
     labels: np.ndarray
     scores: np.ndarray
-    class_names: tuple[str, ...]
+    label_set: LabelSet
     timings: dict[str, float] = field(default_factory=dict)
     #: each point's colour from the rig's cameras ([N, 3] uint8) and whether a camera sees it ([N] bool), when
     #: the pipeline was asked for colours (`point_colours=True`) and the frame came from a rig
@@ -58,16 +62,17 @@ class Segmentation:
 
     def counts(self) -> dict[str, int]:
         """Points per class name, for logs and quick looks."""
-        values = np.bincount(self.labels, minlength=len(self.class_names))
-        return {name: int(n) for name, n in zip(self.class_names, values) if n}
+        names = self.label_set.class_names
+        values = np.bincount(self.labels, minlength=len(names))
+        return {name: int(n) for name, n in zip(names, values) if n}
 
 
 class RapidSegSteps:
     """Pre- and postprocessing for one model input size; `rapid` is None when the graph computes RAPiD."""
 
-    def __init__(self, rows: int, columns: int, rapid: RapidConfig | None, class_names: tuple[str, ...],
+    def __init__(self, rows: int, columns: int, rapid: RapidConfig | None, label_set: LabelSet,
                  vote: NeighbourVote | None = None, inputs: tuple[str, ...] | None = None) -> None:
-        self.rows, self.columns, self.rapid, self.class_names, self.vote = rows, columns, rapid, class_names, vote
+        self.rows, self.columns, self.rapid, self.label_set, self.vote = rows, columns, rapid, label_set, vote
         #: the network's inputs: the package's (a network of your own may not read the points)
         self.inputs = inputs or graph_inputs(points=True, rapid=rapid is not None)
         self.colours = False  # a "colour" stage after postprocessing: point colours from the rig's images
@@ -77,19 +82,17 @@ class RapidSegSteps:
         """The steps of a network (anything with an `interface`) in PyTorch or being exported: RAPiD before
         the graph when the network reads it and the graph does not compute it."""
         net = model.interface
-        return cls(net.rows, net.columns, None if rapid_in_graph else net.rapid, net.label_set.class_names, DEFAULT_VOTE,
+        return cls(net.rows, net.columns, None if rapid_in_graph else net.rapid, net.label_set, DEFAULT_VOTE,
                    net.input_names(rapid_fed=not rapid_in_graph))
 
     @classmethod
-    def from_manifest(cls, manifest: dict) -> RapidSegSteps:
+    def from_manifest(cls, manifest: Manifest, origin: Path | str = "package") -> RapidSegSteps:
         """A package's steps; one exported before the neighbour vote existed has none and is run without it."""
-        preprocessing = manifest["preprocessing"]
-        size = preprocessing["range_image"]
-        rapid = preprocessing.get("rapid")
-        vote = manifest.get("postprocessing", {}).get("neighbour_vote")
-        return cls(size["rows"], size["columns"], RapidConfig.from_dict(rapid) if rapid else None,
-                   tuple(manifest["classes"]), NeighbourVote(**vote) if vote else None,
-                   tuple(spec["name"] for spec in manifest["inputs"]))
+        if manifest.range_image is None or manifest.label_set is None:
+            raise PackageError(f"{origin}: not a segmentation package (its manifest has no range image or label set)")
+        vote = manifest.neighbour_vote
+        return cls(manifest.range_image.rows, manifest.range_image.columns, manifest.rapid, manifest.label_set,
+                   NeighbourVote(**vote) if vote else None, tuple(spec.name for spec in manifest.inputs))
 
     def geometry(self, frame: Frame) -> tuple[Frame, SensorGeometry]:
         """How to project this frame into the model's rows x columns: the sensor's own table and rings when
@@ -141,7 +144,7 @@ class RapidSegSteps:
             scores[changed] = probability_of(logits[changed], labels[changed] - 1)
         if len(labels) < len(prepared.has_pixel):  # points without a pixel: label 0 (ignore), score 0
             labels, scores = (_spread(values, prepared.has_pixel) for values in (labels, scores))
-        return Segmentation(prepared.frame, labels, scores, self.class_names)
+        return Segmentation(prepared.frame, labels, scores, self.label_set)
 
 
 def with_colours(result: Segmentation) -> Segmentation:

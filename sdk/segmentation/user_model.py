@@ -27,17 +27,22 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+import numpy as np
+
 from export.opset import DEFAULT_OPSET
 from export.parity import ParityThresholds
 from runtimes.ops.nodes import DOMAIN
 from runtimes.ops.rapid_spec import RapidConfig
 from runtimes.package import Package, sha256
+from sensors import Frame
 from sensors.labels import LABEL_SETS, SEMANTIC_KITTI
 
 from sdk.segmentation.exporting import RAPID_FORM, PointProfile, check_request, export_network
 from sdk.segmentation.models.interface import RAPID_FORMS, NetworkInterface, rapid_in_graph
 from sdk.segmentation.models.rapid_seg_config import SHIPPED_RAPID
 from sdk.segmentation.build_record import USER_EXPORTER, graph_source_digest, network_source_digest
+from sdk.segmentation.steps import RapidSegSteps
+from sdk.segmentation.training.data import NO_AUGMENTATION, Augmentation, Sample, make_sample
 
 log = logging.getLogger("export")
 OUTPUTS = ("pixel_logits", "point_logits")
@@ -86,6 +91,14 @@ class ModelContract:
     def interface(self) -> NetworkInterface:
         return NetworkInterface(self.rows, self.columns, LABEL_SETS[self.label_set], self.rapid_config(),
                                 reads_points=self.output == "point_logits")
+
+    def make_sample(self, frame: Frame, rng: np.random.Generator | None = None,
+                    augmentation: Augmentation | None = None) -> Sample:
+        """A training sample of `frame` exactly as the deployed package's preprocessing projects it: the
+        contract's rows and columns (the sensor's own table when it fits), its RAPiD settings or none."""
+        rapid = self.rapid_config()
+        frame, geometry = RapidSegSteps(self.rows, self.columns, rapid, LABEL_SETS[self.label_set]).geometry(frame)
+        return make_sample(frame, rapid, rng, augmentation or NO_AUGMENTATION, geometry)
 
 
 @dataclass(frozen=True)

@@ -76,7 +76,7 @@ def plugin_form(folder, custom_op: str):
     from runtimes.package import write_manifest
 
     shutil.copytree(shipped_package("rapid_seg"), folder)
-    manifest = {k: v for k, v in load_package(folder).manifest.items() if k not in ("format", "format_version", "files")}
+    manifest = {k: v for k, v in load_package(folder).manifest.to_json().items() if k not in ("format", "format_version", "files")}
     write_manifest(folder, {**manifest, "form": "plugin", "custom_ops": [custom_op]})
     return load_package(folder)
 

@@ -50,7 +50,7 @@ def test_sealing_never_blesses_a_damaged_file(package):
 
 
 def plugin_form(package):
-    manifest = {k: v for k, v in package.manifest.items() if k not in ("format", "format_version", "files")}
+    manifest = {k: v for k, v in package.manifest.to_json().items() if k not in ("format", "format_version", "files")}
     write_manifest(package.folder, {**manifest, "custom_ops": ["rapid::RapidFeatures"]})
     return load_package(package.folder)
 

@@ -14,7 +14,7 @@ from export.graph_checks import tensorrt_problems
 from runtimes.embeddings import EmbeddingError
 from runtimes.onnxruntime_runner import OnnxRuntimeRunner
 from runtimes.ops.bebr_numba import binary_search_numba
-from runtimes.ops.bebr_spec import code_norms, pack_signs
+from runtimes.ops.bebr_spec import CodeLayout, code_norms, pack_signs
 from sdk.retrieval.training import BinarizerTraining, TrainingData, load_binarizer, read_code_version, train_binarizer
 from sdk.retrieval.binarizer import Binarizer, BinarizerConfig, SignSTE, fold_batch_norm
 
@@ -163,9 +163,9 @@ def test_export_to_a_package_matches_pytorch(tmp_path, trained):
     report = json.loads((package.folder / "parity.json").read_text())
     assert report["passed"] and report["worst"]["bit_agreement"] >= 0.9999
     manifest = package.manifest
-    assert manifest["model"]["name"] == "bebr" and manifest["form"] == "split"
-    assert manifest["bebr"]["code_version"] == read_code_version(trained)
-    assert manifest["bebr"]["layout"] == {"bits": CONFIG.bits, "planes": CONFIG.planes}
+    assert manifest.model.name == "bebr" and manifest.form == "split" and manifest.label_set is None
+    assert manifest.bebr.code_version == read_code_version(trained)
+    assert manifest.bebr.layout == CodeLayout(CONFIG.bits, CONFIG.planes)
     graph = onnx.load(str(package.model_path))
     ops = {node.op_type for node in graph.graph.node}
     assert "BatchNormalization" not in ops and "Sign" not in ops and "GreaterOrEqual" in ops

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from runtimes.metrics import ConfusionMatrix
+from sensors.labels import SEMANTIC_KITTI
 from sdk.cli.main import main
 from sdk.segmentation.models.rapid_seg import RapidSeg
 from sdk.segmentation.models.rapid_seg_config import RapidSegConfig
@@ -70,7 +71,7 @@ def test_miou_follows_the_evaluation_protocol():
     inner = rng.integers(0, 50, size=(19, 19))
     inner[4] = 0
     inner[:, 4] = 0  # a class absent from truth and prediction counts 0 in both means
-    evaluation = ConfusionMatrix()
+    evaluation = ConfusionMatrix(SEMANTIC_KITTI)
     evaluation.matrix[1:, 1:] = inner
     assert miou_of(inner) == pytest.approx(evaluation.miou())
     assert miou_of(inner) == pytest.approx(evaluation.miou_present() * 18 / 19)
@@ -163,5 +164,5 @@ def test_calibrate_refuses_unlabelled_frames(tmp_path, capsys, data):
     args = ["calibrate", "--checkpoint", str(default_checkpoint("rapid_seg")), "--out", str(tmp_path / "c"),
             "--source", str(unlabelled)]
     assert main(args) == 2
-    assert "calibration needs frames with SemanticKITTI labels" in capsys.readouterr().err
+    assert "calibration needs frames with semantickitti labels (got none)" in capsys.readouterr().err
     assert not (tmp_path / "c").exists()

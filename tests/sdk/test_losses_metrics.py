@@ -9,6 +9,7 @@ import torch
 
 from sdk.segmentation.training import losses
 from runtimes.metrics import ConfusionMatrix
+from sensors.labels import SEMANTIC_KITTI
 
 
 def test_cross_entropy_ignores_label_zero():
@@ -57,7 +58,7 @@ def test_class_aware_gradient_flows_through_the_chosen_pairs():
 
 
 def test_confusion_matrix_and_iou_by_hand():
-    confusion = ConfusionMatrix()
+    confusion = ConfusionMatrix(SEMANTIC_KITTI)
     truth = np.array([1, 1, 1, 9, 9, 0, 13])
     prediction = np.array([1, 9, 1, 9, 1, 5, 13])
     confusion.add(truth, prediction)

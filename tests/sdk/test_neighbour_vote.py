@@ -81,8 +81,8 @@ def test_postprocess_votes_and_scores_a_relabelled_point_by_its_new_label():
     logits[2, 9] = 4.0  # ... but road for the middle point
     feed = {"pixel": np.arange(5, dtype=np.int64) + 100, "points": points}
     prepared = Prepared(frame, feed, np.ones(5, bool), tuple(feed))
-    plain = RapidSegSteps(64, 2048, None, SEMANTIC_KITTI.class_names).postprocess(prepared, logits)
-    voted = RapidSegSteps(64, 2048, None, SEMANTIC_KITTI.class_names, DEFAULT_VOTE).postprocess(prepared, logits)
+    plain = RapidSegSteps(64, 2048, None, SEMANTIC_KITTI).postprocess(prepared, logits)
+    voted = RapidSegSteps(64, 2048, None, SEMANTIC_KITTI, DEFAULT_VOTE).postprocess(prepared, logits)
     assert plain.labels.tolist() == [5, 5, 10, 5, 5] and voted.labels.tolist() == [5] * 5
     probabilities = torch.softmax(torch.from_numpy(logits), dim=1).numpy()
     np.testing.assert_allclose(voted.scores, probabilities[:, 4], rtol=1e-6)
@@ -90,11 +90,16 @@ def test_postprocess_votes_and_scores_a_relabelled_point_by_its_new_label():
 
 
 def test_the_manifest_carries_the_vote_and_an_older_package_runs_without_it():
-    manifest = {"preprocessing": {"range_image": {"rows": 64, "columns": 2048}, "rapid": None},
-                "classes": list(SEMANTIC_KITTI.class_names), "inputs": [{"name": n} for n in ("image", "pixel", "points")]}
-    assert RapidSegSteps.from_manifest(manifest).vote is None
-    manifest["postprocessing"] = {"neighbour_vote": NeighbourVote(3, 0.7).to_dict()}
-    assert RapidSegSteps.from_manifest(manifest).vote == NeighbourVote(3, 0.7)
+    from dataclasses import replace
+
+    from runtimes.package import load_package
+    from sdk.shipped import shipped_package
+
+    manifest = load_package(shipped_package("rapid_seg")).manifest
+    assert RapidSegSteps.from_manifest(manifest).vote == DEFAULT_VOTE
+    assert RapidSegSteps.from_manifest(replace(manifest, neighbour_vote=None)).vote is None
+    voting = replace(manifest, neighbour_vote=NeighbourVote(3, 0.7).to_dict())
+    assert RapidSegSteps.from_manifest(voting).vote == NeighbourVote(3, 0.7)
 
 
 def test_the_pipeline_votes_by_default_and_can_be_told_not_to(capsys):

@@ -107,8 +107,6 @@ def test_parameters_are_validated_against_the_schema():
         load_parameters({"processing_time_budget_ms": -1})
     with pytest.raises(ValueError, match="runtime"):
         load_parameters({"runtime": "cuda"})
-    with pytest.raises(ValueError, match="unknown class names \\['roads'\\]"):
-        load_parameters({"filtered_classes": ["roads"]})
     with pytest.raises(ValueError, match="node.yaml: parameters: Additional properties .*'budget'"):
         load_parameters({"budget": 3}, "node.yaml")
     with pytest.raises(ValueError, match="consecutive_over_budget_for_error"):
@@ -119,6 +117,20 @@ def test_parameters_are_validated_against_the_schema():
     integer_budget = load_parameters({"processing_time_budget_ms": 100, "filtered_classes": []})
     assert integer_budget.processing_time_budget_ms == 100.0 and isinstance(integer_budget.processing_time_budget_ms, float)
     assert integer_budget.filtered_classes == ()
+
+
+def test_filtered_classes_are_checked_against_the_package_label_set():
+    """Class names are the package's: a SemanticKITTI name is unknown to a nuScenes package and the reverse."""
+    from sdk.apps.ros2_core import excluded_classes, load_parameters
+
+    roads = load_parameters({"filtered_classes": ["roads"]})
+    with pytest.raises(ValueError, match="unknown class names \\['roads'\\]; the package's semantickitti classes"):
+        excluded_classes(roads, sensors.SEMANTIC_KITTI)
+    surface = load_parameters({"filtered_classes": ["driveable_surface", "sidewalk"]})
+    with pytest.raises(ValueError, match="\\['driveable_surface'\\]"):
+        excluded_classes(surface, sensors.SEMANTIC_KITTI)
+    excluded = excluded_classes(surface, sensors.NUSCENES)
+    assert np.flatnonzero(excluded).tolist() == [sensors.NUSCENES.class_names.index(c) for c in ("driveable_surface", "sidewalk")]
 
 
 def test_diagnostics_escalate_after_consecutive_clouds_over_budget(core, clouds):

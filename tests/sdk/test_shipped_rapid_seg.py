@@ -24,7 +24,7 @@ def package():
 def test_the_shipped_package_is_built_from_the_current_weights_and_graph_code(package):
     assert BuildRecord.in_package(package) == BuildRecord.of(default_checkpoint("rapid_seg")), (
         "the shipped rapid_seg package is stale: run `rapid-edge export rapid_seg --ship` and commit it")
-    assert package.form == "split" and package.manifest["model"]["checkpoint"] == "sdk/weights/rapid_seg"
+    assert package.form == "split" and package.manifest.model.checkpoint == "sdk/weights/rapid_seg"
 
 
 def test_its_parity_report_passed_on_the_real_scan(package):

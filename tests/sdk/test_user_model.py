@@ -5,18 +5,18 @@ by `Pipeline("segmentation", package=...)`; bad factories, configs and checkpoin
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
-from safetensors.torch import save_file  # noqa: E402
 
 import sensors  # noqa: E402
 from sdk import ModelOptions, Pipeline, PostprocessOptions  # noqa: E402
 from sdk.cli.main import main  # noqa: E402
+from runtimes.package import load_package  # noqa: E402
+from user_networks import export_point_network, save_random_weights  # noqa: E402
 from sdk.segmentation.steps import RapidSegSteps  # noqa: E402
 from sdk.segmentation.user_model import ModelConfig, ModelSpecError, build_network, export_user_model  # noqa: E402
 
@@ -24,32 +24,6 @@ REPO = Path(__file__).resolve().parents[2]
 SQUEEZESEG = REPO / "examples" / "own_model" / "squeezeseg.py"
 SQUEEZESEG_CONFIG = REPO / "examples" / "own_model" / "squeezeseg.json"
 SCAN = "semantickitti/sequences/00"
-
-POINT_NETWORK = '''
-import torch
-from torch import nn
-
-
-class PerPoint(nn.Module):
-    """Each point's own x, y, z, intensity beside its pixel's: a per-point head without RAPiD."""
-
-    def __init__(self, classes: int = 19, hidden: int = 16) -> None:
-        super().__init__()
-        self.mlp = nn.Sequential(nn.Linear(8, hidden), nn.ReLU(), nn.Linear(hidden, classes))
-
-    def forward(self, image, pixel, points):
-        at_pixel = image.flatten(2)[0].index_select(1, pixel).transpose(0, 1)
-        return self.mlp(torch.cat([points, at_pixel], dim=1))
-
-
-def build(hidden: int = 16):
-    return PerPoint(hidden=hidden)
-'''
-
-
-def save_random_weights(module: torch.nn.Module, path: Path) -> Path:
-    save_file({k: v.detach().contiguous() for k, v in module.state_dict().items()}, str(path))
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -79,11 +53,12 @@ def squeezeseg(tmp_path_factory):
 def test_a_second_architecture_exports_with_a_passing_parity_report(squeezeseg):
     _, packages = squeezeseg
     for form, folder in packages.items():
-        manifest = json.loads((folder / "manifest.json").read_text())
-        assert manifest["form"] == form and manifest["model"]["factory"].endswith("squeezeseg.py:build")
-        assert [s["name"] for s in manifest["inputs"]] == (["image", "pixel", "rapid"] if form == "split"
-                                                           else ["image", "pixel"])  # per-pixel logits: no points
-        assert manifest["built_from"]["network_source_sha256"] and manifest["model_config"]["contract"]["rapid"] is True
+        manifest = load_package(folder).manifest
+        assert manifest.form == form and manifest.model.factory.endswith("squeezeseg.py:build")
+        assert [s.name for s in manifest.inputs] == (["image", "pixel", "rapid"] if form == "split"
+                                                     else ["image", "pixel"])  # per-pixel logits: no points
+        assert manifest.built_from["network_source_sha256"] and manifest.model_config["contract"]["rapid"] is True
+        assert manifest.label_set == sensors.SEMANTIC_KITTI
         report = json.loads((folder / "parity.json").read_text())
         assert report["passed"] and report["worst"]["label_agreement"] >= 0.999
 
@@ -122,25 +97,14 @@ def test_the_second_architecture_labels_the_real_scan_with_the_vote(squeezeseg, 
 
 
 def test_a_per_point_network_without_rapid_exports_split_only(tmp_path):
-    (tmp_path / "per_point.py").write_text(textwrap.dedent(POINT_NETWORK))
-    config = tmp_path / "per_point.json"
-    config.write_text(json.dumps({"arguments": {"hidden": 8}, "contract": {"output": "point_logits"}}))
-    spec = f"{tmp_path / 'per_point.py'}:build"
-    torch.manual_seed(0)
-    weights = save_random_weights(build_network_only(spec, hidden=8), tmp_path / "w.safetensors")
-    package = export_user_model(spec, weights, config, "split", tmp_path / "package", sim_frames=1)
+    package = export_point_network(tmp_path, {"hidden": 8}, {"output": "point_logits"}, seed=0, sim_frames=1)
     assert [s.name for s in package.inputs] == ["image", "pixel", "points"] and package.form == "split"
     frame = next(iter(sensors.open("sim://hdl64e?seed=5002")))
     with Pipeline("segmentation", package=package.folder, model=ModelOptions(warmup=False)) as pipeline:
         assert len(pipeline(frame).labels) == len(frame.points)
     with pytest.raises(ValueError, match="reads none: use split"):
-        export_user_model(spec, weights, config, "portable", tmp_path / "portable", sim_frames=1)
-
-
-def build_network_only(spec: str, **arguments) -> torch.nn.Module:
-    from sdk.segmentation.user_model import load_factory
-
-    return load_factory(spec)(**arguments)
+        export_user_model(f"{tmp_path / 'net.py'}:build", tmp_path / "net.safetensors", tmp_path / "net.json", "portable",
+                          tmp_path / "portable", sim_frames=1)
 
 
 @pytest.mark.parametrize("contract, message", [
@@ -213,10 +177,30 @@ def test_training_samples_are_what_the_package_is_fed(source, data):
 
     frame = next(iter(sensors.open(source if "://" in source else data(source))))
     sample = make_sample(frame, SHIPPED_RAPID)
-    feed = RapidSegSteps(64, 2048, SHIPPED_RAPID, SEMANTIC_KITTI.class_names).preprocess(frame).feed
+    feed = RapidSegSteps(64, 2048, SHIPPED_RAPID, SEMANTIC_KITTI).preprocess(frame).feed
     np.testing.assert_array_equal(sample.image, feed["image"][0])
     np.testing.assert_array_equal(sample.rapid, feed["rapid"][0])
     np.testing.assert_array_equal(sample.pixel, feed["pixel"])
+
+
+@pytest.mark.parametrize("contract", [dict(rapid=False), dict(rows=32, columns=1024, rapid=False),
+                                      dict(rows=32, columns=1024, rapid=True, label_set="nuscenes")])
+def test_a_contract_makes_the_samples_its_package_is_fed(contract, data):
+    """Every contract the docs allow, RAPiD or not, at its own rows and columns (not the sensor's)."""
+    from sdk.segmentation.user_model import ModelContract
+
+    contract = ModelContract(**contract)
+    frame = next(iter(sensors.open(data(SCAN))))
+    sample = contract.make_sample(frame)
+    steps = RapidSegSteps(contract.rows, contract.columns, contract.rapid_config(), contract.interface().label_set)
+    feed = steps.preprocess(frame).feed
+    assert sample.image.shape == (4, contract.rows, contract.columns)
+    np.testing.assert_array_equal(sample.image, feed["image"][0])
+    np.testing.assert_array_equal(sample.pixel, feed["pixel"])
+    if contract.rapid:
+        np.testing.assert_array_equal(sample.rapid, feed["rapid"][0])
+    else:
+        assert sample.rapid is None and "rapid" not in feed
 
 
 def test_the_example_trains_on_the_sdks_samples_and_its_weights_load_for_export(tmp_path, one_thread):
@@ -248,7 +232,7 @@ def test_the_plugin_form_exports_for_onnxruntimes_tensorrt_provider(squeezeseg, 
     assert main(["export", "--model", f"{SQUEEZESEG}:build", "--checkpoint", str(weights), "--config", str(SQUEEZESEG_CONFIG),
                  "--form", "plugin", "--plugin-domain", TENSORRT_EP_DOMAIN, "--out", str(out), "--sim-frames", "1"]) == 0
     package = load_package(out)
-    assert package.custom_ops == [f"{TENSORRT_EP_DOMAIN}::RapidFeatures"]
+    assert package.custom_ops == (f"{TENSORRT_EP_DOMAIN}::RapidFeatures",)
     assert json.loads((out / "parity.json").read_text())["passed"]
     graph = onnx.load(str(package.model_path))
     assert [n.domain for n in graph.graph.node if n.op_type == "RapidFeatures"] == [TENSORRT_EP_DOMAIN]

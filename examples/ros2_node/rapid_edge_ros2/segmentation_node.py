@@ -45,8 +45,12 @@ class RapidSegNode(Node):
         parameters = self._validated_parameters()  # a bad parameter file stops the node here, naming the key
         cameras = node_cameras(parameters)
         self.pipeline = open_pipeline(parameters)
-        self.core = SegmentationCore(self.pipeline, parameters, MessageTypes(PointCloud2, PointField, lambda raw: array("B", raw)),
-                                     cameras)
+        try:  # filtered classes the package does not have stop the node, the runtime released first
+            self.core = SegmentationCore(self.pipeline, parameters,
+                                         MessageTypes(PointCloud2, PointField, lambda raw: array("B", raw)), cameras)
+        except ValueError:
+            self.pipeline.close()
+            raise
         self.images = {name: ImageHistory() for name in cameras}
         self.overlays = {name: self.create_publisher(Image, f"~/output/{name}/overlay", qos_profile_sensor_data)
                          for name in cameras}

@@ -11,12 +11,14 @@ import triton_python_backend_utils as pb_utils
 
 class TritonPythonModel:
     def initialize(self, args):
+        from runtimes.package import load_package
         from sdk.segmentation.steps import RapidSegSteps
 
         config = json.loads(args["model_config"])
         parameters = {key: value["string_value"] for key, value in config.get("parameters", {}).items()}
-        manifest = json.loads((Path(args["model_repository"]) / args["model_version"] / "manifest.json").read_text())
-        self.steps = RapidSegSteps.from_manifest(manifest)
+        # the version folder holds the package's manifest (checked here); its network is the network model's
+        package = load_package(Path(args["model_repository"]) / args["model_version"], verify=False)
+        self.steps = RapidSegSteps.from_manifest(package.manifest, package.folder)
         self.network, self.sensor = parameters["network"], parameters["sensor"]
 
     def execute(self, requests):

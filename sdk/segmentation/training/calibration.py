@@ -48,7 +48,7 @@ def collect_logits(model: RapidSeg, frames: Iterable[Frame]) -> LabelledLogits:
     model.eval()
     logits, classes = [], []
     for frame in frames:
-        require_labels(frame, "calibration")
+        require_labels(frame, "calibration", model.interface.label_set)
         sample = make_sample(frame, model.config.rapid)
         labelled = sample.labels > 0
         logits.append(point_logits(model, sample).numpy()[labelled])

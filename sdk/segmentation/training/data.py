@@ -65,17 +65,18 @@ NO_AUGMENTATION = Augmentation(rotate=False, flip=False, scale=(1.0, 1.0), jitte
 @dataclass
 class Sample:
     image: np.ndarray  # [4, H, W]
-    rapid: np.ndarray  # [k, H, W]
+    rapid: np.ndarray | None  # [k, H, W]; None for a network that reads no RAPiD features
     pixel: np.ndarray  # [N] index into H * W
     points: np.ndarray  # [N, 4]
-    labels: np.ndarray | None  # [N] SemanticKITTI training ids (0 = ignore)
+    labels: np.ndarray | None  # [N] training ids of the frame's label set (0 = ignore)
 
 
-def make_sample(frame: Frame, rapid: RapidConfig, rng: np.random.Generator | None = None,
+def make_sample(frame: Frame, rapid: RapidConfig | None, rng: np.random.Generator | None = None,
                 augmentation: Augmentation = NO_AUGMENTATION, geometry: SensorGeometry | None = None) -> Sample:
     """Frame -> full-sweep sample. Rows are found on the frame as recorded (KITTI's firing order does not
     survive a mirror), then the augmented points are projected with those rows. Points without a pixel
-    (NaN coordinates) are left out."""
+    (NaN coordinates) are left out. `rapid` None: no features (a network that reads none). A network of your
+    own gets its contract's rows and columns through `ModelContract.make_sample`."""
     rng = rng or np.random.default_rng(0)
     geometry = geometry or geometry_for(frame)
     original = project(frame, geometry)
@@ -84,7 +85,7 @@ def make_sample(frame: Frame, rapid: RapidConfig, rng: np.random.Generator | Non
     labels = frame.labels[has_pixel] if frame.labels is not None else None
     rings = (geometry.rows - 1 - original.row[has_pixel]).astype(np.int16)
     augmented = project(Frame(points=points, timestamp=frame.timestamp, sensor=frame.sensor, ring=rings), geometry)
-    features = rapid_features_numba(augmented.image[None], rapid)[0]
+    features = rapid_features_numba(augmented.image[None], rapid)[0] if rapid is not None else None
     pixel = augmented.row.astype(np.int64) * geometry.columns + augmented.column
     return Sample(augmented.image, features, pixel, points, labels)
 
@@ -97,7 +98,8 @@ def crop(sample: Sample, start: int, width: int) -> Sample:
     column = (column - start) % full_width
     inside = column < width
     take = (np.arange(width) + start) % full_width
-    return Sample(np.ascontiguousarray(sample.image[:, :, take]), np.ascontiguousarray(sample.rapid[:, :, take]),
+    features = np.ascontiguousarray(sample.rapid[:, :, take]) if sample.rapid is not None else None
+    return Sample(np.ascontiguousarray(sample.image[:, :, take]), features,
                   row[inside] * width + column[inside], sample.points[inside],
                   sample.labels[inside] if sample.labels is not None else None)
 
@@ -122,7 +124,7 @@ def class_centred_start(sample: Sample, width: int, rng: np.random.Generator, mi
 @dataclass
 class Batch:
     image: np.ndarray  # [B, 4, H, W]
-    rapid: np.ndarray  # [B, k, H, W]
+    rapid: np.ndarray | None  # [B, k, H, W]
     pixel: np.ndarray  # [N] index into B * H * W
     points: np.ndarray
     labels: np.ndarray | None
@@ -132,7 +134,8 @@ def collate(samples: Sequence[Sample]) -> Batch:
     plane = samples[0].image.shape[1] * samples[0].image.shape[2]
     labelled = all(s.labels is not None for s in samples)
     return Batch(
-        image=np.stack([s.image for s in samples]), rapid=np.stack([s.rapid for s in samples]),
+        image=np.stack([s.image for s in samples]),
+        rapid=np.stack([s.rapid for s in samples]) if samples[0].rapid is not None else None,
         pixel=np.concatenate([s.pixel + i * plane for i, s in enumerate(samples)]),
         points=np.concatenate([s.points for s in samples]),
         labels=np.concatenate([s.labels for s in samples]) if labelled else None,

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 import torch
 
-from sensors import Frame
+from sensors import Frame, LabelSet
 
 from sdk.segmentation.models.rapid_seg import RapidSeg
 from sdk.segmentation.neighbour_vote import DEFAULT_VOTE, NeighbourVote
@@ -29,9 +29,9 @@ def point_logits(model: RapidSeg, sample: Sample) -> torch.Tensor:
                  torch.from_numpy(sample.points), torch.from_numpy(sample.rapid[None]))
 
 
-def require_labels(frame: Frame, purpose: str) -> None:
-    if frame.labels is None or frame.label_set not in (None, "semantickitti"):
-        raise ValueError(f"{purpose} needs frames with SemanticKITTI labels")
+def require_labels(frame: Frame, purpose: str, label_set: LabelSet) -> None:
+    if frame.labels is None or frame.label_set != label_set.name:
+        raise ValueError(f"{purpose} needs frames with {label_set.name} labels (got {frame.label_set or 'none'})")
 
 
 def predict(model: RapidSeg, frame: Frame, vote: NeighbourVote | None = DEFAULT_VOTE) -> np.ndarray:
@@ -48,9 +48,10 @@ def predict(model: RapidSeg, frame: Frame, vote: NeighbourVote | None = DEFAULT_
 
 def evaluate(model: RapidSeg, frames: Iterable[Frame], vote: NeighbourVote | None = DEFAULT_VOTE) -> ConfusionMatrix:
     model.eval()
-    confusion = ConfusionMatrix()
+    label_set = model.interface.label_set
+    confusion = ConfusionMatrix(label_set)
     for frame in frames:
-        require_labels(frame, "evaluation")
+        require_labels(frame, "evaluation", label_set)
         confusion.add(frame.labels, predict(model, frame, vote))
     return confusion
 

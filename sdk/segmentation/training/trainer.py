@@ -27,6 +27,7 @@ from sdk.segmentation.training.checkpoint import TRAINING_WEIGHTS, load_model, s
 from sdk.segmentation.training.config import TrainConfig
 from sdk.segmentation.training.data import Batch
 
+
 def to_torch(batch: Batch, device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
     return {"image": torch.from_numpy(batch.image).to(device), "rapid": torch.from_numpy(batch.rapid).to(device),
             "pixel": torch.from_numpy(batch.pixel).to(device), "points": torch.from_numpy(batch.points).to(device)}
