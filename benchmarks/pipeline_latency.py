@@ -23,7 +23,8 @@ import numpy as np
 import sensors
 from runtimes.streaming import overlap_by_default
 from sdk import Pipeline, PostprocessOptions, StreamOptions
-from sdk.pipeline import STAGES
+from runtimes.streaming import DECODE, END_TO_END
+from sdk.segmentation.steps import STAGES
 from sdk.apps.render import camera_overlay
 from sensors.pacing import PacedSource
 from sensors.rig import point_colours
@@ -80,7 +81,7 @@ def live_overload(pipeline: Pipeline, frames: list[sensors.Frame], sustained_fps
 
 def draw(report: dict, plt):
     figure, stages = plt.subplots(figsize=(7, 4))
-    names = ["decode", "preprocess", "infer", "postprocess", "end_to_end"]
+    names = [DECODE, *STAGES, END_TO_END]
     for offset, (label, data) in enumerate((("real scan", report["real_scan"]["overlapped"]),
                                             ("simulated drive", report["simulated_drive"]["overlapped"]))):
         values = [data["stages_ms"].get(n, {}).get("p50", 0) for n in names]

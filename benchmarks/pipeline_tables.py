@@ -7,7 +7,7 @@ from __future__ import annotations
 from pages import REPO, heading, machine_line, write_page  # benchmarks/ is on the path
 RESULT = REPO / "benchmarks" / "results" / "pipeline_latency.json"
 OUT = REPO / "docs" / "pipeline_results.md"
-STAGES = ("preprocess", "infer", "postprocess")
+from sdk.segmentation.steps import STAGES
 
 
 def stage_line(stages: dict, pick=lambda v: v) -> str:

@@ -28,7 +28,7 @@ from sensor_msgs.msg import Image, PointCloud2, PointField
 from std_msgs.msg import Float64, Header
 
 import sensors
-from sdk.apps.ros2_core import node_cameras, parameters_from_yaml
+from sdk.apps.ros2_core import DEBUG_TIMINGS, OUTPUTS, node_cameras, parameters_from_yaml
 from sensors.point_fields import layout_columns
 from sensors.rig import read_rgb
 from sensors.ros_messages import pack_pointcloud2
@@ -36,8 +36,6 @@ from sensors.ros_messages import pack_pointcloud2
 REPO = Path(__file__).resolve().parent.parent
 NODE_PACKAGE = REPO / "examples" / "ros2_node"
 PARAMS = NODE_PACKAGE / "config" / "rapid_seg.param.yaml"
-OUTPUTS = ("segmentation", "visualization", "filtered")
-STAGES = ("preprocess", "infer", "postprocess", "processing_time")
 FRAME_ID = "velodyne_top"
 MIN_ROTATION_POINTS = 10_000  # the bag's first and last rotations are partial
 
@@ -78,8 +76,8 @@ class Recorder(Node):
             self.create_subscription(PointCloud2, f"/rapid_seg/output/pointcloud/{name}",
                                      lambda msg, name=name: self._on_cloud(name, msg), qos_profile_sensor_data)
             for name in OUTPUTS]
-        self.debug: dict[str, list[float]] = {stage: [] for stage in STAGES}
-        for stage in STAGES:
+        self.debug: dict[str, list[float]] = {stage: [] for stage in DEBUG_TIMINGS}
+        for stage in DEBUG_TIMINGS:
             self.create_subscription(Float64, f"/rapid_seg/debug/{stage}_ms",
                                      lambda msg, stage=stage: self.debug[stage].append(msg.data), 10)
         self.diagnostics: dict[int, dict] = {}

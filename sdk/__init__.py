@@ -3,7 +3,8 @@ from runtimes.triton_runner import TritonRunner
 
 from sdk.segmentation.features import available_methods, rapid_features
 from sdk.apps.labelling import label_files
-from sdk.pipeline import PIPELINES, ModelOptions, Pipeline, PipelineRun, PostprocessOptions, SearchOptions, StreamOptions
+from sdk.options import ModelOptions, PostprocessOptions, SearchOptions, StreamOptions
+from sdk.pipeline import PIPELINES, Pipeline, PipelineRun
 from sdk.segmentation.range_image import RangeImage, project
 from sdk.segmentation.steps import Segmentation
 

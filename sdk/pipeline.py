@@ -12,83 +12,25 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import sensors
-from runtimes.auto import BACKENDS, open_runner
+from runtimes.auto import open_runner
 from runtimes.package import Package, PackageError, load_package
 from runtimes.runner import Runner
 from runtimes.streaming import StreamExecutor, StreamSummary
 from runtimes.torch_runner import TorchRunner
 
-from sdk.retrieval.steps import Describe, Retrieval, RetrievalSteps, open_index
+from sdk.options import ModelOptions, PostprocessOptions, SearchOptions, StreamOptions
+from sdk.retrieval.steps import Retrieval, RetrievalSteps
 from sdk.segmentation.steps import RapidSegSteps, Segmentation, warmup_sweep
+from sdk.tasks import DEFAULT_RUNTIME, DEFAULT_TASK, TASKS, task_named
 
-__all__ = ["PIPELINES", "RUNTIMES", "STAGES", "ModelOptions", "Pipeline", "PipelineRun", "PostprocessOptions",
-           "SearchOptions", "StreamOptions", "warmup_sweep"]
+__all__ = ["PIPELINES", "Pipeline", "PipelineRun", "warmup_sweep"]
 
 log = logging.getLogger("sdk")
 
-#: named pipelines: what each one does
-PIPELINES = {"rapid_seg": "RAPiD-Seg LiDAR semantic segmentation (19 SemanticKITTI classes)",
-             "segmentation": "LiDAR semantic segmentation by a package of your own network (rapid-edge export --model)",
-             "bebr": "BEBR binary-code retrieval: embeddings (or frame descriptors) -> top-k ids from an index"}
-RUNTIMES = (*BACKENDS, "pytorch", "triton")
-STAGES = ("preprocess", "infer", "postprocess")
-
-
-@dataclass(frozen=True)
-class ModelOptions:
-    """What runs and how it is opened, beside the runtime and package. checkpoint: rapid_seg weights for the
-    pytorch runtime or an export; form and precision: of the package or engine made when none is given;
-    threads: the runtime's CPU threads; url: HOST:PORT of a Triton server (runtime "triton");
-    allow_export=False refuses to export a form the SDK does not ship (a vehicle node never exports at
-    start-up); warmup: one synthetic sweep through every stage when the pipeline opens (numba's kernels,
-    thread pools and the runtime's first allocations cost ~1 s, which would otherwise land on the first
-    real frame and, live, drop the next ones)."""
-
-    checkpoint: str | Path | None = None
-    form: str = "split"
-    precision: str = "fp16"
-    threads: int | None = None
-    url: str | None = None
-    allow_export: bool = True
-    warmup: bool = True
-
-
-@dataclass(frozen=True)
-class StreamOptions:
-    """How `run` streams. queue_size: frames waiting between stages (None: 1 live, 2 files);
-    drop_when_behind (None: live sources drop the oldest waiting frame, files never do); idle_timeout:
-    seconds without a frame before a run ends; overlap (True: each stage on its own thread; False: one after
-    another beside the source; None: overlap only where the source and every stage have a core of their
-    own, since on fewer cores the overlapped stages compete and latency under overload grows)."""
-
-    queue_size: int | None = None
-    drop_when_behind: bool | None = None
-    idle_timeout: float | None = 10.0
-    overlap: bool | None = None
-
-
-@dataclass(frozen=True)
-class PostprocessOptions:
-    """After the network. neighbour_vote=False gives the argmax alone, without the vote the package's
-    manifest names; point_colours=True adds a "colour" stage, each point's colour from a rig's cameras."""
-
-    neighbour_vote: bool = True
-    point_colours: bool = False
-
-
-@dataclass(frozen=True)
-class SearchOptions:
-    """bebr: the index searched (a file or a BinaryIndex), `k` ids per item, `describe`, which turns each item (a
-    frame, say) into an embedding, and `runtime`, what searches: the numba kernel, or the rapid::BinarySearch node
-    in an ONNX Runtime session (the native op library; the same results)."""
-
-    index: Any = None
-    k: int = 10
-    describe: Describe | None = None
-    runtime: str = "numba"
+#: the named pipelines (tasks) and what each does
+PIPELINES = {name: task.summary for name, task in TASKS.items()}
 
 
 class PipelineRun:
@@ -134,24 +76,20 @@ class Pipeline:
     As Polygraphy's runners: constructing checks the options; the package, runtime, engine and warm-up are
     acquired on `__enter__` (or first use) and released by `close()`/`__exit__`, also when opening fails."""
 
-    def __init__(self, name: str = "rapid_seg", runtime: str = "auto", package: str | Path | None = None, *,
+    def __init__(self, name: str = DEFAULT_TASK, runtime: str = DEFAULT_RUNTIME, package: str | Path | None = None, *,
                  model: ModelOptions = ModelOptions(), stream: StreamOptions = StreamOptions(),
                  postprocess: PostprocessOptions = PostprocessOptions(), search: SearchOptions = SearchOptions()) -> None:
-        if name not in PIPELINES:
-            raise ValueError(f"no pipeline named {name!r}; available: {', '.join(PIPELINES)}")
-        if runtime not in RUNTIMES:
-            raise ValueError(f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
+        task = task_named(name)
+        task.check_runtime(runtime)
         if package is not None and runtime == "pytorch":
             raise ValueError("runtime 'pytorch' runs a checkpoint, not a package: pass ModelOptions(checkpoint=) instead")
         if (runtime == "triton") != (model.url is not None):
             raise ValueError("runtime 'triton' and ModelOptions(url=) (HOST:PORT of the Triton server) go together")
-        if name == "segmentation" and (package is None or runtime == "pytorch"):
-            raise ValueError("the segmentation pipeline runs a package of your own network: export it with "
-                             "`rapid-edge export --model ...` and pass package= (runtime 'pytorch' runs rapid_seg checkpoints)")
-        if name == "bebr" and runtime == "pytorch":
-            raise ValueError("the bebr pipeline runs a binarizer package: choose an ONNX Runtime or TensorRT runtime")
-        if name == "bebr" and search.index is None:
-            raise ValueError("the bebr pipeline searches an index: pass SearchOptions(index=...) "
+        if package is None and not task.shipped:
+            raise ValueError(f"the {name} task runs a package of your own network: export it with "
+                             "`rapid-edge export --model ...` and pass package=")
+        if task.needs_index and search.index is None:
+            raise ValueError(f"the {name} task searches an index: pass SearchOptions(index=...) "
                              "(rapid-edge bebr index builds one)")
         self.name, self.runtime, self.package_path = name, runtime, package
         self.model, self.stream, self.postprocess, self.search = model, stream, postprocess, search
@@ -254,11 +192,7 @@ def _open(pipeline: Pipeline) -> _Opened:
     else:
         package = (load_package(pipeline.package_path) if pipeline.package_path is not None
                    else _default_package(name, options.form, options.checkpoint, options.allow_export))
-        if name == "bebr":
-            steps = RetrievalSteps(package, open_index(pipeline.search.index), pipeline.search.k,
-                                   pipeline.search.describe, options.threads, pipeline.search.runtime)
-        else:
-            steps = RapidSegSteps.from_manifest(package.manifest, package.folder)
+        steps = TASKS[name].steps(package, pipeline.search, options.threads)
         model_path = package.folder
         if runtime == "triton":  # the package's network served by Triton; its pre/postprocessing runs here
             from runtimes.triton_runner import TritonRunner

@@ -16,18 +16,21 @@ from pathlib import Path
 
 import numpy as np
 
+from runtimes.streaming import END_TO_END
+
 from sdk.apps.label_units import FORMATS, UNIT_SUFFIXES, Unit, UnitResult, find_units, label_unit, output_of
+from sdk.segmentation.steps import STAGES
+from sdk.tasks import DEFAULT_RUNTIME
 
 ENGINES = ("local", "ray")
 SUMMARY = "summary.json"
-STAGE_NAMES = ("preprocess", "infer", "postprocess")
 
 
 def summarise(results: list[UnitResult], done_before: list[Unit], seconds: float, settings: dict) -> dict:
     timings = [t for r in results for t in r.timings]
     frames = sum(r.frames for r in results)
     stages = {stage: {"p50": round(float(np.percentile(values, 50)), 2), "p99": round(float(np.percentile(values, 99)), 2)}
-              for stage in (*STAGE_NAMES, "end_to_end") if (values := [t[stage] for t in timings if stage in t])}
+              for stage in (*STAGES, END_TO_END) if (values := [t[stage] for t in timings if stage in t])}
     return {**settings, "units": len(results) + len(done_before), "already_done": [str(u.path) for u in done_before],
             "labelled": [r.path for r in results if r.error is None],
             "failed": [{"path": r.path, "reason": r.error} for r in results if r.error is not None],
@@ -43,7 +46,7 @@ def write_summary(out: Path, summary: dict) -> Path:
     return path
 
 
-def label_files(sources: Sequence[str | Path], out: str | Path, fmt: str = "label", runtime: str = "auto",
+def label_files(sources: Sequence[str | Path], out: str | Path, fmt: str = "label", runtime: str = DEFAULT_RUNTIME,
                 package: str | Path | None = None, scores: bool = False, engine: str = "local",
                 url: str | None = None, **ray_options) -> dict:
     """Label every file under `sources` into `out`; returns (and writes) the summary. `url`: HOST:PORT of the
@@ -58,7 +61,8 @@ def label_files(sources: Sequence[str | Path], out: str | Path, fmt: str = "labe
     if engine == "ray" and runtime in ("pytorch", "triton"):
         raise ValueError(f"the Ray engine ships a model package to its actors, which run it themselves; runtime "
                          f"{runtime!r} runs on the local engine")
-    from sdk.pipeline import ModelOptions, Pipeline
+    from sdk.options import ModelOptions
+    from sdk.pipeline import Pipeline
 
     model = ModelOptions(url=url)
     Pipeline("rapid_seg", runtime, package, model=model)  # refuses a bad combination before anything is labelled

@@ -50,7 +50,8 @@ class RapidSegPredictor:
     def __init__(self, package, runtime: str = "onnxruntime-cpu", threads: int | None = 1) -> None:
         import ray
 
-        from sdk.pipeline import ModelOptions, Pipeline
+        from sdk.options import ModelOptions
+        from sdk.pipeline import Pipeline
 
         files = ray.get(package) if isinstance(package, ray.ObjectRef) else package
         folder = unpack_package(files) if isinstance(files, dict) else Path(files)

@@ -18,10 +18,15 @@ from sensors.pointcloud_files import pack_rgb
 from sensors.point_fields import IntensityScale
 from sensors.ros_messages import pack_pointcloud2, pointcloud2_points, pointcloud2_to_frame
 
-from sdk.pipeline import ModelOptions, Pipeline, PostprocessOptions
 from sdk.apps.render import camera_overlay
+from sdk.options import ModelOptions, PostprocessOptions
+from sdk.pipeline import Pipeline
+from sdk.segmentation.steps import STAGES
 
 OUTPUTS = ("segmentation", "visualization", "filtered")
+PROCESSING_TIME = "processing_time"
+#: the node's ~/debug/<name>_ms topics: the pipeline's stages and the whole cloud's processing time
+DEBUG_TIMINGS = (*STAGES, PROCESSING_TIME)
 SCHEMA = Path(__file__).resolve().parent / "ros2_parameters.schema.json"
 OK, WARN, ERROR = 0, 1, 2  # diagnostic_msgs/DiagnosticStatus levels
 
@@ -148,7 +153,7 @@ class SegmentationCore:
         messages = {name: builders[name](cloud, result) if name in wanted else None for name in OUTPUTS}
         total = 1000 * (time.perf_counter() - start)
         self.processed += 1
-        timings = {**result.timings, "processing_time": total}
+        timings = {**result.timings, PROCESSING_TIME: total}
         return NodeOutputs(messages, timings, self._budget_diagnostic(total), result)
 
     def overlays(self, result, images: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -15,7 +15,7 @@ from runtimes.onnxruntime_runner import OnnxRuntimeRunner
 from runtimes.package import Package, load_package
 
 from sdk.retrieval.binarizer import BinarizerConfig
-from sdk.pipeline import SearchOptions
+from sdk.options import ModelOptions, SearchOptions
 from sdk.checkpoint import OPTIMIZER, STATE
 from sdk.retrieval.steps import BinarizerInfo, encode_all
 from sdk.retrieval.training import BinarizerTraining, TrainingData
@@ -155,7 +155,7 @@ def run_index(args: argparse.Namespace) -> dict:
 
 
 def run_search(args: argparse.Namespace) -> dict:
-    from sdk.pipeline import ModelOptions, Pipeline
+    from sdk.pipeline import Pipeline
 
     queries = load_embeddings(args.queries)
     with Pipeline("bebr", "onnxruntime-cpu", open_binarizer(args.package).folder, model=ModelOptions(warmup=False),

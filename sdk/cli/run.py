@@ -9,13 +9,14 @@ from typing import Any
 from sensors import Source
 from sensors.writers import FORMATS
 
-from sdk.pipeline import PIPELINES, RUNTIMES, ModelOptions, Pipeline, PostprocessOptions, StreamOptions
+from sdk.cli.options import add_options, options_from_args
 from sdk.cli.sensors import open_from_args, pair
+from sdk.options import ModelOptions, PostprocessOptions, StreamOptions
+from sdk.pipeline import Pipeline
+from sdk.tasks import DEFAULT_RUNTIME, DEFAULT_TASK, FRAMES, RUNTIMES, tasks_taking
 
 DEFAULT_SOURCE = "sim://hdl64e?frames=20"
 DEFAULT_RENDER = Path("rapid-edge-render")
-#: --drop and --overlap: "auto" leaves the choice to the stream (live or file, cores)
-AUTO_ALWAYS_NEVER = {"auto": None, "always": True, "never": False}
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -47,34 +48,29 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     replay.set_defaults(run=run_replay)
 
 
+#: the option fields `run` and `replay` take, by dataclass
+MODEL_FLAGS = ("checkpoint", "threads", "url")
+STREAM_FLAGS = ("queue_size", "drop_when_behind", "idle_timeout", "overlap")
+POSTPROCESS_FLAGS = ("neighbour_vote", "point_colours")
+
+
 def _pipeline_options(parser: argparse.ArgumentParser) -> None:
-    # frames in, labels out: the bebr pipeline searches embeddings (`rapid-edge bebr search`)
-    parser.add_argument("--pipeline", choices=sorted(set(PIPELINES) - {"bebr"}), default="rapid_seg")
-    parser.add_argument("--runtime", choices=RUNTIMES, default="auto", help="default: the fastest this machine has")
-    parser.add_argument("--url", default=None, help="--runtime triton: HOST:PORT of the Triton server (HTTP)")
+    # frames in, labels out: the bebr task searches embeddings (`rapid-edge bebr search`)
+    parser.add_argument("--pipeline", choices=tasks_taking(FRAMES), default=DEFAULT_TASK,
+                        help=f"the task (default: {DEFAULT_TASK})")
+    parser.add_argument("--runtime", choices=RUNTIMES, default=DEFAULT_RUNTIME,
+                        help=f"default: {DEFAULT_RUNTIME}, the fastest this machine has (each task names those it runs on)")
     parser.add_argument("--package", type=Path, default=None, help="a package from `rapid-edge export`")
-    parser.add_argument("--checkpoint", type=Path, default=None, help="weights (default: the shipped model)")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads of the runtime")
-    parser.add_argument("--queue-size", type=int, default=None, help="frames waiting between stages (default: 1 live, 2 files)")
-    parser.add_argument("--drop", choices=tuple(AUTO_ALWAYS_NEVER), default="auto",
-                        help="when inference falls behind: auto drops the oldest frame for live sources only")
-    parser.add_argument("--idle-timeout", type=float, default=10.0, help="seconds without a frame before stopping")
-    parser.add_argument("--overlap", choices=tuple(AUTO_ALWAYS_NEVER), default="auto",
-                        help="run the stages on threads of their own; auto: only where the source and every stage "
-                             "have a core of their own (on fewer cores one after another is as fast, with lower latency)")
-    parser.add_argument("--no-vote", action="store_true",
-                        help="label by the network's argmax alone, without the neighbour vote (~9 ms sooner a frame on 2 cores)")
-    parser.add_argument("--colours", action="store_true",
-                        help="for a rig (LiDAR + calibrated cameras): each point's colour from the images, saved as the "
-                             "rgb field of PCD files and PointCloud2 messages")
+    add_options(parser, ModelOptions, MODEL_FLAGS)
+    add_options(parser, StreamOptions, STREAM_FLAGS)
+    add_options(parser, PostprocessOptions, POSTPROCESS_FLAGS)
 
 
 def pipeline_from_args(args: argparse.Namespace) -> Pipeline:
     return Pipeline(args.pipeline, args.runtime, args.package,
-                    model=ModelOptions(checkpoint=args.checkpoint, threads=args.threads, url=args.url),
-                    stream=StreamOptions(args.queue_size, AUTO_ALWAYS_NEVER[args.drop], args.idle_timeout,
-                                         AUTO_ALWAYS_NEVER[args.overlap]),
-                    postprocess=PostprocessOptions(neighbour_vote=not args.no_vote, point_colours=args.colours))
+                    model=options_from_args(args, ModelOptions, MODEL_FLAGS),
+                    stream=options_from_args(args, StreamOptions, STREAM_FLAGS),
+                    postprocess=options_from_args(args, PostprocessOptions, POSTPROCESS_FLAGS))
 
 
 def open_run_source(args: argparse.Namespace) -> Source:

@@ -40,6 +40,9 @@ class Prepared:
         return {name: self.feed[name] for name in self.inputs}
 
 
+#: a segmentation pipeline's stages, in order (each result's `timings` and every report name them so)
+STAGES = (PREPROCESS, INFER, POSTPROCESS) = ("preprocess", "infer", "postprocess")
+
 @dataclass
 class Segmentation:
     """One frame's result: per point a training id of the package's label set (0 = ignore: a point without a
@@ -105,9 +108,9 @@ class RapidSegSteps:
         return (frame if rings == self.rows else dataclasses.replace(frame, ring=None)), model
 
     def stages(self, runner: Runner) -> list[Stage]:
-        stages = [Stage("preprocess", self.preprocess),
-                  Stage("infer", lambda prepared: (prepared, runner.infer(prepared.network_feed())["logits"])),
-                  Stage("postprocess", lambda inferred: self.postprocess(*inferred))]
+        stages = [Stage(PREPROCESS, self.preprocess),
+                  Stage(INFER, lambda prepared: (prepared, runner.infer(prepared.network_feed())["logits"])),
+                  Stage(POSTPROCESS, lambda inferred: self.postprocess(*inferred))]
         return stages + [Stage("colour", with_colours)] if self.colours else stages
 
     def warmup(self, runner: Runner) -> tuple[list[Stage], Frame]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -130,11 +131,11 @@ def test_a_vlp16_frame_is_labelled_point_for_point(pipeline):
 def test_bad_arguments_fail_at_once(cache, tmp_path):
     from sdk import Pipeline
 
-    with pytest.raises(ValueError, match="no pipeline named 'faiss'"):
+    with pytest.raises(ValueError, match="no task named 'faiss' \\(choose one of rapid_seg, segmentation, bebr\\)"):
         Pipeline("faiss")
     with pytest.raises(ValueError, match="searches an index: pass SearchOptions"):
         Pipeline("bebr")
-    with pytest.raises(ValueError, match="unknown runtime 'cuda'"):
+    with pytest.raises(ValueError, match="no runtime named 'cuda'"):
         Pipeline(runtime="cuda")
     with pytest.raises(PackageError, match="not a model package"):
         with Pipeline(package=tmp_path):  # the package is opened on enter
@@ -311,3 +312,40 @@ def test_frame_commands_offer_only_the_pipelines_that_take_frames(command, capsy
     assert exit_info.value.code == 2
     error = capsys.readouterr().err
     assert "--pipeline: invalid choice: 'bebr'" in error and "rapid_seg" in error and "segmentation" in error
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (("rapid-seg",), "no task named 'rapid-seg'; did you mean 'rapid_seg'?"),
+    (("rapid_seg", "onnxruntime_cpu"), "no runtime named 'onnxruntime_cpu'; did you mean 'onnxruntime-cpu'?"),
+    (("bebr", "pytorch"), "the bebr task does not run on runtime 'pytorch': it runs a binarizer package; choose one of "
+                          "auto, tensorrt, onnxruntime, onnxruntime-cpu"),
+    (("segmentation", "pytorch"), "the segmentation task does not run on runtime 'pytorch'"),
+    (("segmentation",), "the segmentation task runs a package of your own network"),
+])
+def test_a_task_offers_only_what_it_supports_and_names_the_near_miss(arguments, message):
+    from sdk import Pipeline, SearchOptions
+
+    with pytest.raises(ValueError, match=re.escape(message)):
+        Pipeline(*arguments, search=SearchOptions(index="docs.bebr"))
+
+
+def test_the_cli_flags_are_the_option_dataclasses(capsys):
+    """`run`'s flags, their defaults and help come from ModelOptions, StreamOptions and PostprocessOptions:
+    without flags the pipeline gets the dataclasses' defaults, and each flag reaches its field."""
+    from sdk import ModelOptions, PostprocessOptions, StreamOptions
+    from sdk.cli.main import build_parser
+    from sdk.cli.run import pipeline_from_args
+
+    parser = build_parser()
+    default = pipeline_from_args(parser.parse_args(["run"]))
+    assert (default.model, default.stream, default.postprocess) == (ModelOptions(), StreamOptions(), PostprocessOptions())
+    given = pipeline_from_args(parser.parse_args(["run", "--threads", "3", "--queue-size", "4", "--drop", "never",
+                                                  "--idle-timeout", "2.5", "--overlap", "always", "--no-vote", "--colours"]))
+    assert given.model == ModelOptions(threads=3)
+    assert given.stream == StreamOptions(queue_size=4, drop_when_behind=False, idle_timeout=2.5, overlap=True)
+    assert given.postprocess == PostprocessOptions(neighbour_vote=False, point_colours=True)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["run", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "seconds without a frame before a run ends (default: 10.0)" in shown
+    assert "--drop {auto,always,never}" in shown and "(default: auto)" in shown

@@ -28,14 +28,13 @@ from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image, PointCloud2, PointField
 from std_msgs.msg import Float64
 
-from sdk.apps.ros2_core import (OUTPUTS, MessageTypes, NodeParameters, SegmentationCore, load_parameters, node_cameras,
-                                open_pipeline, parameter_schema)
+from sdk.apps.ros2_core import (DEBUG_TIMINGS, OUTPUTS, MessageTypes, NodeParameters, SegmentationCore,
+                                load_parameters, node_cameras, open_pipeline, parameter_schema)
 from sensors.rig import ImageHistory
 from sensors.ros_messages import image_to_rgb, stamp_seconds
 
 RCLError = rclpy_implementation.RCLError
 
-STAGES = ("preprocess", "infer", "postprocess", "processing_time")
 NAME = "rapid_seg"
 
 
@@ -59,7 +58,7 @@ class RapidSegNode(Node):
                                      qos_profile_sensor_data)
         self.outputs = {name: self.create_publisher(PointCloud2, f"~/output/pointcloud/{name}", qos_profile_sensor_data)
                         for name in OUTPUTS}
-        self.debug = {stage: self.create_publisher(Float64, f"~/debug/{stage}_ms", 10) for stage in STAGES}
+        self.debug = {stage: self.create_publisher(Float64, f"~/debug/{stage}_ms", 10) for stage in DEBUG_TIMINGS}
         self.diagnostics = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.create_subscription(PointCloud2, "~/input/pointcloud", self.on_cloud, qos_profile_sensor_data)
         self.get_logger().info(f"rapid_seg on {self.pipeline.runner.name}: {self.pipeline.reason}")
