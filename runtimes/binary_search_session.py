@@ -8,7 +8,7 @@ import numpy as np
 from . import native_ops
 from .onnxruntime_runner import session_options
 from .ops.bebr_spec import CodeLayout, check_codes, check_k, check_norms
-from .ops.nodes import BINARY_SEARCH, DOMAIN, SEARCH_INPUTS, SEARCH_OUTPUTS, VERSION
+from .ops.nodes import BINARY_SEARCH, DOCUMENTS, DOMAIN, QUERIES, SEARCH_INPUTS, SEARCH_OUTPUTS, VERSION
 
 #: the standard opset the one-node graph declares (it holds no standard op)
 ONNX_OPSET = 17
@@ -22,8 +22,8 @@ def binary_search_graph(layout: CodeLayout, k: int):
     words = layout.words
     inputs = [helper.make_tensor_value_info(name, dtype, shape) for name, dtype, shape in zip(
         SEARCH_INPUTS, (TensorProto.INT32, TensorProto.FLOAT, TensorProto.INT32, TensorProto.FLOAT),
-        (["queries", words], ["queries"], ["documents", words], ["documents"]))]
-    outputs = [helper.make_tensor_value_info(name, dtype, ["queries", k])
+        ([QUERIES, words], [QUERIES], [DOCUMENTS, words], [DOCUMENTS]))]
+    outputs = [helper.make_tensor_value_info(name, dtype, [QUERIES, k])
                for name, dtype in zip(SEARCH_OUTPUTS, (TensorProto.FLOAT, TensorProto.INT64))]
     node = helper.make_node(BINARY_SEARCH, list(SEARCH_INPUTS), list(SEARCH_OUTPUTS), domain=DOMAIN,
                             bits=layout.bits, planes=layout.planes, k=k)

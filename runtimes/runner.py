@@ -1,7 +1,9 @@
 """One interface for every backend, in the manner of Polygraphy's runners: a context manager that
-allocates on enter and frees on exit, descriptions of its inputs and outputs, and infer(feed)."""
+allocates on enter and frees on exit (entered once at a time; a runner dropped while still active warns, as it
+holds a session, an engine or device memory), descriptions of its inputs and outputs, and infer(feed)."""
 from __future__ import annotations
 
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 
@@ -45,13 +47,22 @@ class Runner(ABC):
         return self._infer(feed)
 
     def __enter__(self) -> Runner:
+        if self.active:
+            raise RuntimeError(f"{self.name}: already active; a runner is entered once, then left, before again")
         self.activate()
         self.active = True
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if not self.active:  # leaving twice (a close after an error, say) releases nothing twice
+            return
         self.deactivate()
         self.active = False
+
+    def __del__(self) -> None:
+        if getattr(self, "active", False):
+            warnings.warn(f"{self.name} was activated but never deactivated: leave it (`with`, or "
+                          "Pipeline.close()) to release what it holds", ResourceWarning, stacklevel=2)
 
 
 def check_feed(specs: list[TensorSpec], feed: Mapping[str, np.ndarray]) -> None:

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .ops.nodes import BINARY_SEARCH, RAPID_FEATURES, VERSION
+from .ops.nodes import BINARY_SEARCH, POINTS, RAPID_FEATURES, VERSION
 from .manifest import TensorSpec
 from .runner import Runner
 
-#: the name Polygraphy's metadata gives no dynamic axis; the SDK's packages call theirs "points"
-DYNAMIC_AXIS = "points"
+#: the name Polygraphy's metadata gives no dynamic axis: a segmentation package's
+DYNAMIC_AXIS = POINTS
 
 
 class EngineMismatch(RuntimeError):

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .manifest import TensorSpec
+from .ops.nodes import POINTS
 from .runner import Runner
 
 TRITON_DTYPES = {"FP32": "float32", "INT64": "int64", "INT32": "int32", "UINT8": "uint8", "INT16": "int16"}
@@ -37,7 +38,7 @@ class TritonRunner(Runner):
             raise ConnectionError(f"{self.url}: model {self.model!r} is not ready on this Triton server")
         metadata = client.get_model_metadata(self.model)
         self._inputs, self._outputs = (
-            [TensorSpec(t["name"], TRITON_DTYPES[t["datatype"]], [d if d >= 0 else "points" for d in t["shape"]])
+            [TensorSpec(t["name"], TRITON_DTYPES[t["datatype"]], [d if d >= 0 else POINTS for d in t["shape"]])
              for t in metadata[side]] for side in ("inputs", "outputs"))
         self.client = client
 

@@ -13,7 +13,10 @@ if typing.TYPE_CHECKING:
     from .rig import LiveRig
 
 SCHEMES = ("sim", "udp", "velodyne", "camera")
+#: file kinds by suffix (longest first where one ends another): one sweep per file, captures of many
 POINT_SUFFIXES = (".pcd.bin", ".bin", ".pcd", ".ply")
+PCAP_SUFFIXES = (".pcap", ".pcapng")
+BAG_SUFFIXES = (".db3", ".mcap")
 
 
 def open_source(source: str | Path | int, **options: Any) -> Source:
@@ -69,10 +72,10 @@ def _open_path(path: Path, options: dict[str, Any]) -> Source:
             return _accepting(open_kitti_rig, path, options, "camera", open_lidar=open_source)
         kind = _folder_kind(path)
     else:
-        kind = next((s for s in (".pcd.bin", ".pcap", ".pcapng", ".db3", ".mcap") if name.endswith(s)), path.suffix.lower())
-    if kind in (".pcap", ".pcapng"):
+        kind = next((s for s in (".pcd.bin", *PCAP_SUFFIXES, *BAG_SUFFIXES) if name.endswith(s)), path.suffix.lower())
+    if kind in PCAP_SUFFIXES:
         return _pcap(path, options)
-    if kind in (".db3", ".mcap", "bag"):
+    if kind in (*BAG_SUFFIXES, "bag"):
         from .rosbag import open_bag
 
         scale = options.pop("intensity_scale", None)

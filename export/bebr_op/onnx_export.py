@@ -8,6 +8,7 @@ import onnx
 import torch
 
 from runtimes.ops.bebr_spec import CodeLayout, check_k
+from runtimes.ops.nodes import DOCUMENTS, QUERIES
 from runtimes.ops.nodes import SEARCH_INPUTS as INPUTS
 from runtimes.ops.nodes import SEARCH_OUTPUTS as OUTPUTS
 
@@ -45,8 +46,8 @@ def export_binary_search(path: Path, form: str, layout: CodeLayout, k: int, opse
     [documents]; outputs scores [queries, k], indices [queries, k]."""
     check_k(k, k)
     queries, documents = example_codes(3, layout), example_codes(max(2 * k, 16), layout)
-    query_axis = torch.export.Dim("queries", min=1, max=65536)
-    doc_axis = torch.export.Dim("documents", min=k, max=1 << 30)
+    query_axis = torch.export.Dim(QUERIES, min=1, max=65536)
+    doc_axis = torch.export.Dim(DOCUMENTS, min=k, max=1 << 30)
     program = torch.onnx.export(
         BinarySearchModule(layout, k, form).eval(), (*queries, *documents), dynamo=True, opset_version=opset,
         input_names=list(INPUTS), output_names=list(OUTPUTS), custom_translation_table=translation_table(),

@@ -15,12 +15,13 @@ import numpy as np
 import sensors
 from sensors.kitti import write_label
 from sensors.labels import LabelSet
+from sensors.opener import BAG_SUFFIXES, PCAP_SUFFIXES, POINT_SUFFIXES
 from sensors.pointcloud_files import write_pcd
 
 FORMATS = ("label", "pcd", "parquet")
 #: what a file of each kind ends with; a folder holding metadata.yaml is a ROS 2 bag, one unit
-SINGLE_FRAME_SUFFIXES = (".pcd.bin", ".bin", ".pcd", ".ply")  # one file, one sweep: one output file
-UNIT_SUFFIXES = (*SINGLE_FRAME_SUFFIXES, ".pcap", ".pcapng", ".db3", ".mcap")
+SINGLE_FRAME_SUFFIXES = POINT_SUFFIXES  # one file, one sweep: one output file
+UNIT_SUFFIXES = (*SINGLE_FRAME_SUFFIXES, *PCAP_SUFFIXES, *BAG_SUFFIXES)
 EXTENSIONS = {"label": ".label", "pcd": ".pcd"}
 #: the Parquet file's metadata keys naming the label set of its ids
 LABEL_SET_KEY, CLASSES_KEY = "rapid_edge.label_set", "rapid_edge.classes"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from runtimes import native_ops
 from runtimes.ops.nodes import DOMAIN
-from runtimes.package import MANIFEST, Package
+from runtimes.package import MANIFEST, MODEL, Package
 
 NETWORK = "rapid_seg_network"
 NETWORK_TENSORRT = "rapid_seg_network_tensorrt"
@@ -91,7 +91,7 @@ def write_repository(package: Package, repo: str | Path, network_backend: str = 
         shutil.copy2(TEMPLATES / "network_model.py", version / "model.py")
         op_library = None  # the Python model's runner registers the native op library itself
     else:
-        shutil.copy2(package.model_path, version / "model.onnx")
+        shutil.copy2(package.model_path, version / MODEL)
         op_library = _native_op_library(repo) if package.custom_ops else None
     configs.append(_write_config(repo, NETWORK, config_text(NETWORK, network_backend, inputs, outputs, kind, instances,
                                                             environment if network_backend == "python" else None,

@@ -6,13 +6,15 @@ import argparse
 import logging
 from pathlib import Path
 
+from export.engine import PRECISIONS
 from export.parity import ParityThresholds
-from runtimes.ops.nodes import DOMAIN, PLUGIN_DOMAINS, TENSORRT_EP_DOMAIN
 from runtimes.manifest import FORMS
+from runtimes.ops.nodes import DOMAIN, PLUGIN_DOMAINS, TENSORRT_EP_DOMAIN
 
+from sdk.apps.triton_repository import NETWORK_BACKENDS
+from sdk.options import ModelOptions
 from sdk.segmentation.exporting import DEFAULT_OPSET, PointProfile, export_rapid_seg
 from sdk.shipped import SHIPPED_PACKAGES, default_checkpoint
-from sdk.apps.triton_repository import NETWORK_BACKENDS
 
 REAL_SCAN_HINT = Path(__file__).resolve().parents[3] / "shared" / "data" / "semantickitti" / "sequences" / "00"
 
@@ -26,7 +28,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     export.add_argument("--config", type=Path, default=None, help="--model: the factory's arguments and the contract")
     export.add_argument("--checkpoint", type=Path, default=None,
                         help="rapid_seg: a checkpoint folder (default: the shipped weights); --model: a .safetensors file")
-    export.add_argument("--form", choices=FORMS, default="split")
+    export.add_argument("--form", choices=FORMS, default=ModelOptions.form, help=f"default: {ModelOptions.form}")
     export.add_argument("--opset", type=int, default=DEFAULT_OPSET)
     export.add_argument("--plugin-domain", choices=PLUGIN_DOMAINS, default=DOMAIN,
                         help=f"--form plugin: the custom node's domain ({DOMAIN}: TensorRT and the SDK's ONNX Runtime op "
@@ -58,7 +60,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
     build = commands.add_parser("build", help="build a TensorRT engine into a package")
     build.add_argument("package", type=Path)
-    build.add_argument("--precision", choices=("fp32", "fp16", "int8"), default="fp16")
+    build.add_argument("--precision", choices=PRECISIONS, default=ModelOptions.precision,
+                       help=f"default: {ModelOptions.precision}")
     build.add_argument("--workspace", type=float, default=4.0, help="GiB")
     build.set_defaults(run=run_build)
 

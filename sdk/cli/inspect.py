@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from runtimes.package import MANIFEST, PackageError, load_package, sha256
+from runtimes.package import MANIFEST, PARITY, PackageError, load_package, sha256
 
 ENGINE_SUFFIXES = (".engine", ".plan")
 
@@ -43,7 +43,7 @@ def inspect_package(folder: Path) -> dict[str, Any]:
     except PackageError as err:
         package, intact = load_package(folder, verify=False), str(err)
     manifest = package.manifest
-    parity_path = folder / "parity.json"
+    parity_path = folder / PARITY
     parity = json.loads(parity_path.read_text()) if parity_path.is_file() else None
     return {"kind": "model package", "model": asdict(manifest.model), "form": manifest.form, "opset": manifest.opset,
             "custom_ops": list(manifest.custom_ops), "label_set": manifest.label_set.name if manifest.label_set else None,

@@ -17,8 +17,9 @@ import torch
 from export.code_parity import CodeParityThresholds, check_codes_parity, compare_codes
 from export.onnx_graph import clean, export_module
 from export.opset import DEFAULT_OPSET
-from runtimes.onnxruntime_runner import OnnxRuntimeRunner
 from runtimes.manifest import TensorSpec
+from runtimes.onnxruntime_runner import OnnxRuntimeRunner
+from runtimes.ops.nodes import QUERIES
 from runtimes.package import MANIFEST, MODEL, PARITY, Package, load_package, sha256, write_manifest
 from runtimes.torch_runner import TorchRunner
 
@@ -27,7 +28,6 @@ from sdk.retrieval.binarizer import Binarizer, fold_batch_norm
 from sdk.retrieval.training import load_binarizer, read_training_record
 
 log = logging.getLogger("export")
-QUERIES = "queries"
 FORM = "split"
 
 

@@ -19,22 +19,21 @@ from export.onnx_graph import clean, export_module, move_custom_nodes
 from export.opset import DEFAULT_OPSET
 from export.parity import ParityCase, ParityThresholds, check, compare, write
 from runtimes.onnxruntime_runner import OnnxRuntimeRunner
-from runtimes.ops.nodes import DOMAIN, PLUGIN_DOMAINS, RAPID_FEATURES
+from runtimes.ops.nodes import DOMAIN, PLUGIN_DOMAINS, POINTS, RAPID_FEATURES
 from runtimes.manifest import FORMS, TensorSpec
 from runtimes.package import MANIFEST, MODEL, PARITY, Package, load_package, write_manifest
 from runtimes.torch_runner import TorchRunner
+from sensors.geometry import GEOMETRY
 from sensors.source import require_module
 
 from sdk.segmentation.neighbour_vote import DEFAULT_VOTE
 from sdk.segmentation.build_record import ROOT, BuildRecord
-from sdk.segmentation.range_image import GEOMETRY
 from sdk.segmentation.steps import RapidSegSteps
 from sdk.segmentation.training.checkpoint import load_model
 from sdk.segmentation.training.evaluate import simulated_scenes
 
 log = logging.getLogger("export")
 RAPID_FORM = {"portable": "portable", "plugin": "plugin", "split": "input"}
-POINTS = "points"
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from sdk.segmentation.build_record import BuildRecord
 log = logging.getLogger("sdk")
 
 
-def default_package(name: str, form: str = "split", checkpoint: Path | None = None) -> Package:
+def default_package(name: str, form: str, checkpoint: Path | None = None) -> Package:
     """The package of `checkpoint` (default: the shipped weights of `name`) in `form`, exported if absent."""
     checkpoint = Path(checkpoint) if checkpoint else default_checkpoint(name)
     folder = cache_root() / "packages" / f"{name}-{form}-{BuildRecord.of(checkpoint).key()}"

@@ -13,27 +13,9 @@ import numpy as np
 from numba import njit, prange
 
 from sensors import Frame
+from sensors.geometry import DEFAULT_GEOMETRY, GEOMETRY, SensorGeometry
 
 
-@dataclass(frozen=True)
-class SensorGeometry:
-    rows: int
-    columns: int
-    fov_up_deg: float
-    fov_down_deg: float
-
-
-GEOMETRY = {
-    "HDL-64E": SensorGeometry(64, 2048, 3.0, -25.0),
-    "HDL-32E": SensorGeometry(32, 1024, 10.67, -30.67),
-    "VLP-16": SensorGeometry(16, 1024, 15.0, -15.0),
-    "Puck Hi-Res": SensorGeometry(16, 1024, 10.0, -10.0),
-    "VLP-32C": SensorGeometry(32, 1024, 15.0, -25.0),
-    "VLS-128": SensorGeometry(128, 1024, 15.0, -25.0),
-    "OS-0-128": SensorGeometry(128, 1024, 45.0, -46.3),
-    "OS-1-32-G": SensorGeometry(32, 1024, 22.5, -22.5),
-}
-DEFAULT_GEOMETRY = SensorGeometry(64, 2048, 3.0, -25.0)
 #: a laser boundary must leave at least this share of a row's columns behind it (jitter at the seam)
 MIN_RING_SHARE = 0.125
 

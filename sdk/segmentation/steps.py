@@ -21,10 +21,11 @@ from runtimes.runner import Runner
 from runtimes.package import PackageError
 from runtimes.streaming import Stage
 from sensors import Frame, LabelSet
+from sensors.geometry import DEFAULT_GEOMETRY, GEOMETRY, SensorGeometry
 
 from sdk.segmentation.models.interface import graph_inputs
 from sdk.segmentation.neighbour_vote import DEFAULT_VOTE, NeighbourVote
-from sdk.segmentation.range_image import DEFAULT_GEOMETRY, GEOMETRY, SensorGeometry, project
+from sdk.segmentation.range_image import project
 
 
 @dataclass

@@ -23,7 +23,6 @@ class VelodyneModel:
     name: str
     decoder_model: str  # velodyne_decoder.Model member
     model_byte: int | None
-    lasers: int
     #: blocks that share one azimuth in single-return mode (laser banks)
     banks: int
     #: time between blocks in single-return mode, microseconds
@@ -33,12 +32,12 @@ class VelodyneModel:
 MODELS: dict[str, VelodyneModel] = {
     m.name: m
     for m in (
-        VelodyneModel("VLP-16", "VLP16", 0x22, 16, 1, 110.592),
-        VelodyneModel("Puck Hi-Res", "PuckHiRes", 0x24, 16, 1, 110.592),
-        VelodyneModel("HDL-32E", "HDL32E", 0x21, 32, 1, 46.08),
-        VelodyneModel("VLP-32C", "VLP32C", 0x28, 32, 1, 55.296),
-        VelodyneModel("VLS-128", "VLS128", 0xA1, 128, 4, 53.3),
-        VelodyneModel("HDL-64E", "HDL64E_S2", None, 64, 2, 48.0),
+        VelodyneModel("VLP-16", "VLP16", 0x22, 1, 110.592),
+        VelodyneModel("Puck Hi-Res", "PuckHiRes", 0x24, 1, 110.592),
+        VelodyneModel("HDL-32E", "HDL32E", 0x21, 1, 46.08),
+        VelodyneModel("VLP-32C", "VLP32C", 0x28, 1, 55.296),
+        VelodyneModel("VLS-128", "VLS128", 0xA1, 4, 53.3),
+        VelodyneModel("HDL-64E", "HDL64E_S2", None, 2, 48.0),
     )
 }
 ALIASES = {

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import sensors
-from sdk.segmentation.range_image import GEOMETRY, project
+from sdk.segmentation.range_image import project
+from sensors.geometry import GEOMETRY
 
 SCAN = "semantickitti/sequences/00/velodyne/000000.bin"
 

@@ -27,7 +27,7 @@ def sim_frames():
 
 
 def batch_for(frames, config=SMALL):
-    from sdk.segmentation.range_image import SensorGeometry
+    from sensors.geometry import SensorGeometry
 
     geometry = SensorGeometry(config.height, config.width, 15.0, -15.0)
     return collate([make_sample(f, config.rapid, geometry=geometry) for f in frames])
@@ -134,7 +134,7 @@ def test_a_pickled_or_mismatched_checkpoint_is_refused(tmp_path):
 
 
 def test_crop_keeps_points_and_pixels_consistent(sim_frames):
-    from sdk.segmentation.range_image import SensorGeometry
+    from sensors.geometry import SensorGeometry
 
     sample = make_sample(sim_frames[0], SMALL.rapid, geometry=SensorGeometry(16, 512, 15.0, -15.0))
     part = crop(sample, 500, 128)  # wraps around the seam

@@ -14,11 +14,12 @@ import numpy as np
 from runtimes.ops.rapid_numba import rapid_features_numba
 from runtimes.ops.rapid_spec import RapidConfig
 from sensors import Frame
+from sensors.geometry import SensorGeometry
 from sensors.kitti import read_kitti_frame
 from sensors.sim import SimOptions, SimulatedLidar
 from sensors.sim.lidar import SceneWindow
 
-from sdk.segmentation.range_image import SensorGeometry, geometry_for, project
+from sdk.segmentation.range_image import geometry_for, project
 
 
 @dataclass
