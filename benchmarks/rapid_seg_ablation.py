@@ -16,7 +16,10 @@ import torch
 
 from sdk.segmentation.models.rapid_seg import RapidSeg
 from sdk.segmentation.models.rapid_seg_config import RapidSegConfig
-from sdk.segmentation.training import SimFrames, TrainConfig, Trainer, evaluate, simulated_scenes
+from sdk.segmentation.training.config import TrainConfig
+from sdk.segmentation.training.data import SimFrames
+from sdk.segmentation.training.evaluate import evaluate, simulated_scenes
+from sdk.segmentation.training.trainer import Trainer
 from sdk.segmentation.training.trainer import has_checkpoint
 
 REPO = Path(__file__).resolve().parent.parent

@@ -17,6 +17,7 @@ import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from runtimes.errors import SdkError
 from runtimes.package import Package, seal
 
 from .plugins import library
@@ -30,7 +31,7 @@ PLUGIN_IN_PACKAGE = f"plugins/{library.LIBRARY_NAME}"
 FLOAT32_OPS = ("TopK", "RapidFeatures", "BinarySearch")
 
 
-class EngineError(RuntimeError):
+class EngineError(SdkError):
     """No engine can be built here; the message says why (TensorRT missing, parser errors, ...)."""
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import onnx
 
+from runtimes.errors import SdkError
+
 from .bebr_op import schema as bebr_schema
 from .graph_checks import tensorrt_problems
 from .rapid_op import schema as rapid_schema
@@ -41,7 +43,7 @@ def move_custom_nodes(path: Path, domain: str) -> onnx.ModelProto:
     return model
 
 
-class ExportError(RuntimeError):
+class ExportError(SdkError):
     """The export cannot produce a usable graph; the message says which stage failed and why."""
 
 

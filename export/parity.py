@@ -11,9 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
+from runtimes.errors import SdkError
 from runtimes.metrics import ConfusionMatrix
-from sensors.labels import LabelSet
 from runtimes.runner import Runner
+from sensors.labels import LabelSet
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class ParityCase:
     label_set: LabelSet | None = None  # whose ids `labels` are (with them)
 
 
-class ParityError(RuntimeError):
+class ParityError(SdkError):
     """The package's outputs differ from PyTorch's beyond the thresholds."""
 
 

@@ -8,6 +8,7 @@ import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 
+from .errors import RuntimeUnavailable
 from .onnxruntime_runner import OnnxRuntimeRunner, available_providers
 from .package import Package
 from .runner import Runner
@@ -46,6 +47,9 @@ def open_runner(package: Package, backend: str = "auto", engine: Callable[[], Pa
     if backend == "auto":
         backend, reason = choose(package)
     if backend == "tensorrt":
+        if importlib.util.find_spec("tensorrt") is None:
+            raise RuntimeUnavailable("runtime 'tensorrt' needs TensorRT, which this install lacks: pip install "
+                                     "'rapid-edge-sdk[gpu]' on an NVIDIA GPU machine, or choose runtime auto")
         if engine is None:
             raise ValueError("the TensorRT backend needs an engine (rapid-edge build)")
         from .tensorrt_runner import TensorRTRunner

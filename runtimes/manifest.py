@@ -137,8 +137,9 @@ def check_schema(document: Any, origin: str | Path) -> None:
 
 
 def label_set_of(document: dict[str, Any], origin: str | Path) -> LabelSet | None:
-    """The SDK's label set the manifest names; its classes and palette must be that set's, or the package's
-    labels would be written with another dataset's ids."""
+    """The SDK's label set the manifest names; its classes must be that set's, or the package's labels would be
+    written with another dataset's ids. The palette is drawn from the set (a package exported before a colour
+    was corrected still loads); the manifest's must only give each class one colour."""
     name = document.get("label_set")
     if name is None:
         return None
@@ -148,8 +149,9 @@ def label_set_of(document: dict[str, Any], origin: str | Path) -> LabelSet | Non
     label_set = LABEL_SETS[name]
     if tuple(document["classes"]) != label_set.class_names:
         raise ManifestError(f"{origin}: field classes: not {name}'s {len(label_set.class_names)} classes")
-    if [tuple(c) for c in document["palette"]] != list(label_set.palette_rgb):
-        raise ManifestError(f"{origin}: field palette: not {name}'s palette")
+    if len(document["palette"]) != len(label_set.class_names):
+        raise ManifestError(f"{origin}: field palette: {len(document['palette'])} colours for "
+                            f"{len(label_set.class_names)} classes")
     return label_set
 
 

@@ -25,6 +25,7 @@ from functools import cache
 from pathlib import Path
 
 from .cache import cache_root
+from .errors import SdkError
 from .package import sha256
 
 log = logging.getLogger("runtimes")
@@ -46,7 +47,7 @@ CXX_FLAGS = ("-std=c++17", "-O3", "-ffp-contract=off", "-fno-math-errno", "-fPIC
 MACHINE_FLAGS = {"x86_64": ("-march=x86-64-v2",), "aarch64": ()}
 
 
-class NativeOpsError(RuntimeError):
+class NativeOpsError(SdkError):
     """The native op library cannot be found, built or trusted; the message says what to do."""
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import SdkError
 from .ops.nodes import BINARY_SEARCH, POINTS, RAPID_FEATURES, VERSION
 from .manifest import TensorSpec
 from .runner import Runner
@@ -18,7 +19,7 @@ from .runner import Runner
 DYNAMIC_AXIS = POINTS
 
 
-class EngineMismatch(RuntimeError):
+class EngineMismatch(SdkError):
     """The engine was built for another TensorRT/CUDA/GPU."""
 
 

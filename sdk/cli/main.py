@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import logging
 import sys
 from collections.abc import Sequence
+
+from runtimes.errors import SdkError
 
 #: the modules that define the subcommands, in the order `--help` lists them
 COMMAND_MODULES = ("run", "label", "inspect", "sensors", "ros2", "train", "export", "bebr")
@@ -40,15 +43,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    try:
-        result = args.run(args)
-    except (ValueError, OSError) as err:  # bad input: say what is wrong, no traceback
+    as_json = getattr(args, "json", False)
+    try:  # with --json, stdout is the JSON alone: what a command says for people goes to stderr
+        with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
+            result = args.run(args)
+    except (ValueError, OSError, SdkError) as err:  # bad input, or what this machine lacks: one line, no traceback
         print(f"rapid-edge: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("rapid-edge: interrupted", file=sys.stderr)
         return 130
-    if result is not None and getattr(args, "json", False):
+    if result is not None and as_json:
         print(json.dumps(result, indent=2))
     return 0
 

@@ -349,3 +349,19 @@ def test_the_cli_flags_are_the_option_dataclasses(capsys):
     shown = " ".join(capsys.readouterr().out.split())
     assert "seconds without a frame before a run ends (default: 10.0)" in shown
     assert "--drop {auto,always,never}" in shown and "(default: auto)" in shown
+
+
+@pytest.mark.parametrize("command", ["run", "replay"])
+def test_json_output_is_json_alone(command, tmp_path, capsys):
+    """With --json the header, the table and the `wrote` line go to stderr: stdout parses as one JSON document."""
+    from sdk.cli.main import main
+
+    if command == "run":
+        arguments = ["run", "--source", str(data_file(SCAN)), "--frames", "1"]
+    else:
+        arguments = ["replay", str(data_file("ros2/velodyne_vlp16/1673400471837873222")), "--out", str(tmp_path / "out")]
+    assert main([*arguments, "--runtime", "onnxruntime-cpu", "--json"]) == 0
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert report["runtime"].startswith("onnxruntime") if command == "run" else report["messages_written"] == 5
+    assert ("rapid_seg on" if command == "run" else "wrote ") in captured.err
