@@ -166,9 +166,14 @@ class Pipeline:
 
     def describe(self) -> dict:
         """What runs where, for logs and benchmark records."""
-        return {"pipeline": self.name, "runtime": self.runner.name, "reason": self.reason,
+        return {"pipeline": self.name, "model": self.model_name, "runtime": self.runner.name, "reason": self.reason,
                 "form": self.package.form if self.package else "split (checkpoint)",
                 "inputs": [s.name for s in self.runner.inputs()]}
+
+    @property
+    def model_name(self) -> str:
+        """The model that runs as its package names it (your factory for a network of your own)."""
+        return self.package.manifest.model.name if self.package else self.name
 
 
 @dataclass

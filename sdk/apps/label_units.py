@@ -1,5 +1,7 @@
 """The unit of a labelling job, shared by the local engine and Ray's actors: one file to label, where its
-output goes, and labelling it into place whole (written beside, then renamed) or not at all."""
+output goes, and labelling it into place whole (written beside, then renamed) or not at all. Beside each
+output a record says what made it (the model's digest, format, options): a rerun skips an output made the
+same way and redoes one made otherwise (another package, another format into the same folder)."""
 from __future__ import annotations
 
 import json
@@ -25,6 +27,18 @@ UNIT_SUFFIXES = (*SINGLE_FRAME_SUFFIXES, *PCAP_SUFFIXES, *BAG_SUFFIXES)
 EXTENSIONS = {"label": ".label", "pcd": ".pcd"}
 #: the Parquet file's metadata keys naming the label set of its ids
 LABEL_SET_KEY, CLASSES_KEY = "rapid_edge.label_set", "rapid_edge.classes"
+#: the folder under the output that holds, per output, the record of what made it
+RECORDS = ".rapid-edge-label"
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """How a job's outputs are made; an output whose record differs is made again."""
+
+    fmt: str
+    scores: bool
+    #: what labels: the package's manifest digest (the checkpoint's for the pytorch runtime, the server for triton)
+    model: str
 
 
 @dataclass(frozen=True)
@@ -91,6 +105,17 @@ def output_of(unit: Unit, out: Path, fmt: str) -> Path:
     return out / folder / (stem + EXTENSIONS[fmt])
 
 
+def record_of(unit: Unit, out: Path, fmt: str) -> Path:
+    return out / RECORDS / (output_of(unit, out, fmt).relative_to(out).as_posix() + ".json")
+
+
+def is_done(unit: Unit, out: Path, spec: OutputSpec) -> bool:
+    """Its output exists and was made the way `spec` would make it."""
+    record = record_of(unit, out, spec.fmt)
+    return (output_of(unit, out, spec.fmt).exists() and record.is_file()
+            and json.loads(record.read_text()) == asdict(spec))
+
+
 def write_result(result, fmt: str, target: Path) -> None:
     if fmt == "label":
         write_label(target, result.labels, result.label_set)
@@ -104,8 +129,10 @@ def label_frames(pipeline, path: Path) -> Iterator:
         yield from pipeline.run(source)
 
 
-def label_unit(pipeline, unit: Unit, out: Path, fmt: str, scores: bool) -> UnitResult:
-    """Label one unit into a staging name beside its output, then rename it into place."""
+def label_unit(pipeline, unit: Unit, out: Path, spec: OutputSpec) -> UnitResult:
+    """Label one unit into a staging name beside its output, then rename it into place (over an output made
+    otherwise) and record how it was made."""
+    fmt, scores = spec.fmt, spec.scores
     final = output_of(unit, out, fmt)
     final.parent.mkdir(parents=True, exist_ok=True)
     for stale in final.parent.glob(f".{final.name}.partial-*"):  # left by a job that was killed
@@ -129,7 +156,12 @@ def label_unit(pipeline, unit: Unit, out: Path, fmt: str, scores: bool) -> UnitR
         if not result.timings:
             raise ValueError(f"{unit.path}: no frame could be labelled")
         result.frames = len(result.timings)
+        if final.is_dir():  # a bag's folder made otherwise: os.replace cannot rename onto it
+            shutil.rmtree(final)
         os.replace(staging, final)
+        record = record_of(unit, out, fmt)
+        record.parent.mkdir(parents=True, exist_ok=True)
+        record.write_text(json.dumps(asdict(spec)) + "\n")
     except (ValueError, OSError) as err:  # a bad file: reported and skipped, the job goes on
         result.error = f"{type(err).__name__}: {err}"
     finally:

@@ -16,11 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
+from runtimes.package import MANIFEST, sha256
 from runtimes.streaming import END_TO_END
 
-from sdk.apps.label_units import FORMATS, UNIT_SUFFIXES, Unit, UnitResult, find_units, label_unit, output_of
+from sdk.apps.label_units import (FORMATS, UNIT_SUFFIXES, OutputSpec, Unit, UnitResult, find_units, is_done, label_unit,
+                                  output_of)
 from sdk.segmentation.steps import STAGES
-from sdk.tasks import DEFAULT_RUNTIME
+from sdk.tasks import DEFAULT_RUNTIME, DEFAULT_TASK
 
 ENGINES = ("local", "ray")
 SUMMARY = "summary.json"
@@ -65,7 +67,7 @@ def label_files(sources: Sequence[str | Path], out: str | Path, fmt: str = "labe
     from sdk.pipeline import Pipeline
 
     model = ModelOptions(url=url)
-    Pipeline("rapid_seg", runtime, package, model=model)  # refuses a bad combination before anything is labelled
+    Pipeline(DEFAULT_TASK, runtime, package, model=model)  # refuses a bad combination before anything is labelled
     for needed, module, extra in ((fmt == "parquet", "pyarrow", "label"), (engine == "ray", "ray", "ray")):
         if needed and importlib.util.find_spec(module) is None:
             raise ValueError(f"{'Parquet output' if module == 'pyarrow' else 'the Ray engine'} needs {module}: "
@@ -75,24 +77,39 @@ def label_files(sources: Sequence[str | Path], out: str | Path, fmt: str = "labe
     units = find_units(sources)
     if not units:
         raise ValueError(f"no files to label under {', '.join(map(str, sources))} ({', '.join(UNIT_SUFFIXES)} or bag folders)")
-    todo = [u for u in units if not output_of(u, out, fmt).exists()]
+    spec = OutputSpec(fmt, scores, model_digest(runtime, package, url))
+    todo = [u for u in units if not is_done(u, out, spec)]
     done_before = [u for u in units if u not in todo]
-    settings = {"engine": engine, "format": fmt, "runtime": runtime, "scores": scores}
+    redone = [str(u.path) for u in todo if output_of(u, out, fmt).exists()]
+    settings = {"engine": engine, "format": fmt, "runtime": runtime, "scores": scores, "model_digest": spec.model}
     start = time.perf_counter()
     if engine == "ray":
         from sdk.apps.ray import label_on_ray
 
-        results, settings["model"] = label_on_ray(todo, out, fmt, runtime, package, scores, **ray_options)
+        results, settings["model"] = label_on_ray(todo, out, spec, runtime, package, **ray_options)
     else:
-        results, settings["model"] = label_locally(todo, out, fmt, runtime, package, scores, model)
-    summary = summarise(results, done_before, time.perf_counter() - start, settings)
+        results, settings["model"] = label_locally(todo, out, spec, runtime, package, model)
+    summary = {**summarise(results, done_before, time.perf_counter() - start, settings), "redone": redone}
     write_summary(out, summary)
     return summary
 
 
-def label_locally(units: list[Unit], out: Path, fmt: str, runtime: str, package, scores: bool,
+def label_locally(units: list[Unit], out: Path, spec: OutputSpec, runtime: str, package,
                   model) -> tuple[list[UnitResult], str]:
     from sdk.pipeline import Pipeline
 
-    with Pipeline("rapid_seg", runtime, package, model=model) as pipeline:
-        return [label_unit(pipeline, unit, out, fmt, scores) for unit in units], str(pipeline.model_path)
+    with Pipeline(DEFAULT_TASK, runtime, package, model=model) as pipeline:
+        return [label_unit(pipeline, unit, out, spec) for unit in units], str(pipeline.model_path)
+
+
+def model_digest(runtime: str, package: str | Path | None, url: str | None) -> str:
+    """What labels, as the output records name it: the package's manifest digest (it holds every file's), the
+    checkpoint's weights for the pytorch runtime, the server for triton."""
+    from sdk.checkpoint import WEIGHTS
+    from sdk.shipped import default_checkpoint, shipped_package
+
+    if runtime == "triton":
+        return f"triton://{url}"
+    if runtime == "pytorch":
+        return "sha256:" + sha256(default_checkpoint(DEFAULT_TASK) / WEIGHTS)
+    return "sha256:" + sha256(Path(package if package is not None else shipped_package(DEFAULT_TASK)) / MANIFEST)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sdk.apps.label_units import Unit, UnitResult, label_frames, label_unit, result_dict
+from sdk.apps.label_units import OutputSpec, Unit, UnitResult, label_frames, label_unit, result_dict
 
 LOOPBACK = "127.0.0.1"
 DEFAULT_CPUS_PER_ACTOR = 0.5
@@ -73,14 +73,14 @@ class RapidSegPredictor:
 class UnitLabeller(RapidSegPredictor):
     """The job's actor: each row a unit, labelled and written like the local engine; out, one summary row."""
 
-    def __init__(self, package, runtime: str, out: str, fmt: str, scores: bool, threads: int | None) -> None:
+    def __init__(self, package, runtime: str, out: str, spec: OutputSpec, threads: int | None) -> None:
         super().__init__(package, runtime, threads)
-        self.out, self.fmt, self.scores = Path(out), fmt, scores
+        self.out, self.spec = Path(out), spec
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list]:
         rows = []
         for path, key in zip(batch["path"], batch["key"]):
-            result = label_unit(self.pipeline, Unit(Path(path), str(key)), self.out, self.fmt, self.scores)
+            result = label_unit(self.pipeline, Unit(Path(path), str(key)), self.out, self.spec)
             result.node = self.node
             rows.append(result_dict(result))
         return {name: [row[name] for row in rows] for name in rows[0]} if rows else {}
@@ -100,7 +100,7 @@ def connect(address: str | None) -> bool:
     return True
 
 
-def label_on_ray(units: list[Unit], out: Path, fmt: str, runtime: str, package, scores: bool,
+def label_on_ray(units: list[Unit], out: Path, spec: OutputSpec, runtime: str, package,
                  address: str | None = None, actors: int = 1, cpus_per_actor: float = DEFAULT_CPUS_PER_ACTOR,
                  spread: bool = False) -> tuple[list[UnitResult], str]:
     """One Ray Data row per unit through `actors` UnitLabeller actors; `spread` asks for one per node."""
@@ -122,8 +122,8 @@ def label_on_ray(units: list[Unit], out: Path, fmt: str, runtime: str, package, 
         options = {"ray_remote_args_fn": lambda: {"scheduling_strategy": "SPREAD"}} if spread else {}
         labelled = dataset.map_batches(
             UnitLabeller, batch_size=1, compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=cpus_per_actor,
-            fn_constructor_kwargs={"package": shipped, "runtime": runtime, "out": str(out), "fmt": fmt,
-                                   "scores": scores, "threads": max(1, int(cpus_per_actor))}, **options)
+            fn_constructor_kwargs={"package": shipped, "runtime": runtime, "out": str(out), "spec": spec,
+                                   "threads": max(1, int(cpus_per_actor))}, **options)
         rows = labelled.take_all()
     finally:
         if started:

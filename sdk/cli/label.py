@@ -5,6 +5,7 @@ import argparse
 from pathlib import Path
 
 from sdk.apps.labelling import ENGINES, FORMATS, label_files
+from sdk.cli.outcome import PROBLEMS_FOUND, Outcome
 from sdk.tasks import DEFAULT_RUNTIME, RUNTIMES
 
 
@@ -26,7 +27,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     label.set_defaults(run=run_label)
 
 
-def run_label(args: argparse.Namespace) -> dict:
+def run_label(args: argparse.Namespace) -> Outcome:
     ray_options = {name: value for name, value in (("address", args.address), ("actors", args.actors),
                                                    ("cpus_per_actor", args.cpus_per_actor)) if value is not None}
     summary = label_files(args.sources, args.out, args.format, args.runtime, args.package, args.scores, args.engine,
@@ -34,7 +35,8 @@ def run_label(args: argparse.Namespace) -> dict:
     if not args.json:
         print(f"{summary['frames']} frames of {len(summary['labelled'])} files in {summary['seconds']:.1f} s "
               f"({summary['frames_per_s']} frames/s); {len(summary['already_done'])} already done, "
-              f"{len(summary['failed'])} failed; summary in {args.out / 'summary.json'}")
+              f"{len(summary['redone'])} redone (made otherwise before), {len(summary['failed'])} failed; "
+              f"summary in {args.out / 'summary.json'}")
         for failure in summary["failed"]:
             print(f"failed: {failure['path']}: {failure['reason']}")
-    return summary
+    return Outcome(summary, PROBLEMS_FOUND if summary["failed"] else 0)

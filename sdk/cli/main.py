@@ -7,9 +7,12 @@ import importlib
 import json
 import logging
 import sys
+from importlib.metadata import version
 from collections.abc import Sequence
 
 from runtimes.errors import SdkError
+
+from sdk.cli.outcome import Outcome
 
 #: the modules that define the subcommands, in the order `--help` lists them
 COMMAND_MODULES = ("run", "label", "inspect", "sensors", "ros2", "train", "export", "bebr")
@@ -21,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     """Every subcommand this install can run; those needing the training stack are listed as absent on a core install."""
     parser = argparse.ArgumentParser(prog="rapid-edge", description="RAPiD Edge SDK: LiDAR segmentation from PyTorch to the vehicle.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    parser.add_argument("--version", action="version", version=f"rapid-edge {version('rapid-edge-sdk')}")
     commands = parser.add_subparsers(dest="command", required=True)
     absent = []
     for name in COMMAND_MODULES:
@@ -53,9 +57,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("rapid-edge: interrupted", file=sys.stderr)
         return 130
+    code = 0
+    if isinstance(result, Outcome):
+        result, code = result.report, result.exit_code
     if result is not None and as_json:
         print(json.dumps(result, indent=2))
-    return 0
+    return code
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from sdk.apps.ros2_core import excluded_classes, load_parameters, open_pipeline, parameters_from_yaml
+from sdk.cli.outcome import PROBLEMS_FOUND, Outcome
 
 PROFILE_VARIABLE = "FASTDDS_DEFAULT_PROFILES_FILE"
 
@@ -25,7 +26,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     check.set_defaults(run=run_check)
 
 
-def run_check(args: argparse.Namespace) -> dict:
+def run_check(args: argparse.Namespace) -> Outcome:
     parameters = parameters_from_yaml(args.params_file, args.node) if args.params_file else load_parameters({})
     profile = os.environ.get(PROFILE_VARIABLE)
     if profile and not Path(profile).is_file():
@@ -57,4 +58,4 @@ def run_check(args: argparse.Namespace) -> dict:
               f"{parameters.processing_time_budget_ms:g} ms budget")
         for note in notes:
             print(f"note: {note}")
-    return report
+    return Outcome(report, 0 if report["within_budget"] else PROBLEMS_FOUND)

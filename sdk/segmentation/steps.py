@@ -123,6 +123,9 @@ class RapidSegSteps:
         return frame.timestamp
 
     def preprocess(self, frame: Frame) -> Prepared:
+        if not isinstance(frame, Frame):
+            raise ValueError(f"a segmentation pipeline takes sensors.Frame items (sensors.Frame(points=[N, 4] "
+                             f"x y z intensity, timestamp=...)), not {type(frame).__name__}")
         if not len(frame.points):
             raise ValueError(f"frame {frame.index}: no points")
         projected = project(*self.geometry(frame))

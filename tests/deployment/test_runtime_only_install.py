@@ -51,8 +51,12 @@ def test_the_cli_runs_on_the_core_install_and_names_what_it_lacks(tmp_path, data
     simulated = subprocess.run([str(cli), "run", "--frames", "1"], capture_output=True, text=True, cwd=tmp_path)
     assert simulated.returncode == 2 and "needs open3d" in simulated.stderr and "rapid-edge-sdk[train]" in simulated.stderr
     env = {**os.environ, "FASTDDS_DEFAULT_PROFILES_FILE": str(REPO / "examples/ros2_node/config/fastdds_large_clouds.xml")}
-    check = subprocess.run([str(cli), "ros2", "check", "--params-file", str(REPO / "examples/ros2_node/config/rapid_seg.param.yaml"),
-                            "--json"], capture_output=True, text=True, cwd=tmp_path, env=env)
+    params = tmp_path / "params.yaml"  # the example's parameters with a budget no machine misses (exit 1 if missed)
+    params.write_text((REPO / "examples/ros2_node/config/rapid_seg.param.yaml").read_text().replace(
+        "processing_time_budget_ms: 100.0", "processing_time_budget_ms: 1000000.0"))
+    assert "1000000.0" in params.read_text()
+    check = subprocess.run([str(cli), "ros2", "check", "--params-file", str(params), "--json"],
+                           capture_output=True, text=True, cwd=tmp_path, env=env)
     assert check.returncode == 0, check.stderr[-2000:]
     report = json.loads(check.stdout)
     assert report["rclpy"] and report["package_form"] == "split" and report["fastdds_profile"]

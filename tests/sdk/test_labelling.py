@@ -106,6 +106,36 @@ def test_a_rerun_skips_what_is_done_and_a_unit_that_fails_half_way_leaves_nothin
     assert (out / "drive.pcap").stat().st_mtime_ns == stamp
 
 
+@pytest.mark.slow
+def test_a_rerun_redoes_what_another_model_or_format_made(archive, tmp_path):
+    """Done means made the same way: another package relabels a unit, another format into the same folder
+    replaces it, and only a rerun of the same job skips it."""
+    pytest.importorskip("torch")
+    from user_networks import export_point_network
+
+    out, pcap = tmp_path / "out", archive / "drive.pcap"
+    label_files([pcap], out, "label", runtime="onnxruntime-cpu")
+    other = export_point_network(tmp_path / "net", {}, {"output": "point_logits"}, sim_frames=1)
+    second = label_files([pcap], out, "label", runtime="onnxruntime-cpu", package=other.folder)
+    assert second["redone"] == second["labelled"] == [str(pcap)] and not second["already_done"]
+    with Pipeline("rapid_seg", "onnxruntime-cpu", other.folder) as pipeline:
+        first_frame = next(iter(pipeline.run(sensors.open(pcap))))
+    np.testing.assert_array_equal(np.fromfile(out / "drive.pcap" / "000000.label", dtype="<u4"),
+                                  SEMANTIC_KITTI.to_raw(first_frame.labels))
+    third = label_files([pcap], out, "pcd", runtime="onnxruntime-cpu", package=other.folder)
+    assert third["redone"] == [str(pcap)] and {p.suffix for p in (out / "drive.pcap").iterdir()} == {".pcd"}
+    fourth = label_files([pcap], out, "pcd", runtime="onnxruntime-cpu", package=other.folder)
+    assert fourth["already_done"] == [str(pcap)] and not fourth["redone"] and fourth["frames"] == 0
+
+
+def test_a_job_with_a_failed_unit_exits_non_zero(archive, tmp_path, capsys):
+    arguments = ["label", str(archive / "kitti"), str(archive / "broken.bin"), "--out", str(tmp_path),
+                 "--runtime", "onnxruntime-cpu", "--json"]
+    assert main(arguments) == 1
+    summary = json.loads(capsys.readouterr().out)
+    assert [f["path"] for f in summary["failed"]] == [str(archive / "broken.bin")] and len(summary["labelled"]) == 2
+
+
 def test_bad_arguments_fail_at_once(tmp_path, capsys):
     assert main(["label", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out")]) == 2
     assert "nowhere: no such file or folder" in capsys.readouterr().err

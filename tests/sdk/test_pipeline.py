@@ -18,7 +18,7 @@ import pytest
 
 import sensors
 from conftest import data_file
-from sdk import StreamOptions
+from sdk import ModelOptions, PostprocessOptions, SearchOptions, StreamOptions
 from runtimes.package import PackageError
 
 SCAN = "semantickitti/sequences/00"
@@ -365,3 +365,23 @@ def test_json_output_is_json_alone(command, tmp_path, capsys):
     report = json.loads(captured.out)
     assert report["runtime"].startswith("onnxruntime") if command == "run" else report["messages_written"] == 5
     assert ("rapid_seg on" if command == "run" else "wrote ") in captured.err
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: ModelOptions(threads="2"), "ModelOptions(threads=...): expected None or int, got '2'"),
+    (lambda: ModelOptions(precision="fp8"), "ModelOptions(precision=...): 'fp8' is not one of"),
+    (lambda: StreamOptions(queue_size=0), "StreamOptions(queue_size=...): 0 is below 1"),
+    (lambda: PostprocessOptions(neighbour_vote="off"), "expected bool, got 'off'"),
+    (lambda: SearchOptions(k=2.5), "SearchOptions(k=...): expected int, got 2.5"),
+])
+def test_options_are_checked_when_made(make, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        make()
+
+
+def test_a_segmentation_pipeline_refuses_an_item_that_is_not_a_frame():
+    from sdk import ModelOptions, Pipeline
+
+    with Pipeline("rapid_seg", "onnxruntime-cpu", model=ModelOptions(warmup=False)) as pipeline:
+        with pytest.raises(ValueError, match="takes sensors.Frame items .* not ndarray"):
+            pipeline(np.zeros((10, 4), np.float32))

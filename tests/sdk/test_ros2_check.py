@@ -16,7 +16,7 @@ def write_params(folder, body: str):
 
 def test_a_good_setup_reports_runtime_package_and_a_timed_sweep(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("FASTDDS_DEFAULT_PROFILES_FILE", raising=False)
-    params = write_params(tmp_path, "runtime: onnxruntime-cpu\nprocessing_time_budget_ms: 100")
+    params = write_params(tmp_path, "runtime: onnxruntime-cpu\nprocessing_time_budget_ms: 1000000")
     assert main(["ros2", "check", "--params-file", str(params), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["runtime"] == "onnxruntime[CPUExecutionProvider]"
@@ -24,8 +24,16 @@ def test_a_good_setup_reports_runtime_package_and_a_timed_sweep(tmp_path, capsys
     # the sweep was timed stage by stage (how long it took is the benchmarks' business, not a test's)
     assert set(report["sweep_ms"]) == {"preprocess", "infer", "postprocess"}
     assert all(isinstance(v, float) and math.isfinite(v) for v in report["sweep_ms"].values())
-    assert report["parameters"]["processing_time_budget_ms"] == 100.0
+    assert report["parameters"]["processing_time_budget_ms"] == 1e6 and report["within_budget"]
     assert any("FASTDDS_DEFAULT_PROFILES_FILE is unset" in note for note in report["notes"])
+
+
+def test_a_sweep_over_the_budget_exits_non_zero(tmp_path, capsys):
+    """No machine segments a sweep in a microsecond: the check reports it and exits 1 for scripts to see."""
+    params = write_params(tmp_path, "runtime: onnxruntime-cpu\nprocessing_time_budget_ms: 0.001")
+    assert main(["ros2", "check", "--params-file", str(params), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert not report["within_budget"] and any("over the 0.001 ms budget" in note for note in report["notes"])
 
 
 def test_a_misspelled_key_fails_naming_it(tmp_path, capsys):

@@ -248,3 +248,13 @@ def test_the_plugin_form_exports_for_onnxruntimes_tensorrt_provider(squeezeseg, 
                                           "CPUExecutionProvider"]
     assert main(["export", "--model", f"{SQUEEZESEG}:build", "--checkpoint", str(weights), "--config", str(SQUEEZESEG_CONFIG),
                  "--form", "split", "--plugin-domain", TENSORRT_EP_DOMAIN, "--out", str(tmp_path / "no")]) == 2
+
+
+def test_a_run_names_the_network_that_runs(squeezeseg, data, capsys):
+    """The run's header and report name the package's model (the factory), not the task it runs under."""
+    _, packages = squeezeseg
+    assert main(["run", "--source", str(data(SCAN)), "--frames", "1", "--runtime", "onnxruntime-cpu",
+                 "--package", str(packages["split"]), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["model"].endswith("squeezeseg.py:build")
+    assert captured.err.startswith(f"{SQUEEZESEG}:build on onnxruntime")
