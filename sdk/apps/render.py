@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from runtimes.streaming import END_TO_END, PROCESSING
+
 from sdk.segmentation.range_image import project
 from sdk.segmentation.steps import Segmentation
 
@@ -128,7 +130,9 @@ def frame_figure(result: Segmentation, palette: Palette, overlays: dict[str, np.
            xticks=[], yticks=[])
     summary = figure.add_subplot(grid[1, 2:grid_columns])
     summary.axis("off")
-    timings = ", ".join(f"{k} {v:.0f} ms" for k, v in result.timings.items())
+    # the frame's own time in the pipeline; end to end is the stream's (queue waits included), not the frame's
+    timings = ", ".join(f"{'per frame' if k == PROCESSING else k} {v:.0f} ms" for k, v in result.timings.items()
+                        if k != END_TO_END)
     summary.text(0, 0.9, f"frame {result.index} of {result.frame.sensor}: {len(result.frame):,} points"
                  + (f"\n{timings}" if timings else ""), fontsize=10, va="top")
     span = grid_columns // per_row

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from runtimes.streaming import END_TO_END, PROCESSING
 from sensors.writers import write_frame
 
 from sdk.apps.render import Palette, camera_overlay, draw_bev, frame_figure, legend_handles
@@ -35,10 +36,11 @@ class LabelWriter:
 class Renderer:
     """Per frame: frame_N.png (bird's-eye view, range view, camera overlays and a class legend in one
     figure), bev_N.png, and for a rig each camera's overlay <camera>_N.png; on exit latency.png and
-    timings.json (per-stage timings, and the cost of projecting and drawing into each camera)."""
+    timings.json (per-stage timings, and the cost of projecting and drawing into each camera). `live`: the
+    stream's end-to-end time is a latency and is plotted; from files frames queue by design and it is not."""
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = Path(folder)
+    def __init__(self, folder: Path, live: bool = False) -> None:
+        self.folder, self.live = Path(folder), live
         self.folder.mkdir(parents=True, exist_ok=True)
         self.timings: list[dict[str, float]] = []
 
@@ -76,10 +78,10 @@ class Renderer:
         if not self.timings:
             return
         (self.folder / "timings.json").write_text(json.dumps(self.timings, indent=1) + "\n")
-        plot_latency(self.timings, self.folder / "latency.png")
+        plot_latency(self.timings, self.folder / "latency.png", self.live)
 
 
-def plot_latency(timings: list[dict[str, float]], path: Path) -> None:
+def plot_latency(timings: list[dict[str, float]], path: Path, live: bool) -> None:
     """Per-stage milliseconds over the frames; with few frames each is marked, so one frame still shows."""
     import matplotlib
 
@@ -87,13 +89,14 @@ def plot_latency(timings: list[dict[str, float]], path: Path) -> None:
     from matplotlib import pyplot as plt
 
     frames = [t["frame"] for t in timings]
-    stages = [k for k in timings[0] if k != "frame" and not k.startswith(("overlay_", "points_in_"))]
+    stages = [k for k in timings[0] if k != "frame" and not k.startswith(("overlay_", "points_in_"))
+              and (live or k != END_TO_END)]
     figure, axis = plt.subplots(figsize=(9, 4))
     marker = "o" if len(frames) < 20 else None
     for stage in stages:
-        axis.plot(frames, [t.get(stage, np.nan) for t in timings], label=stage, marker=marker,
-                  linewidth=1.5 if stage == "end_to_end" else 1)
-    axis.set(xlabel="frame", ylabel="milliseconds", title="rapid_seg latency per stage")
+        axis.plot(frames, [t.get(stage, np.nan) for t in timings], label="per frame" if stage == PROCESSING else stage,
+                  marker=marker, linewidth=1.5 if stage in (END_TO_END, PROCESSING) else 1)
+    axis.set(xlabel="frame", ylabel="milliseconds", title="time per stage" + (" and end to end" if live else ""))
     if len(frames) == 1:
         axis.set_xlim(frames[0] - 1, frames[0] + 1)
     from matplotlib.ticker import MaxNLocator

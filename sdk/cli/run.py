@@ -6,6 +6,7 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
+from runtimes.streaming import END_TO_END, PROCESSING
 from sensors import Source
 from sensors.writers import FORMATS
 
@@ -96,7 +97,7 @@ def run_stream(args: argparse.Namespace) -> dict[str, Any]:
         print(f"{pipeline.model_name} on {pipeline.runner.name} ({pipeline.reason}); source {args.source}")
         outputs = [sinks.enter_context(LabelWriter(args.save, args.format))] if args.save else []
         if args.render:
-            outputs.append(sinks.enter_context(Renderer(args.render)))
+            outputs.append(sinks.enter_context(Renderer(args.render, live=source.live)))
         results = pipeline.run(source, frames=args.frames)
         interrupted = False
         try:
@@ -104,7 +105,10 @@ def run_stream(args: argparse.Namespace) -> dict[str, Any]:
                 for result in bar:
                     for output in outputs:
                         output(result)
-                    bar.set_postfix(latency_ms=f"{result.timings['end_to_end']:.0f}", refresh=False)
+                    if source.live:  # a latency; from files frames queue by design: the frame's own time
+                        bar.set_postfix(latency_ms=f"{result.timings[END_TO_END]:.0f}", refresh=False)
+                    else:
+                        bar.set_postfix(frame_ms=f"{result.timings[PROCESSING]:.0f}", refresh=False)
         except KeyboardInterrupt:  # Ctrl-C: every thread joined, sinks flushed, summary printed, then exit 130
             interrupted = True
         finally:

@@ -37,7 +37,8 @@ def test_a_file_source_gives_every_frame_in_order_with_timings(overlap):
     results = list(executor.run(Frames(200)))
     assert [r.item for r in results] == list(range(200))
     assert [r.value for r in results] == [2 * i + 1 for i in range(200)]
-    assert set(results[0].timings) == {"decode", "double", "plus_one", "end_to_end"}
+    assert set(results[0].timings) == {"decode", "double", "plus_one", "processing", "end_to_end"}
+    assert results[0].timings["processing"] == results[0].timings["double"] + results[0].timings["plus_one"]
     summary = executor.summary()
     assert (summary.frames_in, summary.frames_out, summary.dropped, summary.failed) == (200, 200, 0, {})
     assert set(summary.stages_ms["end_to_end"]) == {"p50", "p95", "p99", "max"}
@@ -73,6 +74,19 @@ def test_stages_overlap_across_frames_unless_asked_not_to(overlap):
     results = list(StreamExecutor([Stage("a", a), Stage("b", b)], overlap=overlap).run(Frames(3)))
     assert [r.value for r in results] == [0, 1, 2]
     assert seen == {"a ran frame 1 while b held frame 0": overlap}
+
+
+@pytest.mark.parametrize("live", [False, True])
+def test_end_to_end_is_shown_only_where_it_is_a_latency(live):
+    """From files frames wait in the queues by design (seconds behind the source): the table shows each
+    frame's own time; a live source's end to end is a latency and is shown with it."""
+    executor = StreamExecutor([Stage("double", double)], queue_size=1)
+    list(executor.run(Frames(5, live=live, rate_hz=1000)))
+    summary = executor.summary()
+    table = summary.table()
+    assert summary.live is live and summary.as_dict()["live"] is live
+    assert "per frame **" in table and ("end_to_end *" in table) is live
+    assert set(summary.stages_ms) >= {"processing", "end_to_end"}  # the record keeps both
 
 
 @pytest.mark.parametrize(("live", "cores", "overlapped"),
