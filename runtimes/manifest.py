@@ -67,6 +67,26 @@ class BinaryCodes:
 
 
 @dataclass(frozen=True)
+class ModelCard:
+    """The model card's facts a user must see where the model runs: what it was trained on and for which
+    sensors, where and how well it was evaluated (mIoU), and whether it is a demonstration."""
+
+    demonstration: bool
+    trained_on: str
+    sensors: tuple[str, ...]
+    evaluated_on: str
+    miou: float
+    card: str
+
+    def caveat(self) -> str | None:
+        """One line for the run header, summaries and renders; None for weights not marked a demonstration."""
+        if not self.demonstration:
+            return None
+        return (f"demonstration weights: trained on {self.trained_on}, {100 * self.miou:.1f} % mIoU on "
+                f"{self.evaluated_on}; do not trust these labels ({self.card})")
+
+
+@dataclass(frozen=True)
 class Manifest:
     model: ModelIdentity
     form: str
@@ -87,6 +107,7 @@ class Manifest:
     embedding_dim: int | None = None
     bebr: BinaryCodes | None = None
     built_from: dict[str, str | None] | None = None
+    model_card: ModelCard | None = None
     model_config: dict[str, Any] | None = None
     training: dict[str, Any] | None = None
     producer: dict[str, str] | None = None
@@ -110,6 +131,7 @@ class Manifest:
             neighbour_vote=document.get("postprocessing", {}).get("neighbour_vote"),
             embedding_dim=embeddings["dim"] if embeddings else None, bebr=binary_codes_of(document, origin),
             built_from=document.get("built_from"), model_config=document.get("model_config"),
+            model_card=ModelCard(**{**card, "sensors": tuple(card["sensors"])}) if (card := document.get("model_card")) else None,
             training=document.get("training"), producer=document.get("producer"), document=copy.deepcopy(document))
 
     def to_json(self) -> dict[str, Any]:

@@ -166,9 +166,16 @@ class Pipeline:
 
     def describe(self) -> dict:
         """What runs where, for logs and benchmark records."""
-        return {"pipeline": self.name, "model": self.model_name, "runtime": self.runner.name, "reason": self.reason,
+        return {"pipeline": self.name, "model": self.model_name, "caveat": self.caveat, "runtime": self.runner.name,
+                "reason": self.reason,
                 "form": self.package.form if self.package else "split (checkpoint)",
                 "inputs": [s.name for s in self.runner.inputs()]}
+
+    @property
+    def caveat(self) -> str | None:
+        """The model card's one-line warning when demonstration weights run (None otherwise)."""
+        card = self.package.manifest.model_card if self.package else None
+        return card.caveat() if card else None
 
     @property
     def model_name(self) -> str:

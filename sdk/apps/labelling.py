@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from runtimes.package import MANIFEST, sha256
+from runtimes.package import MANIFEST, load_package, sha256
 from runtimes.streaming import END_TO_END
 
 from sdk.apps.label_units import (FORMATS, UNIT_SUFFIXES, OutputSpec, Unit, UnitResult, find_units, is_done, label_unit,
@@ -81,7 +81,8 @@ def label_files(sources: Sequence[str | Path], out: str | Path, fmt: str = "labe
     todo = [u for u in units if not is_done(u, out, spec)]
     done_before = [u for u in units if u not in todo]
     redone = [str(u.path) for u in todo if output_of(u, out, fmt).exists()]
-    settings = {"engine": engine, "format": fmt, "runtime": runtime, "scores": scores, "model_digest": spec.model}
+    settings = {"engine": engine, "format": fmt, "runtime": runtime, "scores": scores, "model_digest": spec.model,
+                "caveat": caveat_of(runtime, package)}
     start = time.perf_counter()
     if engine == "ray":
         from sdk.apps.ray import label_on_ray
@@ -100,6 +101,18 @@ def label_locally(units: list[Unit], out: Path, spec: OutputSpec, runtime: str, 
 
     with Pipeline(DEFAULT_TASK, runtime, package, model=model) as pipeline:
         return [label_unit(pipeline, unit, out, spec) for unit in units], str(pipeline.model_path)
+
+
+def caveat_of(runtime: str, package: str | Path | None) -> str | None:
+    """The model card's warning for demonstration weights (the pytorch runtime runs the shipped weights, whose
+    card is the shipped package's); None for a served model or weights without a card."""
+    from sdk.shipped import shipped_package
+
+    if runtime == "triton":
+        return None
+    folder = package if package is not None and runtime != "pytorch" else shipped_package(DEFAULT_TASK)
+    card = load_package(folder, verify=False).manifest.model_card
+    return card.caveat() if card else None
 
 
 def model_digest(runtime: str, package: str | Path | None, url: str | None) -> str:

@@ -111,9 +111,11 @@ def draw_bev(axis, result: Segmentation, palette: Palette) -> None:
     axis.text(BEV_RANGE_M - 5 - bar / 2, -BEV_RANGE_M + 5.5, f"{bar:g} m", color="white", ha="center", fontsize=8)
 
 
-def frame_figure(result: Segmentation, palette: Palette, overlays: dict[str, np.ndarray] | None = None):
+def frame_figure(result: Segmentation, palette: Palette, overlays: dict[str, np.ndarray] | None = None,
+                 caveat: str | None = None):
     """One figure per frame: BEV (left), range view (top right), camera overlays below (three to a row, one or
-    two cameras share the row's width), and the legend of the classes present (right)."""
+    two cameras share the row's width), and the legend of the classes present (right); `caveat` (demonstration
+    weights) is written across the top."""
     from matplotlib import pyplot as plt
 
     overlays = overlays or {}
@@ -135,6 +137,8 @@ def frame_figure(result: Segmentation, palette: Palette, overlays: dict[str, np.
                         if k != END_TO_END)
     summary.text(0, 0.9, f"frame {result.index} of {result.frame.sensor}: {len(result.frame):,} points"
                  + (f"\n{timings}" if timings else ""), fontsize=10, va="top")
+    if caveat:
+        figure.suptitle(caveat, color="firebrick", fontsize=10)
     span = grid_columns // per_row
     for i, (name, overlay) in enumerate(overlays.items()):
         row, slot = divmod(i, per_row)

@@ -39,8 +39,8 @@ class Renderer:
     timings.json (per-stage timings, and the cost of projecting and drawing into each camera). `live`: the
     stream's end-to-end time is a latency and is plotted; from files frames queue by design and it is not."""
 
-    def __init__(self, folder: Path, live: bool = False) -> None:
-        self.folder, self.live = Path(folder), live
+    def __init__(self, folder: Path, live: bool = False, caveat: str | None = None) -> None:
+        self.folder, self.live, self.caveat = Path(folder), live, caveat
         self.folder.mkdir(parents=True, exist_ok=True)
         self.timings: list[dict[str, float]] = []
 
@@ -61,7 +61,7 @@ class Renderer:
             record[f"overlay_{name}_ms"] = 1000 * (time.perf_counter() - start)
             record[f"points_in_{name}"] = shown
             matplotlib.image.imsave(self.folder / f"{name}_{result.index:06d}.png", overlays[name])
-        figure = frame_figure(result, palette, overlays)
+        figure = frame_figure(result, palette, overlays, self.caveat)
         figure.savefig(self.folder / f"frame_{result.index:06d}.png", dpi=90)
         plt.close(figure)
         figure, axis = plt.subplots(figsize=(8, 7), layout="constrained")

@@ -37,6 +37,8 @@ def run_label(args: argparse.Namespace) -> Outcome:
               f"({summary['frames_per_s']} frames/s); {len(summary['already_done'])} already done, "
               f"{len(summary['redone'])} redone (made otherwise before), {len(summary['failed'])} failed; "
               f"summary in {args.out / 'summary.json'}")
+        if summary["caveat"]:
+            print(f"note: {summary['caveat']}")
         for failure in summary["failed"]:
             print(f"failed: {failure['path']}: {failure['reason']}")
     return Outcome(summary, PROBLEMS_FOUND if summary["failed"] else 0)

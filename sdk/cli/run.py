@@ -95,9 +95,11 @@ def run_stream(args: argparse.Namespace) -> dict[str, Any]:
     with pipeline_from_args(args) as pipeline, contextlib.ExitStack() as sinks:
         described = pipeline.describe()
         print(f"{pipeline.model_name} on {pipeline.runner.name} ({pipeline.reason}); source {args.source}")
+        if pipeline.caveat:
+            print(f"note: {pipeline.caveat}")
         outputs = [sinks.enter_context(LabelWriter(args.save, args.format))] if args.save else []
         if args.render:
-            outputs.append(sinks.enter_context(Renderer(args.render, live=source.live)))
+            outputs.append(sinks.enter_context(Renderer(args.render, live=source.live, caveat=pipeline.caveat)))
         results = pipeline.run(source, frames=args.frames)
         interrupted = False
         try:

@@ -34,6 +34,8 @@ from sdk.segmentation.training.evaluate import simulated_scenes
 
 log = logging.getLogger("export")
 RAPID_FORM = {"portable": "portable", "plugin": "plugin", "split": "input"}
+#: beside a checkpoint: the model card's facts the package carries (sdk/weights/rapid_seg/card.json)
+CARD = "card.json"
 
 
 @dataclass(frozen=True)
@@ -103,9 +105,21 @@ def export_rapid_seg(checkpoint: Path, form: str, out: Path, opset: int = DEFAUL
     model = load_model(checkpoint, rapid_form=RAPID_FORM[form])
     log.info("[1/4] loaded %s (%d parameters), form %s", checkpoint, sum(p.numel() for p in model.parameters()), form)
     identity = {"model": {"name": "rapid_seg", "version": _sdk_version(), "checkpoint": _shown(Path(checkpoint))},
-                "built_from": BuildRecord.of(checkpoint).to_dict(), "model_config": json.loads(model.config.to_json())}
+                "built_from": BuildRecord.of(checkpoint).to_dict(), "model_config": json.loads(model.config.to_json()),
+                **model_card_of(Path(checkpoint))}
     return export_network(model, identity, form, out, opset, profile, thresholds, real_scan, sim_frames,
                           calibration_frames, plugin_domain)
+
+
+def model_card_of(checkpoint: Path) -> dict:
+    """The model card's facts (card.json beside the weights; the mIoU from the evaluation it names), for the
+    manifest; nothing for a checkpoint without a card."""
+    path = checkpoint / CARD
+    if not path.is_file():
+        return {}
+    card = json.loads(path.read_text())
+    evaluation = json.loads((checkpoint / card.pop("evaluation")).read_text())
+    return {"model_card": {**card, "miou": evaluation["miou"]}}
 
 
 def check_request(form: str, opset: int, plugin_domain: str = DOMAIN) -> None:

@@ -8,6 +8,7 @@ its labels on other sensors are unmeasured."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +42,7 @@ class Prepared:
         return {name: self.feed[name] for name in self.inputs}
 
 
+log = logging.getLogger("sdk")
 #: a segmentation pipeline's stages, in order (each result's `timings` and every report name them so)
 STAGES = (PREPROCESS, INFER, POSTPROCESS) = ("preprocess", "infer", "postprocess")
 
@@ -80,6 +82,9 @@ class RapidSegSteps:
         #: the network's inputs: the package's (a network of your own may not read the points)
         self.inputs = inputs or graph_inputs(points=True, rapid=rapid is not None)
         self.colours = False  # a "colour" stage after postprocessing: point colours from the rig's images
+        #: the sensors the weights were trained for (the package's model card); others are warned of, once each
+        self.trained_sensors: tuple[str, ...] | None = None
+        self._warned: set[str] = set()
 
     @classmethod
     def for_model(cls, model, rapid_in_graph: bool) -> RapidSegSteps:
@@ -95,8 +100,10 @@ class RapidSegSteps:
         if manifest.range_image is None or manifest.label_set is None:
             raise PackageError(f"{origin}: not a segmentation package (its manifest has no range image or label set)")
         vote = manifest.neighbour_vote
-        return cls(manifest.range_image.rows, manifest.range_image.columns, manifest.rapid, manifest.label_set,
-                   NeighbourVote(**vote) if vote else None, tuple(spec.name for spec in manifest.inputs))
+        steps = cls(manifest.range_image.rows, manifest.range_image.columns, manifest.rapid, manifest.label_set,
+                    NeighbourVote(**vote) if vote else None, tuple(spec.name for spec in manifest.inputs))
+        steps.trained_sensors = manifest.model_card.sensors if manifest.model_card else None
+        return steps
 
     def geometry(self, frame: Frame) -> tuple[Frame, SensorGeometry]:
         """How to project this frame into the model's rows x columns: the sensor's own table and rings when
@@ -128,6 +135,10 @@ class RapidSegSteps:
                              f"x y z intensity, timestamp=...)), not {type(frame).__name__}")
         if not len(frame.points):
             raise ValueError(f"frame {frame.index}: no points")
+        if self.trained_sensors and frame.sensor not in self.trained_sensors and frame.sensor not in self._warned:
+            self._warned.add(frame.sensor)
+            log.warning("%s frames: these weights were trained for %s only; expect labels worse than the model "
+                        "card's figure", frame.sensor, ", ".join(self.trained_sensors))
         projected = project(*self.geometry(frame))
         has_pixel = projected.row >= 0
         if not has_pixel.any():
