@@ -19,8 +19,8 @@ import numpy as np
 from runtimes.ops.bebr_numba import binary_search_numba
 from runtimes.ops.bebr_spec import CodeLayout, code_norms, pack_signs
 from bebr_corpus import default_corpus_path, load_corpus
-from sdk.retrieval.training import BinarizerTraining, TrainingData, load_binarizer, train_binarizer
-from sdk.retrieval.binarizer import BinarizerConfig
+from sdk.retrieval.settings import BinarizerConfig, BinarizerTraining, TrainingData
+from sdk.retrieval.training import load_binarizer, train_binarizer
 
 from machine import describe_machine  # benchmarks/ is on the path: the scripts run from it
 

@@ -20,10 +20,10 @@ from runtimes.bebr_index import BinaryIndex, IndexInfo
 from runtimes.onnxruntime_runner import OnnxRuntimeRunner
 from sdk import Pipeline, SearchOptions
 from sdk.retrieval.exporting import export_binarizer
-from sdk.retrieval.training import BinarizerTraining, TrainingData, train_binarizer
-from sdk.retrieval.binarizer import BinarizerConfig
 from sdk.retrieval.place_recognition import REVISIT, TOLERANCE_M, ScanContext, place_recall, revisit_pairs, simulated_revisit
+from sdk.retrieval.settings import BinarizerConfig, BinarizerTraining, TrainingData
 from sdk.retrieval.steps import BinarizerInfo, encode_all
+from sdk.retrieval.training import train_binarizer
 
 from machine import describe_machine  # benchmarks/ is on the path: the scripts run from it
 

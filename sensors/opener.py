@@ -59,8 +59,12 @@ def _open_path(path: Path, options: dict[str, Any]) -> Source:
         raise SourceError(f"{path}: no such file or folder")
     name = path.name.lower()
     if name.endswith(".json") and path.is_file():
+        from .ouster import is_metadata
         from .rig import open_calibration_rig
 
+        if is_metadata(path):
+            raise SourceError(f"{path}: an Ouster sensor metadata file, not a source: open the capture it describes "
+                              f"(a .pcap named like it is read with it, or -o metadata={path})")
         return _accepting(open_calibration_rig, path, options, "tolerance", open_lidar=open_source)
     if path.is_dir():
         from .rig import open_kitti_rig, open_nuscenes_rig, rig_folder_kind

@@ -20,6 +20,21 @@ def _ouster():
     return core, open_source
 
 
+#: keys only an Ouster sensor metadata file has (the legacy layout and the one since firmware 2.4)
+METADATA_KEYS = frozenset({"beam_altitude_angles", "beam_intrinsics", "lidar_data_format", "sensor_info"})
+
+
+def is_metadata(path: Path) -> bool:
+    """Whether `path` is an Ouster sensor metadata JSON (what a capture needs beside it, not a source)."""
+    import json
+
+    try:
+        document = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(document, dict) and bool(METADATA_KEYS & set(document))
+
+
 def metadata_for(pcap: Path) -> Path | None:
     """The sensor metadata beside a capture: same stem with .json."""
     candidate = pcap.with_suffix(".json")

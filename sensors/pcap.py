@@ -92,3 +92,18 @@ def _parse(stamp: float, frame: bytes, link_header: int) -> UdpDatagram | str | 
     if len(payload) != udp_length - 8:
         return f"truncated UDP payload ({len(payload)} of {udp_length - 8} B captured)"
     return UdpDatagram(stamp, src_port, dst_port, payload)
+
+
+def pcap_contents(path: Path, limit: int = 200) -> str:
+    """What the first UDP datagrams of a capture are (destination ports and payload sizes), and what that
+    suggests: an Ouster capture's lidar packets are thousands of bytes to port 7502 and need its metadata."""
+    sizes: dict[int, set[int]] = {}
+    for datagram, _ in zip(udp_datagrams(path, SourceStats()), range(limit)):
+        sizes.setdefault(datagram.dst_port, set()).add(len(datagram.payload))
+    if not sizes:
+        return "it holds no UDP datagrams"
+    seen = "; ".join(f"port {port}: {', '.join(f'{s} B' for s in sorted(found)[:3])}" for port, found in sorted(sizes.items()))
+    ouster = any(size > 1500 for found in sizes.values() for size in found)
+    return f"its UDP datagrams are {seen}" + (
+        " (an Ouster capture? it needs its sensor metadata: the .json named like the .pcap beside it, or "
+        "-o metadata=FILE.json)" if ouster else " (-o port=N picks another port)")

@@ -39,6 +39,8 @@ class OutputSpec:
     scores: bool
     #: what labels: the package's manifest digest (the checkpoint's for the pytorch runtime, the server for triton)
     model: str
+    #: how each unit is opened: sensors.open's options (an Ouster capture's metadata=, a calibration=)
+    source_options: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -123,9 +125,9 @@ def write_result(result, fmt: str, target: Path) -> None:
         write_pcd(target, result.frame, result.labels, result.colours)
 
 
-def label_frames(pipeline, path: Path) -> Iterator:
+def label_frames(pipeline, path: Path, options: dict | None = None) -> Iterator:
     """The pipeline's results for every frame of one file, read where this runs (a Ray actor reads its own)."""
-    with sensors.open(path) as source:
+    with sensors.open(path, **(options or {})) as source:
         yield from pipeline.run(source)
 
 
@@ -142,7 +144,7 @@ def label_unit(pipeline, unit: Unit, out: Path, spec: OutputSpec) -> UnitResult:
     start = time.perf_counter()
     try:
         if fmt == "parquet":
-            results = list(label_frames(pipeline, unit.path))
+            results = list(label_frames(pipeline, unit.path, spec.source_options))
             rows = [(r.index, r.labels, r.scores, r.timings) for r in results]
             write_parquet(staging, str(unit.path), rows, scores, results[0].label_set if results else None)
             result.timings = [timings for *_, timings in rows]
@@ -150,7 +152,7 @@ def label_unit(pipeline, unit: Unit, out: Path, spec: OutputSpec) -> UnitResult:
             one_file = single_frame(unit)
             if not one_file:
                 staging.mkdir()
-            for r in label_frames(pipeline, unit.path):
+            for r in label_frames(pipeline, unit.path, spec.source_options):
                 write_result(r, fmt, staging if one_file else staging / f"{r.index:06d}{EXTENSIONS[fmt]}")
                 result.timings.append(dict(r.timings))
         if not result.timings:

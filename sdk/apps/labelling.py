@@ -50,9 +50,10 @@ def write_summary(out: Path, summary: dict) -> Path:
 
 def label_files(sources: Sequence[str | Path], out: str | Path, fmt: str = "label", runtime: str = DEFAULT_RUNTIME,
                 package: str | Path | None = None, scores: bool = False, engine: str = "local",
-                url: str | None = None, **ray_options) -> dict:
+                url: str | None = None, source_options: dict | None = None, **ray_options) -> dict:
     """Label every file under `sources` into `out`; returns (and writes) the summary. `url`: HOST:PORT of the
-    Triton server of runtime "triton". `ray_options`: address, actors, cpus_per_actor, spread (one actor per
+    Triton server of runtime "triton". `source_options`: what sensors.open needs for every unit (an Ouster
+    capture's metadata=, a calibration=). `ray_options`: address, actors, cpus_per_actor, spread (one actor per
     node) (engine="ray")."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose {', '.join(FORMATS)}")
@@ -77,7 +78,8 @@ def label_files(sources: Sequence[str | Path], out: str | Path, fmt: str = "labe
     units = find_units(sources)
     if not units:
         raise ValueError(f"no files to label under {', '.join(map(str, sources))} ({', '.join(UNIT_SUFFIXES)} or bag folders)")
-    spec = OutputSpec(fmt, scores, model_digest(runtime, package, url))
+    spec = OutputSpec(fmt, scores, model_digest(runtime, package, url),
+                      {key: str(value) for key, value in (source_options or {}).items()})
     todo = [u for u in units if not is_done(u, out, spec)]
     done_before = [u for u in units if u not in todo]
     redone = [str(u.path) for u in todo if output_of(u, out, fmt).exists()]

@@ -7,13 +7,14 @@ import logging
 from pathlib import Path
 
 from export.engine import PRECISIONS
+from export.opset import DEFAULT_OPSET
 from export.parity import ParityThresholds
 from runtimes.manifest import FORMS
 from runtimes.ops.nodes import DOMAIN, PLUGIN_DOMAINS, TENSORRT_EP_DOMAIN
+from sensors.source import require_module
 
 from sdk.apps.triton_repository import NETWORK_BACKENDS
 from sdk.options import ModelOptions
-from sdk.segmentation.exporting import DEFAULT_OPSET, PointProfile, export_rapid_seg
 from sdk.shipped import SHIPPED_PACKAGES, default_checkpoint
 
 REAL_SCAN_HINT = Path(__file__).resolve().parents[3] / "shared" / "data" / "semantickitti" / "sequences" / "00"
@@ -39,6 +40,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                        help="rebuild the package the SDK ships (split form, the shipped weights), in place")
     where.add_argument("--triton", type=Path, metavar="REPO",
                        help="write a Triton model repository from --package (default: the shipped package); no export")
+    export.add_argument("--force", action="store_true", help="replace what --out or --triton already holds")
     export.add_argument("--package", type=Path, default=None, help="--triton: the split-form package to serve")
     export.add_argument("--network-backend", choices=NETWORK_BACKENDS, default="onnxruntime",
                         help="--triton: Triton's onnxruntime backend, or a Python model running ONNX Runtime")
@@ -81,10 +83,19 @@ def run_export(args: argparse.Namespace) -> dict:
     logging.getLogger("export").setLevel(logging.INFO)
     if not logging.getLogger().handlers:
         logging.basicConfig(format="%(message)s")
+    refuse_to_overwrite(args.triton or args.out, args.force)
     if args.triton:
+        if args.form != ModelOptions.form or args.factory or args.checkpoint:
+            raise ValueError("--triton serves an exported package (--package, default the shipped one) as it is: "
+                             "--form, --model and --checkpoint belong to the export that made it")
         return run_triton(args)
+    require_module("torch", "rapid-edge export", "export")
+    if not args.verbose:  # the exporters' own notes (torch, onnxscript, numba) would bury the SDK's four steps
+        quiet_third_parties()
     if (args.model is None) == (args.factory is None):
         raise SystemExit("export: name rapid_seg or give --model MODULE:FUNCTION, one of the two")
+    from sdk.segmentation.exporting import PointProfile, export_rapid_seg
+
     profile = PointProfile(*(int(v) for v in args.points.split(":"))) if args.points else PointProfile()
     thresholds = ParityThresholds(args.min_agreement, args.min_cosine)
     if args.factory:
@@ -100,7 +111,7 @@ def run_export(args: argparse.Namespace) -> dict:
     return wrote(package)
 
 
-def run_user_export(args: argparse.Namespace, profile: PointProfile, thresholds: ParityThresholds) -> dict:
+def run_user_export(args: argparse.Namespace, profile, thresholds: ParityThresholds) -> dict:
     from sdk.segmentation.user_model import export_user_model
 
     if args.checkpoint is None or args.config is None or args.out is None:
@@ -108,6 +119,25 @@ def run_user_export(args: argparse.Namespace, profile: PointProfile, thresholds:
     package = export_user_model(args.factory, args.checkpoint, args.config, args.form, args.out, args.opset, profile,
                                 thresholds, args.real_scan, args.sim_frames, args.calibration_frames, args.plugin_domain)
     return wrote(package)
+
+
+def refuse_to_overwrite(target: Path | None, force: bool) -> None:
+    """An export never replaces a folder silently: a package made before is lost with it."""
+    if target is not None and target.exists() and any(target.iterdir()) and not force:
+        raise ValueError(f"{target} already holds files; choose another folder or pass --force to replace them")
+
+
+def quiet_third_parties() -> None:
+    """Keep warnings and log lines of the libraries the export drives off the console (rapid-edge -v shows them).
+    PyTorch is imported first: importing it sets its loggers' levels, which would undo these."""
+    import importlib
+    import warnings
+
+    importlib.import_module("torch")
+
+    for name in ("torch", "onnxscript", "onnx_ir", "onnxslim"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module=r"(torch|onnxscript|onnx_ir|onnxslim|numba|copyreg)(\.|$)")
 
 
 def wrote(package) -> dict:

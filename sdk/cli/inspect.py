@@ -11,6 +11,8 @@ from typing import Any
 
 from runtimes.package import MANIFEST, PARITY, PackageError, load_package, sha256
 
+from sdk.cli.sensors import add_source_options, source_options
+
 ENGINE_SUFFIXES = (".engine", ".plan")
 
 
@@ -18,6 +20,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     inspect = commands.add_parser("inspect", help="what a package, engine or capture holds")
     inspect.add_argument("target", help="a package folder, an .engine/.plan file, or any source sensors.open takes")
     inspect.add_argument("--frames", type=int, default=None, help="a source: read at most this many frames")
+    add_source_options(inspect)
     inspect.add_argument("--json", action="store_true", help="print the report as JSON")
     inspect.set_defaults(run=run_inspect)
 
@@ -29,7 +32,7 @@ def run_inspect(args: argparse.Namespace) -> dict[str, Any]:
     elif target.suffix in ENGINE_SUFFIXES:
         report = inspect_engine(target)
     else:
-        report = inspect_source(args.target, args.frames)
+        report = inspect_source(args.target, args.frames, source_options(args))
     if not args.json:
         for key, value in report.items():
             print(f"{key:>16}: {json.dumps(value) if isinstance(value, (dict, list)) else value}")
@@ -68,12 +71,12 @@ def inspect_engine(path: Path) -> dict[str, Any]:
             "listed_in_package": listed}
 
 
-def inspect_source(target: str, frames: int | None) -> dict[str, Any]:
+def inspect_source(target: str, frames: int | None, options: dict[str, Any]) -> dict[str, Any]:
     import sensors
 
     from sdk.cli.sensors import summarize
 
-    with sensors.open(target) as source:
+    with sensors.open(target, **options) as source:
         counts, stamps, labelled, cameras = [], [], False, {}
         for frame in itertools.islice(source, frames):
             counts.append(len(frame))

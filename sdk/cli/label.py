@@ -6,6 +6,7 @@ from pathlib import Path
 
 from sdk.apps.labelling import ENGINES, FORMATS, label_files
 from sdk.cli.outcome import PROBLEMS_FOUND, Outcome
+from sdk.cli.sensors import add_source_options, source_options
 from sdk.tasks import DEFAULT_RUNTIME, RUNTIMES
 
 
@@ -23,6 +24,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     label.add_argument("--address", default=None, help="ray: `auto` or HOST:PORT of a running cluster (default: a local Ray on loopback)")
     label.add_argument("--actors", type=int, default=None, help="ray: actors, one Pipeline each (default 1)")
     label.add_argument("--cpus-per-actor", type=float, default=None, help="ray: CPUs each actor takes (default 0.5)")
+    add_source_options(label)
     label.add_argument("--json", action="store_true", help="print the summary as JSON")
     label.set_defaults(run=run_label)
 
@@ -31,7 +33,7 @@ def run_label(args: argparse.Namespace) -> Outcome:
     ray_options = {name: value for name, value in (("address", args.address), ("actors", args.actors),
                                                    ("cpus_per_actor", args.cpus_per_actor)) if value is not None}
     summary = label_files(args.sources, args.out, args.format, args.runtime, args.package, args.scores, args.engine,
-                          args.url, **ray_options)
+                          args.url, source_options=source_options(args), **ray_options)
     if not args.json:
         print(f"{summary['frames']} frames of {len(summary['labelled'])} files in {summary['seconds']:.1f} s "
               f"({summary['frames_per_s']} frames/s); {len(summary['already_done'])} already done, "

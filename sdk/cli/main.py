@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import importlib.util
 import json
 import logging
 import sys
@@ -16,28 +17,26 @@ from sdk.cli.outcome import Outcome
 
 #: the modules that define the subcommands, in the order `--help` lists them
 COMMAND_MODULES = ("run", "label", "inspect", "sensors", "ros2", "train", "export", "bebr")
-#: what the [export] and [train] extras add; a core install (a vehicle's) lacks them
-TRAINING_STACK = ("torch", "onnxscript", "onnxslim", "safetensors", "open3d")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Every subcommand this install can run; those needing the training stack are listed as absent on a core install."""
-    parser = argparse.ArgumentParser(prog="rapid-edge", description="RAPiD Edge SDK: LiDAR segmentation from PyTorch to the vehicle.")
+    """Every subcommand this install can run; a command module's REQUIRES that are not installed (PyTorch on a
+    core install) list it as absent instead. Command modules import heavy libraries only when they run."""
+    parser = argparse.ArgumentParser(prog="rapid-edge", description="RAPiD Edge SDK: LiDAR segmentation from PyTorch to the vehicle.",
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # the epilog's install line unbroken
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     parser.add_argument("--version", action="version", version=f"rapid-edge {version('rapid-edge-sdk')}")
     commands = parser.add_subparsers(dest="command", required=True)
     absent = []
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"sdk.cli.{name}")
-        except ModuleNotFoundError as err:
-            if err.name not in TRAINING_STACK:
-                raise
-            absent.append(f"{name} (needs {err.name})")
+        module = importlib.import_module(f"sdk.cli.{name}")
+        missing = [required for required in getattr(module, "REQUIRES", ()) if importlib.util.find_spec(required) is None]
+        if missing:
+            absent.append(f"{name} (needs {missing[0]})")
             continue
         module.add_parser(commands)
     if absent:
-        parser.epilog = (f"Not in this install: the commands of {', '.join(absent)}; "
+        parser.epilog = (f"Not in this install: the commands of {', '.join(absent)};\n"
                          "pip install 'rapid-edge-sdk[train]' adds them.")
     return parser
 

@@ -11,7 +11,7 @@ from sensors import Source
 from sensors.writers import FORMATS
 
 from sdk.cli.options import add_options, options_from_args
-from sdk.cli.sensors import open_from_args, pair
+from sdk.cli.sensors import add_source_options, open_from_args, pair
 from sdk.options import ModelOptions, PostprocessOptions, StreamOptions
 from sdk.pipeline import Pipeline
 from sdk.tasks import DEFAULT_RUNTIME, DEFAULT_TASK, FRAMES, RUNTIMES, tasks_taking
@@ -23,8 +23,7 @@ DEFAULT_RENDER = Path("rapid-edge-render")
 def add_parser(commands: argparse._SubParsersAction) -> None:
     run = commands.add_parser("run", help="segment a stream of frames (default: the simulated HDL-64E drive)")
     run.add_argument("--source", default=DEFAULT_SOURCE, help=f"source URL or path (default: {DEFAULT_SOURCE})")
-    run.add_argument("-o", "--option", action="append", default=[], metavar="KEY=VALUE",
-                     help="source option, e.g. -o calibration=VLP16.yaml (repeatable)")
+    add_source_options(run)
     run.add_argument("--camera", action="append", default=[], metavar="NAME=URL",
                      help="a live camera beside a live LiDAR --source (e.g. front=camera://0); repeatable, with --calibration")
     run.add_argument("--calibration", type=Path, default=None, help="the rig's calibration.json naming each --camera")

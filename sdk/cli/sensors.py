@@ -32,17 +32,23 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-o", "--option", action="append", default=[], metavar="KEY=VALUE",
-                        help="source option, e.g. -o model=VLP-16 -o calibration=VLP16.yaml (repeatable)")
+    add_source_options(parser)
     parser.add_argument("--frames", type=int, default=None, help="stop after this many frames")
 
 
+def add_source_options(parser: argparse.ArgumentParser) -> None:
+    """-o KEY=VALUE, the options of sensors.open (a capture's calibration=, an Ouster pcap's metadata=, ...)."""
+    parser.add_argument("-o", "--option", action="append", default=[], metavar="KEY=VALUE",
+                        help="source option, e.g. -o model=VLP-16 -o calibration=VLP16.yaml -o metadata=OS.json "
+                             "(repeatable)")
+
+
+def source_options(args: argparse.Namespace) -> dict[str, Any]:
+    return dict(pair(item, "option", "KEY=VALUE") for item in args.option)
+
+
 def open_from_args(args: argparse.Namespace) -> sensors.Source:
-    options: dict[str, Any] = {}
-    for item in args.option:
-        key, value = pair(item, "option", "KEY=VALUE")
-        options[key] = value
-    return sensors.open(args.source, **options)
+    return sensors.open(args.source, **source_options(args))
 
 
 def pair(item: str, flag: str, form: str) -> tuple[str, str]:

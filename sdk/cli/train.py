@@ -15,8 +15,11 @@ from sdk.segmentation.models.rapid_seg_config import RapidSegConfig
 from sdk.segmentation.neighbour_vote import DEFAULT_VOTE
 from sdk.cli.sensors import progress
 from sdk.segmentation.training.data import RANDOM_REMISSION, Augmentation, KittiFrames, MixedFrames, SimFrames
-from sdk.segmentation.training.evaluate import EVALUATION_SEEDS, HELD_OUT_FRAMES, HELD_OUT_SEEDS, evaluate, simulated_scenes
-from sdk.segmentation.training.trainer import TrainConfig, Trainer, has_checkpoint, new_model
+from sdk.segmentation.training.config import TrainConfig
+from sdk.segmentation.training.protocol import EVALUATION_SEEDS, HELD_OUT_FRAMES, HELD_OUT_SEEDS
+
+#: every command here trains or runs the PyTorch model; a core install lists them as absent
+REQUIRES = ("torch",)
 
 
 #: the simulated scenes `rapid-edge calibrate` fits on by default: 80 drives never trained on nor evaluated,
@@ -135,6 +138,8 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
 
 
 def run_train(args: argparse.Namespace) -> dict:
+    from sdk.segmentation.training.trainer import Trainer, has_checkpoint, new_model
+
     config = train_config(args)
     frames = frames_from_args(args)
     if args.resume:
@@ -165,6 +170,8 @@ def frame_indices(text: str) -> tuple[int, ...]:
 
 
 def labelled_frames(sources: list[str], seeds: Callable[[], range], indices: tuple[int, ...]) -> tuple[Iterator, str]:
+    from sdk.segmentation.training.evaluate import simulated_scenes
+
     """The --source files, or else simulated scenes (seeds checked only then: they mean nothing beside a source)."""
     if sources:
         frames = (frame for source in sources for frame in sensors.open(source))
@@ -175,6 +182,8 @@ def labelled_frames(sources: list[str], seeds: Callable[[], range], indices: tup
 
 
 def run_evaluate(args: argparse.Namespace) -> dict:
+    from sdk.segmentation.training.evaluate import evaluate
+
     from sdk.segmentation.training.checkpoint import load_model
 
     model = load_model(args.checkpoint)

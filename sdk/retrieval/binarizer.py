@@ -11,41 +11,12 @@ the index and the search op take: int32 words packed as runtimes/ops/bebr_spec.p
 float32 norms stored beside them, both computed inside the graph when exported."""
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
-
 import torch
 from torch import nn
 
-from runtimes.ops.bebr_spec import WORD_BITS, CodeLayout
+from runtimes.ops.bebr_spec import WORD_BITS
 
-
-@dataclass(frozen=True)
-class BinarizerConfig:
-    dim: int = 384  # all-MiniLM-L6-v2's embedding width
-    bits: int = 512  # m, bits per plane
-    planes: int = 2  # u + 1
-    hidden: int = 1024  # 0: every transform is one Linear (the "learned linear projection + sign" baseline)
-    binary: bool = True  # False: no sign, the float projection the paper compares with (not exportable)
-    dropout: float = 0.3  # after each MLP block's ReLU, in training only (width and rate: weights/bebr/TRAINING.md)
-
-    def __post_init__(self) -> None:
-        self.layout  # validates bits and planes
-        if self.dim < 1 or self.hidden < 0:
-            raise ValueError(f"dim must be positive and hidden non-negative, got {self.dim} and {self.hidden}")
-        if not self.binary and self.planes != 1:
-            raise ValueError("a float projection has one plane")
-
-    @property
-    def layout(self) -> CodeLayout:
-        return CodeLayout(self.bits, self.planes)
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self))
-
-    @classmethod
-    def from_dict(cls, data: dict) -> BinarizerConfig:
-        return cls(**data)
+from sdk.retrieval.settings import BinarizerConfig
 
 
 class SignSTE(torch.autograd.Function):

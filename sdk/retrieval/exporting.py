@@ -92,7 +92,7 @@ def export_binarizer(checkpoint: Path, out: Path, parity_embeddings: np.ndarray 
     check_codes_parity(report)
     config = binarizer.config
     write_manifest(out, {
-        "model": {"name": "bebr", "version": _sdk_version(), "checkpoint": str(checkpoint),
+        "model": {"name": "bebr", "version": _sdk_version(), "checkpoint": Path(checkpoint).name,
                   "weights_sha256": sha256(Path(checkpoint) / WEIGHTS)},
         "form": FORM, "opset": opset, "custom_ops": [],
         "inputs": [asdict(s) for s in inputs], "outputs": [asdict(s) for s in outputs],

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -26,63 +26,12 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file
 
-from runtimes.embeddings import EmbeddingError, check_embeddings
-
-from sdk.retrieval.binarizer import Binarizer, BinarizerConfig
+from sdk.retrieval.binarizer import Binarizer
+from sdk.retrieval.settings import BinarizerConfig, BinarizerTraining, TrainingData
 from sdk.checkpoint import CONFIG, WEIGHTS, load_training_state, save_training_state, save_weights
 
 log = logging.getLogger("sdk.bebr")
 MODES = ("pairs", "vectors")
-
-
-@dataclass(frozen=True)
-class BinarizerTraining:
-    epochs: int = 20
-    batch_size: int = 512
-    learning_rate: float = 2e-3
-    weight_decay: float = 1e-4
-    temperature: float = 0.05
-    hard_negatives: int = 8  # the few hardest in-batch negatives of each anchor, in a loss of their own
-    hard_weight: float = 0.5
-    teacher_temperature: float = 0.05  # vectors mode: the float neighbourhood's softmax
-    compatible_weight: float = 1.0  # backward-compatible mode: weight of the new-query / old-document loss
-    neighbourhood_weight: float = 0.0  # pairs mode: weight of the vectors mode's loss, a regulariser
-    seed: int = 0
-    device: str = "cpu"
-
-    def __post_init__(self) -> None:
-        if self.epochs < 1 or self.batch_size < 2:
-            raise ValueError(f"epochs >= 1 and batch_size >= 2 needed, got {self.epochs} and {self.batch_size}")
-        if self.temperature <= 0 or self.teacher_temperature <= 0:
-            raise ValueError("temperatures must be positive")
-        if self.hard_negatives < 0 or self.hard_negatives >= self.batch_size:
-            raise ValueError(f"hard_negatives must lie in 0..batch_size-1, got {self.hard_negatives}")
-
-
-@dataclass
-class TrainingData:
-    """Float embeddings as stored: pairs (queries, docs) or vectors alone (docs is None)."""
-
-    queries: np.ndarray
-    docs: np.ndarray | None = None
-
-    def __post_init__(self) -> None:
-        self.queries = check_embeddings(self.queries, "queries")
-        if self.docs is not None:
-            self.docs = check_embeddings(self.docs, "docs", self.queries.shape[1])
-            if len(self.docs) != len(self.queries):
-                raise EmbeddingError(f"pairs: {len(self.queries)} queries but {len(self.docs)} docs (row i of each is a pair)")
-
-    @property
-    def mode(self) -> str:
-        return "vectors" if self.docs is None else "pairs"
-
-    @property
-    def dim(self) -> int:
-        return self.queries.shape[1]
-
-    def __len__(self) -> int:
-        return len(self.queries)
 
 
 def contrastive(queries: torch.Tensor, docs: torch.Tensor, temperature: float, hard: int) -> torch.Tensor:

@@ -200,9 +200,10 @@ def export_network(model, identity: dict, form: str, out: Path, opset: int = DEF
 
 
 def _shown(checkpoint: Path) -> str:
-    """The checkpoint as the manifest names it: relative to the SDK for its own weights (no machine's paths)."""
+    """The checkpoint as the manifest names it, never by this machine's paths: relative to the SDK for its own
+    weights, by its folder's name for others (the weights' sha256 beside it identifies them)."""
     resolved = checkpoint.resolve()
-    return str(resolved.relative_to(ROOT)) if resolved.is_relative_to(ROOT) else str(resolved)
+    return str(resolved.relative_to(ROOT)) if resolved.is_relative_to(ROOT) else resolved.name
 
 
 def _sdk_version() -> str:

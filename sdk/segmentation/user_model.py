@@ -147,6 +147,12 @@ def load_factory(spec: str) -> Callable:
     return factory
 
 
+def shown_factory(spec: str) -> str:
+    """`dir/net.py:build` as `net.py:build`; `module:function` as it is."""
+    module_name, _, function = spec.rpartition(":")
+    return f"{Path(module_name).name}:{function}" if module_name.endswith(".py") else spec
+
+
 def build_network(spec: str, checkpoint: Path, config: ModelConfig, rapid_form: str = "input"):
     """The user's network with its weights (safetensors, no unpickling), wrapped in the SDK's interface."""
     import torch
@@ -212,7 +218,8 @@ def export_user_model(factory: str, checkpoint: Path, config: Path, form: str, o
     model = build_network(factory, checkpoint, settings, RAPID_FORM[form])
     log.info("[1/4] built %s from %s (%d parameters), form %s", factory, checkpoint,
              sum(p.numel() for p in model.parameters()), form)
-    identity = {"model": {"name": factory, "factory": factory, "checkpoint": str(checkpoint.resolve())},
+    shown = shown_factory(factory)  # names, not this machine's paths: the package travels
+    identity = {"model": {"name": shown, "factory": shown, "checkpoint": checkpoint.name},
                 "built_from": {"weights_sha256": sha256(checkpoint),
                                "network_source_sha256": network_source_digest(model.network),
                                "sdk_graph_source_sha256": graph_source_digest(USER_EXPORTER)},

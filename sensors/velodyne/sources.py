@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..frame import Frame
 from ..latest import put_latest
-from ..pcap import udp_datagrams
+from ..pcap import pcap_contents, udp_datagrams
 from ..source import Source, SourceError, SourceStats
 from .assembler import DecodeOptions, RotationAssembler, check_packet, decoder_config
 from .models import DUAL_RETURN, PACKET_SIZE, VelodyneModel, fingerprint, identify, model_by_name
@@ -25,6 +25,10 @@ POSITION_PACKET_SIZE = 512
 IDENTIFY_PACKETS = 64
 
 Packet = tuple[float, bytes]
+
+
+class NoVelodynePackets(SourceError):
+    """Nothing in the stream decodes as Velodyne; a capture says what it holds instead (pcap_contents)."""
 
 
 class VelodynePacketSource(Source):
@@ -66,7 +70,7 @@ class VelodynePacketSource(Source):
             if good >= IDENTIFY_PACKETS:
                 break
         if not good:
-            raise SourceError(f"{self.origin}: no Velodyne data packets ({PACKET_SIZE} B with firing-block flags)")
+            raise NoVelodynePackets(f"{self.origin}: no Velodyne data packets ({PACKET_SIZE} B with firing-block flags)")
         return head
 
     def _choose_model(self, requested: str | None) -> tuple[VelodyneModel, str]:
@@ -134,8 +138,11 @@ def open_velodyne_pcap(path: Path, model: str | None = None, port: int | None = 
         except ValueError as err:
             raise SourceError(f"{path}: HDL-64E calibration in the packets is unreadable ({err})") from err
 
-    return VelodynePacketSource(lambda stats: pcap_packets(path, stats, port), str(path), model, options,
-                                embedded_calibration=embedded_calibration)
+    try:
+        return VelodynePacketSource(lambda stats: pcap_packets(path, stats, port), str(path), model, options,
+                                    embedded_calibration=embedded_calibration)
+    except NoVelodynePackets as err:
+        raise NoVelodynePackets(f"{err}; {pcap_contents(path)}") from None
 
 
 class VelodyneUdpSource(VelodynePacketSource):

@@ -43,6 +43,11 @@ def test_the_cli_runs_on_the_core_install_and_names_what_it_lacks(tmp_path, data
     help_text = subprocess.run([str(cli), "--help"], capture_output=True, text=True, cwd=tmp_path)
     assert help_text.returncode == 0, help_text.stderr[-2000:]
     assert "ros2" in help_text.stdout and "run" in help_text.stdout
+    assert "bebr" in help_text.stdout and "export" in help_text.stdout  # neither needs PyTorch to be listed
+    assert "the commands of train (needs torch)" in " ".join(help_text.stdout.split())
+    exported = subprocess.run([str(cli), "export", "rapid_seg", "--out", str(tmp_path / "pkg")], capture_output=True,
+                              text=True, cwd=tmp_path)
+    assert exported.returncode == 2 and "rapid-edge export needs torch, which this install lacks" in exported.stderr
     assert "Not in this install" in " ".join(help_text.stdout.split()) and "rapid-edge-sdk[train]" in help_text.stdout
     labelled = subprocess.run([str(cli), "run", "--source", str(data(SCAN)), "--save", str(tmp_path / "labels")],
                               capture_output=True, text=True, cwd=tmp_path)

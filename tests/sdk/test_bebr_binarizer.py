@@ -15,8 +15,9 @@ from runtimes.embeddings import EmbeddingError
 from runtimes.onnxruntime_runner import OnnxRuntimeRunner
 from runtimes.ops.bebr_numba import binary_search_numba
 from runtimes.ops.bebr_spec import CodeLayout, code_norms, pack_signs
-from sdk.retrieval.training import BinarizerTraining, TrainingData, load_binarizer, read_code_version, train_binarizer
-from sdk.retrieval.binarizer import Binarizer, BinarizerConfig, SignSTE, fold_batch_norm
+from sdk.retrieval.binarizer import Binarizer, SignSTE, fold_batch_norm
+from sdk.retrieval.settings import BinarizerConfig, BinarizerTraining, TrainingData
+from sdk.retrieval.training import load_binarizer, read_code_version, train_binarizer
 
 from bebr_data import synthetic_pairs
 

@@ -54,10 +54,13 @@ def test_train_writes_a_package_with_its_checkpoint(workspace):
 
 
 @pytest.mark.parametrize("search_runtime", ["numba", "onnxruntime"])
-def test_index_then_search_returns_the_kernels_answer(workspace, search_runtime):
+def test_index_then_search_returns_the_kernels_answer(workspace, search_runtime, capsys):
     out = workspace / f"results-{search_runtime}.npz"
     assert main(["bebr", "search", str(workspace / "first"), str(workspace / "docs.bebr"), "--queries",
-                 str(workspace / "queries.npy"), "--k", "5", "--out", str(out), "--search-runtime", search_runtime]) == 0
+                 str(workspace / "queries.npy"), "--k", "5", "--out", str(out), "--search-runtime", search_runtime,
+                 "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)  # compilation is the warm-up's, before the timed search
+    assert set(report["warmup_ms"]) == set(report["timings_ms"]) == {"encode", "search"}
     with np.load(out) as results:
         ids, scores = results["indices"], results["scores"]
     index = BinaryIndex.load(workspace / "docs.bebr")

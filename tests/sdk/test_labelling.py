@@ -180,3 +180,18 @@ def test_runtime_choices_are_checked_before_anything_is_labelled(tmp_path, capsy
     assert main(["label", scan, "--out", str(tmp_path / "c"), "--runtime", "triton", "--url", "127.0.0.1:9"]) == 2
     assert "127.0.0.1:9: no Triton server answers" in capsys.readouterr().err
     assert not list((tmp_path / "c").glob("*.label"))
+
+
+def test_a_capture_that_needs_source_options_is_labelled_with_them(tmp_path, capsys):
+    """An Ouster pcap away from its metadata: `-o metadata=` reaches every unit, as `run -o` does."""
+    import shutil
+
+    pcap = shutil.copy(data_file("ouster/OS-1-32-G_v2.1.1_1024x10.pcap"), tmp_path / "drive.pcap")
+    metadata = data_file("ouster/OS-1-32-G_v2.1.1_1024x10.json")
+    out = tmp_path / "out"
+    assert main(["label", str(pcap), "--out", str(out), "--runtime", "onnxruntime-cpu", "--json"]) == 1
+    assert "an Ouster capture?" in json.loads(capsys.readouterr().out)["failed"][0]["reason"]
+    assert main(["label", str(pcap), "--out", str(out), "--runtime", "onnxruntime-cpu", "-o", f"metadata={metadata}",
+                 "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["labelled"] == [str(pcap)] and summary["frames"] == len(list(sensors.open(pcap, metadata=metadata)))

@@ -385,3 +385,10 @@ def test_a_segmentation_pipeline_refuses_an_item_that_is_not_a_frame():
     with Pipeline("rapid_seg", "onnxruntime-cpu", model=ModelOptions(warmup=False)) as pipeline:
         with pytest.raises(ValueError, match="takes sensors.Frame items .* not ndarray"):
             pipeline(np.zeros((10, 4), np.float32))
+
+
+def test_the_cli_lists_its_commands_without_loading_pytorch():
+    """`rapid-edge --help` cost seconds of PyTorch import on every call; commands import it when they run."""
+    code = "import sys; from sdk.cli.main import build_parser; build_parser(); print('torch' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

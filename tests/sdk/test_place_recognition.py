@@ -33,8 +33,8 @@ def test_scan_context_keeps_the_highest_point_of_each_bin():
 def test_a_revisit_finds_its_place_in_the_mapped_pass(tmp_path):
     from sdk import Pipeline, SearchOptions
     from sdk.retrieval.exporting import export_binarizer
-    from sdk.retrieval.training import BinarizerTraining, TrainingData, train_binarizer
-    from sdk.retrieval.binarizer import BinarizerConfig
+    from sdk.retrieval.settings import BinarizerConfig, BinarizerTraining, TrainingData
+    from sdk.retrieval.training import train_binarizer
 
     describe = ScanContext()
     data = TrainingData(*revisit_pairs([101], frames=80, describe=describe))

@@ -7,7 +7,7 @@ import argparse
 import pytest
 
 from sdk.cli.train import add_parser, fitting_seeds, frames_from_args, seed_range, train_config
-from sdk.segmentation.training.evaluate import EVALUATION_SEEDS, HELD_OUT_SEEDS, WIDER_CHECK_SEEDS
+from sdk.segmentation.training.protocol import EVALUATION_SEEDS, HELD_OUT_SEEDS, WIDER_CHECK_SEEDS
 
 
 def test_seed_range_parses_and_rejects():

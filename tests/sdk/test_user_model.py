@@ -257,4 +257,4 @@ def test_a_run_names_the_network_that_runs(squeezeseg, data, capsys):
                  "--package", str(packages["split"]), "--json"]) == 0
     captured = capsys.readouterr()
     assert json.loads(captured.out)["model"].endswith("squeezeseg.py:build")
-    assert captured.err.startswith(f"{SQUEEZESEG}:build on onnxruntime")
+    assert captured.err.startswith("squeezeseg.py:build on onnxruntime")

@@ -59,3 +59,18 @@ def test_unknown_file_kind_and_unknown_option(tmp_path, data):
 def test_empty_folder_names_what_was_looked_for(tmp_path):
     with pytest.raises(sensors.SourceError, match="no sensor data found"):
         sensors.open(tmp_path)
+
+
+def test_an_ouster_capture_without_its_metadata_says_what_it_holds(tmp_path, data):
+    """Opened as Velodyne (no metadata beside it), it used to say only "no Velodyne data packets"."""
+    import shutil
+
+    pcap = shutil.copy(data("ouster/OS-1-32-G_v2.1.1_1024x10.pcap"), tmp_path)
+    with pytest.raises(sensors.SourceError, match=r"port 7502: 6464 B \(an Ouster capture\? it needs its sensor metadata"):
+        sensors.open(pcap)
+
+
+def test_an_ouster_metadata_file_is_not_mistaken_for_a_rig(data):
+    metadata = data("ouster/OS-1-32-G_v2.1.1_1024x10.json")
+    with pytest.raises(sensors.SourceError, match="an Ouster sensor metadata file, not a source"):
+        sensors.open(metadata)

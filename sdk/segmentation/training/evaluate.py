@@ -12,14 +12,8 @@ from sdk.segmentation.models.rapid_seg import RapidSeg
 from sdk.segmentation.neighbour_vote import DEFAULT_VOTE, NeighbourVote
 from sdk.segmentation.training.data import Sample, SimFrames, make_sample
 from runtimes.metrics import ConfusionMatrix
+from sdk.segmentation.training.protocol import HELD_OUT_FRAMES, HELD_OUT_SEEDS
 
-#: seeds the default checkpoint never saw in training (it trains on seeds below 5000)
-HELD_OUT_SEEDS = range(5000, 5010)
-#: 90 more held-out frames (these seeds, HELD_OUT_FRAMES): a second check before weights are shipped
-WIDER_CHECK_SEEDS = range(5010, 5040)
-#: what nothing may be fitted on, training or calibration
-EVALUATION_SEEDS = range(HELD_OUT_SEEDS.start, WIDER_CHECK_SEEDS.stop)
-HELD_OUT_FRAMES = (0, 60, 120)
 
 
 @torch.no_grad()

@@ -1,0 +1,11 @@
+"""The evaluation protocol's simulated scenes: which seeds and frames are held out, fixed before any candidate
+is compared (docs/model_card.md). Plain numbers: the CLI reads them for its flags without loading PyTorch."""
+from __future__ import annotations
+
+#: seeds the default checkpoint never saw in training (it trains on seeds below 5000)
+HELD_OUT_SEEDS = range(5000, 5010)
+#: 90 more held-out frames (these seeds, HELD_OUT_FRAMES): a second check before weights are shipped
+WIDER_CHECK_SEEDS = range(5010, 5040)
+#: what nothing may be fitted on, training or calibration
+EVALUATION_SEEDS = range(HELD_OUT_SEEDS.start, WIDER_CHECK_SEEDS.stop)
+HELD_OUT_FRAMES = (0, 60, 120)
