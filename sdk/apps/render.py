@@ -12,11 +12,13 @@ from runtimes.streaming import END_TO_END, PROCESSING
 from sdk.segmentation.range_image import project
 from sdk.segmentation.steps import Segmentation
 
-#: bird's-eye view: metres each side of the sensor, and metres per cell (figures use coarser cells, so
-#: that a sparse sweep's points stay visible at the size a figure is looked at)
+#: bird's-eye view: metres each side of the sensor at most (a figure fits its view to the points, in steps of
+#: BEV_STEP_M, so a room is not a dot), and metres per cell (figures use BEV_FIGURE_CELLS cells across, so a
+#: sparse sweep's points stay visible at the size a figure is looked at)
 BEV_RANGE_M = 50.0
+BEV_STEP_M = 5.0
 BEV_RESOLUTION_M = 0.1
-FIGURE_BEV_RESOLUTION_M = 0.25
+BEV_FIGURE_CELLS = 400
 BACKGROUND = (24, 24, 28)  # dark grey, not black: empty cells read as empty, not as a class
 POINT_RADIUS_PX = 2
 
@@ -33,16 +35,26 @@ class Palette:
         return cls(tuple(label_set.class_names), np.array(label_set.palette_rgb, dtype=np.uint8))
 
 
+def bev_range(points: np.ndarray) -> float:
+    """Metres each side of the sensor a figure shows: 98 % of the points, rounded up to BEV_STEP_M, at most
+    BEV_RANGE_M (a far outlier does not shrink the rest to a dot)."""
+    finite = points[np.isfinite(points[:, :3]).all(axis=1)]
+    if not len(finite):
+        return BEV_RANGE_M
+    reach = float(np.percentile(np.abs(finite[:, :2]).max(axis=1), 98))
+    return float(min(BEV_RANGE_M, max(BEV_STEP_M, BEV_STEP_M * np.ceil(reach / BEV_STEP_M))))
+
+
 def bird_eye_view(points: np.ndarray, labels: np.ndarray, palette: np.ndarray,
-                  resolution: float = BEV_RESOLUTION_M) -> np.ndarray:
-    """[H, W, 3] uint8 top view, x forward = up, y left = left; the highest point of a cell wins, so roofs
-    and cars cover the road beneath them."""
-    size = int(2 * BEV_RANGE_M / resolution)
+                  resolution: float = BEV_RESOLUTION_M, range_m: float = BEV_RANGE_M) -> np.ndarray:
+    """[H, W, 3] uint8 top view `range_m` metres each side, x forward = up, y left = left; the highest point of
+    a cell wins, so roofs and cars cover the road beneath them."""
+    size = int(round(2 * range_m / resolution))
     image = np.empty((size, size, 3), dtype=np.uint8)
     image[:] = BACKGROUND
     finite = np.isfinite(points[:, :3]).all(axis=1)
-    row = np.floor((BEV_RANGE_M - points[:, 0]) / resolution)
-    column = np.floor((BEV_RANGE_M - points[:, 1]) / resolution)
+    row = np.floor((range_m - points[:, 0]) / resolution)
+    column = np.floor((range_m - points[:, 1]) / resolution)
     inside = finite & (row >= 0) & (row < size) & (column >= 0) & (column < size)
     order = np.argsort(points[inside, 2])  # drawn low to high
     rows, columns = row[inside][order].astype(np.int64), column[inside][order].astype(np.int64)
@@ -99,16 +111,21 @@ def legend_handles(labels: np.ndarray, palette: Palette):
 
 
 def draw_bev(axis, result: Segmentation, palette: Palette) -> None:
-    extent = (BEV_RANGE_M, -BEV_RANGE_M, -BEV_RANGE_M, BEV_RANGE_M)  # left = +y, top = +x
-    axis.imshow(bird_eye_view(result.frame.points, result.labels, palette.rgb, FIGURE_BEV_RESOLUTION_M), extent=extent,
-                interpolation="nearest")
-    axis.plot(0, 0, marker=(3, 0, 0), markersize=11, color="white", markeredgecolor="black")  # the sensor, facing +x
-    axis.annotate("sensor", (0, 0), xytext=(3, -6), color="white", fontsize=8)
+    """The bird's-eye view fitted to the sweep (bev_range), with the sensor, a grid and a scale bar a fifth
+    of the view wide."""
+    reach = bev_range(result.frame.points)
+    extent = (reach, -reach, -reach, reach)  # left = +y, top = +x
+    axis.imshow(bird_eye_view(result.frame.points, result.labels, palette.rgb, 2 * reach / BEV_FIGURE_CELLS, reach),
+                extent=extent, interpolation="nearest")
+    marker = max(4.0, 11.0 * reach / BEV_RANGE_M)  # the sensor's marker shrinks with the view: it hides no room
+    axis.plot(0, 0, marker=(3, 0, 0), markersize=marker, color="white", markeredgecolor="black")  # facing +x
+    axis.annotate("sensor", (0, 0), xytext=(3, -6), textcoords="offset points", color="white", fontsize=8)
     axis.set(xlabel="y, metres (left +)", ylabel="x, metres (forward +)", title="bird's-eye view")
     axis.grid(color="white", alpha=0.15, linewidth=0.5)
-    bar = 10.0
-    axis.plot([BEV_RANGE_M - 5, BEV_RANGE_M - 5 - bar], [-BEV_RANGE_M + 4] * 2, color="white", linewidth=3)
-    axis.text(BEV_RANGE_M - 5 - bar / 2, -BEV_RANGE_M + 5.5, f"{bar:g} m", color="white", ha="center", fontsize=8)
+    bar = reach / 5
+    margin = reach / 10
+    axis.plot([reach - margin, reach - margin - bar], [-reach + margin] * 2, color="white", linewidth=3)
+    axis.text(reach - margin - bar / 2, -reach + 1.3 * margin, f"{bar:g} m", color="white", ha="center", fontsize=8)
 
 
 def frame_figure(result: Segmentation, palette: Palette, overlays: dict[str, np.ndarray] | None = None,

@@ -4,6 +4,7 @@ for `Pipeline.run_all(stream, on_result)` and a context manager that flushes on 
 from __future__ import annotations
 
 import json
+import pickle
 import time
 from pathlib import Path
 
@@ -37,22 +38,31 @@ class Renderer:
     """Per frame: frame_N.png (bird's-eye view, range view, camera overlays and a class legend in one
     figure), bev_N.png, and for a rig each camera's overlay <camera>_N.png; on exit latency.png and
     timings.json (per-stage timings, and the cost of projecting and drawing into each camera). `live`: the
-    stream's end-to-end time is a latency and is plotted; from files frames queue by design and it is not."""
+    stream's end-to-end time is a latency and is plotted; from files frames queue by design and it is not.
+
+    Drawing takes several times a frame's processing: during a run each result is only kept (written to a
+    pending folder, milliseconds) and the pictures are drawn when the renderer is left, after the run, so
+    they never slow the run they show; `rendered` and `render_seconds` say what that cost."""
 
     def __init__(self, folder: Path, live: bool = False, caveat: str | None = None) -> None:
         self.folder, self.live, self.caveat = Path(folder), live, caveat
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.pending = self.folder / ".pending"
+        self.pending.mkdir(parents=True, exist_ok=True)
         self.timings: list[dict[str, float]] = []
+        self.rendered, self.render_seconds = 0, 0.0
 
     def __call__(self, result: Segmentation) -> None:
+        self.timings.append({"frame": result.index, **result.timings})
+        with (self.pending / f"{len(self.timings) - 1:06d}.pickle").open("wb") as handle:
+            pickle.dump(result, handle, protocol=pickle.HIGHEST_PROTOCOL)  # this run's own results, read back below
+
+    def draw(self, result: Segmentation, record: dict[str, float]) -> None:
         import matplotlib
 
         matplotlib.use("Agg")
         from matplotlib import pyplot as plt
 
         palette = Palette.of(result.label_set)
-        record = {"frame": result.index, **result.timings}
-        self.timings.append(record)  # first: a Ctrl-C while writing keeps it
         overlays = {}
         for name, image in result.frame.images.items():
             start = time.perf_counter()
@@ -64,10 +74,11 @@ class Renderer:
         figure = frame_figure(result, palette, overlays, self.caveat)
         figure.savefig(self.folder / f"frame_{result.index:06d}.png", dpi=90)
         plt.close(figure)
-        figure, axis = plt.subplots(figsize=(8, 7), layout="constrained")
+        figure, axis = plt.subplots(figsize=(9, 7), layout="constrained")
         draw_bev(axis, result, palette)
-        axis.legend(handles=legend_handles(result.labels, palette), loc="center left", bbox_to_anchor=(1.01, 0.5),
-                    fontsize=8, frameon=False)
+        # "outside" places the legend in the layout, so neither it nor the axis label is cut off
+        figure.legend(handles=legend_handles(result.labels, palette), loc="outside right center", fontsize=8,
+                      frameon=False)
         figure.savefig(self.folder / f"bev_{result.index:06d}.png", dpi=100)
         plt.close(figure)
 
@@ -75,6 +86,15 @@ class Renderer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        start = time.perf_counter()
+        for path in sorted(self.pending.glob("*.pickle")):
+            with path.open("rb") as handle:
+                result = pickle.load(handle)
+            self.draw(result, self.timings[int(path.stem)])
+            path.unlink()
+            self.rendered += 1
+        self.pending.rmdir()
+        self.render_seconds = time.perf_counter() - start
         if not self.timings:
             return
         (self.folder / "timings.json").write_text(json.dumps(self.timings, indent=1) + "\n")

@@ -97,8 +97,9 @@ def run_stream(args: argparse.Namespace) -> dict[str, Any]:
         if pipeline.caveat:
             print(f"note: {pipeline.caveat}")
         outputs = [sinks.enter_context(LabelWriter(args.save, args.format))] if args.save else []
-        if args.render:
-            outputs.append(sinks.enter_context(Renderer(args.render, live=source.live, caveat=pipeline.caveat)))
+        renderer = Renderer(args.render, live=source.live, caveat=pipeline.caveat) if args.render else None
+        if renderer:
+            outputs.append(sinks.enter_context(renderer))
         results = pipeline.run(source, frames=args.frames)
         interrupted = False
         try:
@@ -116,6 +117,9 @@ def run_stream(args: argparse.Namespace) -> dict[str, Any]:
             results.close()
     summary = results.summary()
     print(summary.table())
+    if renderer:
+        print(f"rendered {renderer.rendered} frames into {args.render} in {renderer.render_seconds:.1f} s, after the "
+              "run (drawing is not in its timings)")
     if interrupted:
         raise KeyboardInterrupt
     return {**described, "source": args.source, **summary.as_dict()}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 import sensors
-from sdk.apps.render import BACKGROUND, BEV_RANGE_M, BEV_RESOLUTION_M, bird_eye_view, camera_overlay
+from sdk.apps.render import BACKGROUND, BEV_RANGE_M, BEV_RESOLUTION_M, bev_range, bird_eye_view, camera_overlay
 from sensors.calibration import Camera
 
 PALETTE = np.array(sensors.SEMANTIC_KITTI.palette_rgb, dtype=np.uint8)
@@ -30,6 +30,18 @@ def test_points_land_forward_up_left_left_and_the_highest_wins():
     assert (image.reshape(-1, 3) != BACKGROUND).any(axis=1).sum() == 2
 
 
+def test_the_view_fits_the_sweep():
+    """A room seen by a VLP-16 (points within 6 m) is shown 10 m each side, not as a dot in +-50 m; a street
+    sweep keeps the full view; one far outlier among many does not widen it."""
+    rng = np.random.default_rng(0)
+    room = np.c_[rng.uniform(-6, 6, (5000, 2)), rng.uniform(-1, 2, (5000, 2))]
+    assert bev_range(room) == 10.0
+    street = np.c_[rng.uniform(-70, 70, (5000, 2)), np.zeros((5000, 2))]
+    assert bev_range(street) == BEV_RANGE_M
+    assert bev_range(np.r_[room, [[45.0, 0.0, 0.0, 0.0]]]) == 10.0
+    image = bird_eye_view(room, np.ones(len(room), dtype=np.int64), PALETTE, resolution=0.05, range_m=10.0)
+    drawn = (image.reshape(-1, 3) != BACKGROUND).any(axis=1).sum()
+    assert image.shape == (400, 400, 3) and drawn > 0.9 * len(room)  # nearly a cell each: the room is legible
 
 
 def forward_camera(width: int = 200, height: int = 100) -> Camera:

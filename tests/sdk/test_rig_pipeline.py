@@ -38,6 +38,8 @@ def test_the_renderer_draws_into_every_camera(pipeline, data, tmp_path):
     frame = next(iter(sensors.open(data(NUSCENES))))
     with Renderer(tmp_path) as renderer:
         renderer(pipeline(frame))
+        assert not list(tmp_path.glob("*.png"))  # nothing is drawn while the run goes on
+    assert renderer.rendered == 1 and not (tmp_path / ".pending").exists()
     names = {p.name for p in tmp_path.iterdir()}
     assert {f"{camera}_000000.png" for camera in frame.cameras} | {"frame_000000.png", "bev_000000.png"} <= names
     record = json.loads((tmp_path / "timings.json").read_text())[0]
