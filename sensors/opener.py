@@ -13,6 +13,8 @@ if typing.TYPE_CHECKING:
     from .rig import LiveRig
 
 SCHEMES = ("sim", "udp", "velodyne", "camera")
+#: live packet sources: their idle_timeout is also how long opening waits for the first packets
+UDP_SCHEMES = ("udp", "velodyne")
 #: file kinds by suffix (longest first where one ends another): one sweep per file, captures of many
 POINT_SUFFIXES = (".pcd.bin", ".bin", ".pcd", ".ply")
 PCAP_SUFFIXES = (".pcap", ".pcapng")

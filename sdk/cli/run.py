@@ -6,12 +6,13 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
+import sensors
 from runtimes.streaming import END_TO_END, PROCESSING
 from sensors import Source
 from sensors.writers import FORMATS
 
 from sdk.cli.options import add_options, options_from_args
-from sdk.cli.sensors import add_source_options, open_from_args, pair
+from sdk.cli.sensors import add_source_options, pair, source_options
 from sdk.options import ModelOptions, PostprocessOptions, StreamOptions
 from sdk.pipeline import Pipeline
 from sdk.tasks import DEFAULT_RUNTIME, DEFAULT_TASK, FRAMES, RUNTIMES, tasks_taking
@@ -76,13 +77,24 @@ def pipeline_from_args(args: argparse.Namespace) -> Pipeline:
 def open_run_source(args: argparse.Namespace) -> Source:
     """The source of `rapid-edge run`: a live rig when cameras are given beside the LiDAR source."""
     cameras = dict(pair(item, "--camera", "NAME=URL") for item in args.camera)
-    if not cameras and args.calibration is None:
-        return open_from_args(args)
-    if not (cameras and args.calibration):
-        raise ValueError("a live rig needs both --camera NAME=URL (one or more) and --calibration FILE")
-    from sensors.opener import open_live_rig
+    if cameras or args.calibration is not None:
+        if not (cameras and args.calibration):
+            raise ValueError("a live rig needs both --camera NAME=URL (one or more) and --calibration FILE")
+        from sensors.opener import open_live_rig
 
-    return open_live_rig(open_from_args(args), cameras, args.calibration)
+        return open_live_rig(open_lidar(args), cameras, args.calibration)
+    return open_lidar(args)
+
+
+def open_lidar(args: argparse.Namespace) -> Source:
+    """The --source; a live packet source waits for its first packets as long as --idle-timeout says (a sensor
+    that starts late is waited for), unless -o idle_timeout= says otherwise."""
+    from sensors.opener import UDP_SCHEMES
+
+    options = source_options(args)
+    if args.source.split("://")[0] in UDP_SCHEMES and args.idle_timeout is not None:
+        options.setdefault("idle_timeout", args.idle_timeout)
+    return sensors.open(args.source, **options)
 
 
 def run_stream(args: argparse.Namespace) -> dict[str, Any]:

@@ -392,3 +392,19 @@ def test_the_cli_lists_its_commands_without_loading_pytorch():
     code = "import sys; from sdk.cli.main import build_parser; build_parser(); print('torch' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("source, given, waits", [
+    ("udp://127.0.0.1:2368", [], 30.0),                            # the run's --idle-timeout covers the first packets
+    ("udp://127.0.0.1:2368", ["-o", "idle_timeout=3"], "3"),       # the source's own option wins
+    ("velodyne://127.0.0.1:2368", [], 30.0),
+    ("sim://hdl64e", [], None),                                    # not a packet source: nothing added
+])
+def test_a_live_packet_source_waits_for_its_first_packets_as_long_as_the_run(monkeypatch, source, given, waits):
+    from sdk.cli import run
+    from sdk.cli.main import build_parser
+
+    opened = {}
+    monkeypatch.setattr(run.sensors, "open", lambda target, **options: opened.update(options))
+    run.open_run_source(build_parser().parse_args(["run", "--source", source, "--idle-timeout", "30", *given]))
+    assert opened.get("idle_timeout") == waits
