@@ -110,6 +110,19 @@ def legend_handles(labels: np.ndarray, palette: Palette):
                   label=f"{palette.names[i] if i else 'unlabelled'} ({counts[i]:,})") for i in order]
 
 
+def draw_class_counts(axis, labels: np.ndarray, palette: Palette, title: str) -> None:
+    """Points per class present, most first, as bars in the classes' colours (a log scale: a few poles next to
+    a road of thousands stay visible)."""
+    counts = np.bincount(labels, minlength=len(palette.names))
+    present = [i for i in np.argsort(-counts) if counts[i] > 0]
+    axis.barh(range(len(present)), counts[present], color=palette.rgb[present] / 255, edgecolor="0.3")
+    axis.set_yticks(range(len(present)), [palette.names[i] if i else "unlabelled" for i in present], fontsize=8)
+    axis.invert_yaxis()
+    axis.set_xscale("log")
+    axis.set(xlabel="points", title=title)
+    axis.title.set_fontsize(10)
+
+
 def draw_bev(axis, result: Segmentation, palette: Palette) -> None:
     """The bird's-eye view fitted to the sweep (bev_range), with the sensor, a grid and a scale bar a fifth
     of the view wide."""
@@ -130,9 +143,9 @@ def draw_bev(axis, result: Segmentation, palette: Palette) -> None:
 
 def frame_figure(result: Segmentation, palette: Palette, overlays: dict[str, np.ndarray] | None = None,
                  caveat: str | None = None):
-    """One figure per frame: BEV (left), range view (top right), camera overlays below (three to a row, one or
-    two cameras share the row's width), and the legend of the classes present (right); `caveat` (demonstration
-    weights) is written across the top."""
+    """One figure per frame: BEV (left), range view (top right), the points per class below it (the frame and
+    its timings in the title), camera overlays below (three to a row, one or two cameras share the row's
+    width), and the legend of the classes present (right); `caveat` (demonstration weights) across the top."""
     from matplotlib import pyplot as plt
 
     overlays = overlays or {}
@@ -147,13 +160,12 @@ def frame_figure(result: Segmentation, palette: Palette, overlays: dict[str, np.
     rv.imshow(view, aspect="auto", interpolation="nearest")
     rv.set(title=f"range view ({view.shape[0]} beams x {view.shape[1]} columns; centre = forward)",
            xticks=[], yticks=[])
-    summary = figure.add_subplot(grid[1, 2:grid_columns])
-    summary.axis("off")
     # the frame's own time in the pipeline; end to end is the stream's (queue waits included), not the frame's
     timings = ", ".join(f"{'per frame' if k == PROCESSING else k} {v:.0f} ms" for k, v in result.timings.items()
                         if k != END_TO_END)
-    summary.text(0, 0.9, f"frame {result.index} of {result.frame.sensor}: {len(result.frame):,} points"
-                 + (f"\n{timings}" if timings else ""), fontsize=10, va="top")
+    draw_class_counts(figure.add_subplot(grid[1, 2:grid_columns]), result.labels, palette,
+                      f"frame {result.index} of {result.frame.sensor}: {len(result.frame):,} points"
+                      + (f"\n{timings}" if timings else ""))
     if caveat:
         figure.suptitle(caveat, color="firebrick", fontsize=10)
     span = grid_columns // per_row

@@ -43,6 +43,8 @@ class Prepared:
 
 
 log = logging.getLogger("sdk")
+#: the synthetic sweep a pipeline warms up with (no sensor's: never warned of)
+WARMUP_SENSOR = "warm-up"
 #: a segmentation pipeline's stages, in order (each result's `timings` and every report name them so)
 STAGES = (PREPROCESS, INFER, POSTPROCESS) = ("preprocess", "infer", "postprocess")
 
@@ -135,7 +137,8 @@ class RapidSegSteps:
                              f"x y z intensity, timestamp=...)), not {type(frame).__name__}")
         if not len(frame.points):
             raise ValueError(f"frame {frame.index}: no points")
-        if self.trained_sensors and frame.sensor not in self.trained_sensors and frame.sensor not in self._warned:
+        if (self.trained_sensors and frame.sensor not in (*self.trained_sensors, WARMUP_SENSOR)
+                and frame.sensor not in self._warned):
             self._warned.add(frame.sensor)
             log.warning("%s frames: these weights were trained for %s only; expect labels worse than the model "
                         "card's figure", frame.sensor, ", ".join(self.trained_sensors))
@@ -183,7 +186,7 @@ def warmup_sweep(rows: int, columns: int) -> Frame:
     xyz = np.stack([distance * np.cos(elevation) * np.cos(azimuth), distance * np.cos(elevation) * np.sin(azimuth),
                     distance * np.sin(elevation) * np.ones_like(azimuth)], axis=-1).reshape(-1, 3)
     intensity = np.full((len(xyz), 1), 0.3)
-    return Frame(np.hstack([xyz, intensity]), timestamp=0.0, sensor="warm-up")
+    return Frame(np.hstack([xyz, intensity]), timestamp=0.0, sensor=WARMUP_SENSOR)
 
 
 def _spread(values: np.ndarray, has_pixel: np.ndarray) -> np.ndarray:

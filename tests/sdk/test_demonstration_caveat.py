@@ -53,3 +53,11 @@ def test_a_package_without_a_card_has_no_caveat(tmp_path):
     assert package.manifest.model_card is None
     with Pipeline("segmentation", "onnxruntime-cpu", package.folder, model=ModelOptions(warmup=False)) as pipeline:
         assert pipeline.caveat is None
+
+
+def test_the_warm_up_and_the_trained_sensor_raise_no_warning(caplog):
+    """The synthetic warm-up sweep is nobody's sensor, and an HDL-64E scan is what the weights were made for."""
+    with caplog.at_level(logging.WARNING, logger="sdk"):
+        with Pipeline("rapid_seg", "onnxruntime-cpu") as pipeline:
+            pipeline(next(iter(sensors.open(data_file(SCAN)))))
+    assert not [r for r in caplog.records if "these weights were trained for" in r.getMessage()]

@@ -59,3 +59,27 @@ def test_near_points_cover_far_ones_in_a_camera_overlay():
     np.testing.assert_array_equal(overlay[50, 100], PALETTE[1])
     reversed_overlay, _ = camera_overlay(np.zeros((100, 200, 3), np.uint8), camera, xyz[::-1].copy(), labels[::-1].copy(), PALETTE)
     np.testing.assert_array_equal(reversed_overlay[50, 100], PALETTE[1])  # the order of the points does not matter
+
+
+def test_the_frame_figure_shows_the_points_per_class_in_their_colours():
+    """The space below the range view holds one bar per class present, most points first, in its colour."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    from sdk.apps.render import Palette, frame_figure
+    from sdk.segmentation.steps import Segmentation
+
+    rng = np.random.default_rng(1)
+    frame = sensors.Frame(points=np.c_[rng.uniform(-20, 20, (300, 2)), rng.uniform(-2, 2, (300, 1)),
+                                       rng.uniform(0, 1, (300, 1))].astype(np.float32), timestamp=0.0, sensor="HDL-64E")
+    labels = np.r_[np.full(200, 9), np.full(90, 1), np.full(10, 18)]
+    result = Segmentation(frame, labels, np.ones(300, np.float32), sensors.SEMANTIC_KITTI, {"infer": 5.0})
+    figure = frame_figure(result, Palette.of(sensors.SEMANTIC_KITTI))
+    (counts,) = [axis for axis in figure.axes if axis.get_xlabel() == "points"]
+    bars = counts.patches
+    assert [bar.get_width() for bar in bars] == [200, 90, 10]
+    assert [np.round(np.array(bar.get_facecolor()[:3]) * 255).astype(int).tolist() for bar in bars] == \
+        [PALETTE[9].tolist(), PALETTE[1].tolist(), PALETTE[18].tolist()] and "infer 5 ms" in counts.get_title()
+    plt.close(figure)
