@@ -4,7 +4,7 @@ versions (the docstring corpus and the speed benchmark are scripts in benchmarks
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 
 import numpy as np
@@ -39,10 +39,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--planes", type=int, default=BinarizerConfig.planes, help="u + 1 bit-planes")
     train.add_argument("--hidden", type=int, default=BinarizerConfig.hidden, help="MLP width (0: linear transforms)")
     train.add_argument("--dropout", type=float, default=BinarizerConfig.dropout, help="after each MLP block's ReLU")
-    for name in BinarizerTraining.__dataclass_fields__:  # every training setting, by its own name and default
-        default = getattr(BinarizerTraining, name)
-        train.add_argument(f"--{name.replace('_', '-')}", type=type(default), default=default,
-                           help="cpu, cuda, cuda:1 ..." if name == "device" else None)
+    for setting in fields(BinarizerTraining):  # every training setting, by its own name, default and help
+        train.add_argument(f"--{setting.name.replace('_', '-')}", type=type(setting.default), default=setting.default,
+                           help=setting.metadata["help"])
     train.add_argument("--resume", action="store_true", help="continue the checkpoint in OUT/checkpoint")
     train.add_argument("--compatible-with", default=None, metavar="OLD",
                        help="a binarizer package (or checkpoint, or `default`) whose index the new queries must search")
@@ -63,7 +62,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     search.add_argument("package", help="binarizer package folder, or `default`")
     search.add_argument("index", type=Path)
     search.add_argument("--queries", type=Path, required=True, help=".npy [Q, d] (float16/float32)")
-    search.add_argument("--k", type=int, default=SearchOptions.k)
+    search.add_argument("--k", type=int, default=SearchOptions.k, help="documents returned per query")
     search.add_argument("--search-runtime", choices=SEARCH_RUNTIMES, default=SearchOptions.runtime,
                         help="numba kernel, or the rapid::BinarySearch node in ONNX Runtime (the same results)")
     search.add_argument("--out", type=Path, required=True, help=".npz with `indices` (document ids) and `scores` [Q, k]")

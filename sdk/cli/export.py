@@ -30,12 +30,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     export.add_argument("--checkpoint", type=Path, default=None,
                         help="rapid_seg: a checkpoint folder (default: the shipped weights); --model: a .safetensors file")
     export.add_argument("--form", choices=FORMS, default=ModelOptions.form, help=f"default: {ModelOptions.form}")
-    export.add_argument("--opset", type=int, default=DEFAULT_OPSET)
+    export.add_argument("--opset", type=int, default=DEFAULT_OPSET, help="ONNX opset of the graph")
     export.add_argument("--plugin-domain", choices=PLUGIN_DOMAINS, default=DOMAIN,
                         help=f"--form plugin: the custom node's domain ({DOMAIN}: TensorRT and the SDK's ONNX Runtime op "
                              f"library; {TENSORRT_EP_DOMAIN}: ONNX Runtime's TensorRT provider)")
     where = export.add_mutually_exclusive_group(required=True)
-    where.add_argument("--out", type=Path)
+    where.add_argument("--out", type=Path, help="the package folder to write (an existing one only with --force)")
     where.add_argument("--ship", action="store_true",
                        help="rebuild the package the SDK ships (split form, the shipped weights), in place")
     where.add_argument("--triton", type=Path, metavar="REPO",
@@ -54,8 +54,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     export.add_argument("--sim-frames", type=int, default=2,
                         help="held-out simulated frames in the parity report (needs open3d, the [train] extra; "
                              "without it the --real-scan frames alone)")
-    export.add_argument("--min-agreement", type=float, default=ParityThresholds.label_agreement)
-    export.add_argument("--min-cosine", type=float, default=ParityThresholds.cosine)
+    export.add_argument("--min-agreement", type=float, default=ParityThresholds.label_agreement,
+                        help="parity: the least share of points labelled as PyTorch labels them")
+    export.add_argument("--min-cosine", type=float, default=ParityThresholds.cosine,
+                        help="parity: the least cosine between the package's logits and PyTorch's")
     export.add_argument("--points", default=None, metavar="MIN:OPT:MAX", help="point-count profile of the dynamic axis")
     export.add_argument("--calibration-frames", type=int, default=0, help="store feeds for int8 calibration")
     export.set_defaults(run=run_export)

@@ -13,14 +13,15 @@ from sdk.tasks import DEFAULT_RUNTIME, RUNTIMES
 def add_parser(commands: argparse._SubParsersAction) -> None:
     label = commands.add_parser("label", help="label every file of a log archive; a rerun skips what is done")
     label.add_argument("sources", nargs="+", type=Path, help="files or folders (KITTI, nuScenes, PCD, pcaps, ROS 2 bags)")
-    label.add_argument("--out", type=Path, required=True)
+    label.add_argument("--out", type=Path, required=True, help="the folder the labels (and summary.json) go to")
     label.add_argument("--format", choices=FORMATS, default="label",
                        help="label: SemanticKITTI .label per frame; pcd: PCD with a label field; parquet: a file per unit")
     label.add_argument("--scores", action="store_true", help="parquet: add each point's float16 score")
     label.add_argument("--runtime", choices=RUNTIMES, default=DEFAULT_RUNTIME, help=f"default: {DEFAULT_RUNTIME}")
     label.add_argument("--package", type=Path, default=None, help="a package from `rapid-edge export` (default: the shipped one)")
     label.add_argument("--url", default=None, help="runtime triton: HOST:PORT of the Triton server")
-    label.add_argument("--engine", choices=ENGINES, default="local")
+    label.add_argument("--engine", choices=ENGINES, default="local",
+                       help="local: this machine's streaming runtime; ray: Ray Data actors")
     label.add_argument("--address", default=None, help="ray: `auto` or HOST:PORT of a running cluster (default: a local Ray on loopback)")
     label.add_argument("--actors", type=int, default=None, help="ray: actors, one Pipeline each (default 1)")
     label.add_argument("--cpus-per-actor", type=float, default=None, help="ray: CPUs each actor takes (default 0.5)")

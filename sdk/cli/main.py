@@ -35,10 +35,31 @@ def build_parser() -> argparse.ArgumentParser:
             absent.append(f"{name} (needs {missing[0]})")
             continue
         module.add_parser(commands)
+    for command in commands.choices.values():
+        show_defaults(command)
     if absent:
         parser.epilog = (f"Not in this install: the commands of {', '.join(absent)};\n"
                          "pip install 'rapid-edge-sdk[train]' adds them.")
     return parser
+
+
+class DefaultsShown(argparse.HelpFormatter):
+    """Every option's help ends with its default, unless it has none worth saying (None, off) or says it itself."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if not action.option_strings or "default" in text or action.default in (None, False, [], argparse.SUPPRESS):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def show_defaults(parser: argparse.ArgumentParser) -> None:
+    """DefaultsShown for a command and its verbs (the command modules make their parsers with argparse's own)."""
+    parser.formatter_class = DefaultsShown
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for verb in action.choices.values():
+                show_defaults(verb)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -29,7 +29,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                      help="a live camera beside a live LiDAR --source (e.g. front=camera://0); repeatable, with --calibration")
     run.add_argument("--calibration", type=Path, default=None, help="the rig's calibration.json naming each --camera")
     run.add_argument("--frames", type=int, default=None, help="stop after this many frames")
-    run.add_argument("--save", type=Path, default=None, help="write labels here (see --format)")
+    run.add_argument("--out", "--save", dest="save", type=Path, default=None,
+                     help="write labels into this folder (see --format); --out as label, export and replay call it")
     run.add_argument("--format", choices=FORMATS, default="kitti",
                      help="kitti: velodyne/*.bin + labels/*.label (SemanticKITTI ids); pcd: PCD with a label field")
     run.add_argument("--render", type=Path, nargs="?", const=DEFAULT_RENDER, default=None,
@@ -42,8 +43,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     replay.add_argument("bag", type=Path, help="input bag folder (or its .db3/.mcap)")
     replay.add_argument("--out", type=Path, required=True, help="output bag folder (must not exist)")
     replay.add_argument("--topic", default=None, help="input topic (default: the first LiDAR topic)")
-    replay.add_argument("--topic-out", default="/rapid_edge/segmentation")
-    replay.add_argument("--storage", choices=("sqlite3", "mcap"), default="sqlite3")
+    replay.add_argument("--topic-out", default="/rapid_edge/segmentation", help="the labelled clouds' topic")
+    replay.add_argument("--storage", choices=("sqlite3", "mcap"), default="sqlite3", help="the output bag's storage")
     replay.add_argument("--json", action="store_true", help="print the summary as JSON")
     _pipeline_options(replay)
     replay.set_defaults(run=run_replay)

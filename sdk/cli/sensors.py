@@ -26,7 +26,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     convert = group.add_parser("convert", help="write frames as KITTI .bin (+ .label) or PCD")
     convert.add_argument("source", help="source URL or path")
     convert.add_argument("out", type=Path, help="output folder")
-    convert.add_argument("--format", choices=FORMATS, default="kitti")
+    convert.add_argument("--format", choices=FORMATS, default="kitti",
+                         help="kitti: velodyne/*.bin (+ labels/*.label); pcd: PCD with a label field")
     _common(convert)
     convert.set_defaults(run=run_convert)
 

@@ -15,7 +15,7 @@ from sdk.segmentation.models.rapid_seg_config import RapidSegConfig
 from sdk.segmentation.neighbour_vote import DEFAULT_VOTE
 from sdk.cli.sensors import progress
 from sdk.segmentation.training.data import RANDOM_REMISSION, Augmentation, KittiFrames, MixedFrames, SimFrames
-from sdk.segmentation.training.config import TrainConfig
+from sdk.segmentation.training.config import STAGES, TrainConfig
 from sdk.segmentation.training.protocol import EVALUATION_SEEDS, HELD_OUT_FRAMES, HELD_OUT_SEEDS
 
 #: every command here trains or runs the PyTorch model; a core install lists them as absent
@@ -31,14 +31,15 @@ CALIBRATION_SEEDS = "5100:5180"
 def add_parser(commands: argparse._SubParsersAction) -> None:
     train = commands.add_parser("train", help="train RAPiD-Seg (stage 1: autoencoder, stage 2: segmentation)")
     train.add_argument("--out", type=Path, required=True, help="run folder: checkpoints, config, history")
-    train.add_argument("--stage", choices=("autoencoder", "segmentation"), default="segmentation")
+    train.add_argument("--stage", choices=STAGES, default=TrainConfig.stage,
+                       help="autoencoder: label-free pre-training on RAPiD features; segmentation: the whole model")
     train.add_argument("--steps", type=int, default=TrainConfig.steps, help="planned steps of the whole schedule")
     train.add_argument("--max-minutes", type=float, default=None, help="stop with a checkpoint after this long")
     train.add_argument("--resume", action="store_true", help="continue the run in --out")
     train.add_argument("--init", type=Path, default=None, help="start from this checkpoint (e.g. stage 1's run)")
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--learning-rate", type=float, default=TrainConfig.learning_rate)
-    train.add_argument("--frames-per-step", type=int, default=TrainConfig.frames_per_step)
+    train.add_argument("--seed", type=int, default=TrainConfig.seed, help="data and weights are drawn from it (and the step)")
+    train.add_argument("--learning-rate", type=float, default=TrainConfig.learning_rate, help="peak of the one-cycle schedule")
+    train.add_argument("--frames-per-step", type=int, default=TrainConfig.frames_per_step, help="sweeps drawn per step")
     train.add_argument("--crop-width", type=int, default=TrainConfig.crop_width, help="0 trains on full sweeps")
     train.add_argument("--crops-per-frame", type=int, default=TrainConfig.crops_per_frame,
                        help="crops cut from each frame's projection and RAPiD features (they are computed once)")
@@ -64,7 +65,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     train.set_defaults(run=run_train)
 
     check = commands.add_parser("evaluate", help="confusion matrix, per-class IoU and mIoU")
-    check.add_argument("--checkpoint", type=Path, required=True)
+    check.add_argument("--checkpoint", type=Path, required=True, help="a checkpoint folder (model.safetensors, config.json)")
     frames = check.add_mutually_exclusive_group()  # seeds of simulated scenes mean nothing beside a --source
     frames.add_argument("--source", action="append", default=[], help="labelled frames (default: held-out simulation)")
     frames.add_argument("--sim-seeds", default=f"{HELD_OUT_SEEDS.start}:{HELD_OUT_SEEDS.stop}",
@@ -84,7 +85,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
     calibrate = commands.add_parser("calibrate", help="fit a logit offset per class for mIoU on labelled frames "
                                                       "and fold them into a copy of the weights")
-    calibrate.add_argument("--checkpoint", type=Path, required=True)
+    calibrate.add_argument("--checkpoint", type=Path, required=True, help="the checkpoint folder to calibrate")
     calibrate.add_argument("--out", type=Path, required=True, help="folder for the calibrated checkpoint")
     frames = calibrate.add_mutually_exclusive_group()
     frames.add_argument("--source", action="append", default=[],

@@ -3,12 +3,18 @@ PyTorch, so the CLI builds its flags and a core install (indexing and search) im
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
 from runtimes.embeddings import EmbeddingError, check_embeddings
 from runtimes.ops.bebr_spec import CodeLayout
+
+
+def setting(default: Any, help: str) -> Any:
+    """A field with the sentence `rapid-edge bebr train --help` shows for it."""
+    return field(default=default, metadata={"help": help})
 
 
 @dataclass(frozen=True)
@@ -41,18 +47,18 @@ class BinarizerConfig:
 
 @dataclass(frozen=True)
 class BinarizerTraining:
-    epochs: int = 20
-    batch_size: int = 512
-    learning_rate: float = 2e-3
-    weight_decay: float = 1e-4
-    temperature: float = 0.05
-    hard_negatives: int = 8  # the few hardest in-batch negatives of each anchor, in a loss of their own
-    hard_weight: float = 0.5
-    teacher_temperature: float = 0.05  # vectors mode: the float neighbourhood's softmax
-    compatible_weight: float = 1.0  # backward-compatible mode: weight of the new-query / old-document loss
-    neighbourhood_weight: float = 0.0  # pairs mode: weight of the vectors mode's loss, a regulariser
-    seed: int = 0
-    device: str = "cpu"
+    epochs: int = setting(20, "passes over the training pairs")
+    batch_size: int = setting(512, "pairs per step (in-batch negatives)")
+    learning_rate: float = setting(2e-3, "AdamW's rate")
+    weight_decay: float = setting(1e-4, "AdamW's weight decay")
+    temperature: float = setting(0.05, "the contrastive loss's softmax temperature")
+    hard_negatives: int = setting(8, "the hardest in-batch negatives of each anchor, in a loss of their own")
+    hard_weight: float = setting(0.5, "weight of the hard-negative loss")
+    teacher_temperature: float = setting(0.05, "vectors mode: the float neighbourhood's softmax temperature")
+    compatible_weight: float = setting(1.0, "backward-compatible mode: weight of the new-query / old-document loss")
+    neighbourhood_weight: float = setting(0.0, "pairs mode: weight of the vectors mode's loss, a regulariser")
+    seed: int = setting(0, "order, dropout and initial weights are drawn from it")
+    device: str = setting("cpu", "cpu, cuda, cuda:1 ...")
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 2:
