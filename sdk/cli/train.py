@@ -15,7 +15,10 @@ from sdk.segmentation.models.rapid_seg_config import RapidSegConfig
 from sdk.segmentation.neighbour_vote import DEFAULT_VOTE
 from sdk.cli.sensors import progress
 from sdk.segmentation.training.data import RANDOM_REMISSION, Augmentation, KittiFrames, MixedFrames, SimFrames
+from sdk.options import PostprocessOptions
+from sdk.pipeline import Pipeline
 from sdk.segmentation.training.config import STAGES, TrainConfig
+from sdk.tasks import DEFAULT_RUNTIME, DEFAULT_TASK, RUNTIMES
 from sdk.segmentation.training.protocol import EVALUATION_SEEDS, HELD_OUT_FRAMES, HELD_OUT_SEEDS
 
 #: every command here trains or runs the PyTorch model; a core install lists them as absent
@@ -65,7 +68,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     train.set_defaults(run=run_train)
 
     check = commands.add_parser("evaluate", help="confusion matrix, per-class IoU and mIoU")
-    check.add_argument("--checkpoint", type=Path, required=True, help="a checkpoint folder (model.safetensors, config.json)")
+    model = check.add_mutually_exclusive_group(required=True)
+    model.add_argument("--checkpoint", type=Path, help="a checkpoint folder (model.safetensors, config.json), in PyTorch")
+    model.add_argument("--package", type=Path, help="a package (rapid_seg's or your own network's) as deployed, on "
+                                                    "--runtime")
+    check.add_argument("--runtime", choices=RUNTIMES, default=DEFAULT_RUNTIME, help="--package: what runs it")
     frames = check.add_mutually_exclusive_group()  # seeds of simulated scenes mean nothing beside a --source
     frames.add_argument("--source", action="append", default=[], help="labelled frames (default: held-out simulation)")
     frames.add_argument("--sim-seeds", default=f"{HELD_OUT_SEEDS.start}:{HELD_OUT_SEEDS.stop}",
@@ -183,17 +190,22 @@ def labelled_frames(sources: list[str], seeds: Callable[[], range], indices: tup
 
 
 def run_evaluate(args: argparse.Namespace) -> dict:
-    from sdk.segmentation.training.evaluate import evaluate
-
-    from sdk.segmentation.training.checkpoint import load_model
-
-    model = load_model(args.checkpoint)
     frames, what = labelled_frames(args.source, lambda: seed_range(args.sim_seeds), HELD_OUT_FRAMES)
-    vote = None if args.no_vote else DEFAULT_VOTE
-    confusion = evaluate(model, frames, vote)
-    print(f"{args.checkpoint} on {what}\n{confusion.table()}")
-    report = {"checkpoint": str(args.checkpoint), "data": what,
-              "neighbour_vote": vote.to_dict() if vote else None, **confusion.report()}
+    if args.package:
+        from sdk.apps.scoring import score
+
+        postprocess = PostprocessOptions(neighbour_vote=not args.no_vote)
+        with Pipeline(DEFAULT_TASK, args.runtime, args.package, postprocess=postprocess) as pipeline:
+            confusion, vote = score(pipeline, frames), pipeline.steps.vote
+            scored = {"package": str(args.package), "runtime": pipeline.runner.name}
+    else:
+        from sdk.segmentation.training.checkpoint import load_model
+        from sdk.segmentation.training.evaluate import evaluate
+
+        vote = None if args.no_vote else DEFAULT_VOTE
+        confusion, scored = evaluate(load_model(args.checkpoint), frames, vote), {"checkpoint": str(args.checkpoint)}
+    print(f"{next(iter(scored.values()))} on {what}\n{confusion.table()}")
+    report = {**scored, "data": what, "neighbour_vote": vote.to_dict() if vote else None, **confusion.report()}
     if args.out:
         args.out.write_text(json.dumps(report, indent=2) + "\n")
     return report

@@ -1,8 +1,9 @@
 """`rapid-edge train/evaluate` seed ranges: training seeds never reach the held-out ones, and a bad range
-fails naming what is wrong."""
+fails naming what is wrong; evaluate scores a checkpoint in PyTorch or a package as deployed."""
 from __future__ import annotations
 
 import argparse
+import json
 
 import pytest
 
@@ -60,3 +61,21 @@ def test_default_seeds_keep_training_calibration_and_evaluation_apart():
     evaluation = set(EVALUATION_SEEDS)
     assert training and calibration
     assert not training & calibration and not training & evaluation and not calibration & evaluation
+
+
+def test_evaluate_scores_a_package_as_deployed_as_pytorch_scores_its_checkpoint(tmp_path, capsys):
+    """`evaluate --package` runs the package on a runtime (ONNX Runtime here); on the real scan the shipped split
+    package labels as its checkpoint does in PyTorch, so the two reports agree (mmdeploy's test tool's check)."""
+    from conftest import data_file
+    from sdk.cli.main import main
+    from sdk.shipped import default_checkpoint, shipped_package
+
+    scan = str(data_file("semantickitti/sequences/00"))
+    assert main(["evaluate", "--package", str(shipped_package("rapid_seg")), "--runtime", "onnxruntime-cpu",
+                 "--source", scan, "--out", str(tmp_path / "package.json")]) == 0
+    assert main(["evaluate", "--checkpoint", str(default_checkpoint("rapid_seg")), "--source", scan,
+                 "--out", str(tmp_path / "checkpoint.json")]) == 0
+    deployed, reference = (json.loads((tmp_path / f"{name}.json").read_text()) for name in ("package", "checkpoint"))
+    assert deployed["runtime"].startswith("onnxruntime") and deployed["points"] == reference["points"]
+    assert deployed["neighbour_vote"] == reference["neighbour_vote"]
+    assert abs(deployed["miou"] - reference["miou"]) < 1e-3

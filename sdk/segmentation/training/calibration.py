@@ -23,7 +23,8 @@ from runtimes.metrics import evaluator_miou, iou_from_counts
 
 from sdk.segmentation.models.rapid_seg import RapidSeg
 from sdk.segmentation.training.data import make_sample
-from sdk.segmentation.training.evaluate import point_logits, require_labels
+from sdk.segmentation.training.evaluate import point_logits
+from sdk.segmentation.training.protocol import require_labels
 
 #: offsets tried for each class: -4 .. 4 in steps of 0.05 (0 exactly on the grid, so "no change" is a choice)
 OFFSET_GRID = np.arange(-80, 81) * 0.05

@@ -6,13 +6,13 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 import torch
 
-from sensors import Frame, LabelSet
+from sensors import Frame
 
 from sdk.segmentation.models.rapid_seg import RapidSeg
 from sdk.segmentation.neighbour_vote import DEFAULT_VOTE, NeighbourVote
 from sdk.segmentation.training.data import Sample, SimFrames, make_sample
 from runtimes.metrics import ConfusionMatrix
-from sdk.segmentation.training.protocol import HELD_OUT_FRAMES, HELD_OUT_SEEDS
+from sdk.segmentation.training.protocol import HELD_OUT_FRAMES, HELD_OUT_SEEDS, require_labels
 
 
 
@@ -21,11 +21,6 @@ def point_logits(model: RapidSeg, sample: Sample) -> torch.Tensor:
     """[sample points, classes]: the model's logits for an unbatched sample."""
     return model(torch.from_numpy(sample.image[None]), torch.from_numpy(sample.pixel),
                  torch.from_numpy(sample.points), torch.from_numpy(sample.rapid[None]))
-
-
-def require_labels(frame: Frame, purpose: str, label_set: LabelSet) -> None:
-    if frame.labels is None or frame.label_set != label_set.name:
-        raise ValueError(f"{purpose} needs frames with {label_set.name} labels (got {frame.label_set or 'none'})")
 
 
 def predict(model: RapidSeg, frame: Frame, vote: NeighbourVote | None = DEFAULT_VOTE) -> np.ndarray:
