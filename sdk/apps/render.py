@@ -110,6 +110,20 @@ def legend_handles(labels: np.ndarray, palette: Palette):
                   label=f"{palette.names[i] if i else 'unlabelled'} ({counts[i]:,})") for i in order]
 
 
+def overlay_figure(overlay: np.ndarray, name: str, seen_labels: np.ndarray, palette: Palette):
+    """A camera's overlay with the legend of the classes it shows (points it sees, per class)."""
+    from matplotlib import pyplot as plt
+
+    height, width = overlay.shape[:2]
+    figure = plt.figure(figsize=(width / 100 + 2.2, height / 100 + 0.4), layout="constrained")
+    axis = figure.add_subplot()
+    axis.imshow(overlay)
+    axis.set(title=name, xticks=[], yticks=[])
+    figure.legend(handles=legend_handles(seen_labels, palette), loc="outside right center", fontsize=8,
+                  frameon=False, title="class (points seen)")
+    return figure
+
+
 def draw_class_counts(axis, labels: np.ndarray, palette: Palette, title: str) -> None:
     """Points per class present, most first, as bars in the classes' colours (a log scale: a few poles next to
     a road of thousands stay visible)."""

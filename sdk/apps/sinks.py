@@ -13,7 +13,7 @@ import numpy as np
 from runtimes.streaming import END_TO_END, PROCESSING
 from sensors.writers import write_frame
 
-from sdk.apps.render import Palette, camera_overlay, draw_bev, frame_figure, legend_handles
+from sdk.apps.render import Palette, camera_overlay, draw_bev, frame_figure, legend_handles, overlay_figure
 from sdk.segmentation.steps import Segmentation
 
 
@@ -70,7 +70,10 @@ class Renderer:
                                                    palette.rgb)
             record[f"overlay_{name}_ms"] = 1000 * (time.perf_counter() - start)
             record[f"points_in_{name}"] = shown
-            matplotlib.image.imsave(self.folder / f"{name}_{result.index:06d}.png", overlays[name])
+            seen = result.labels[result.frame.cameras[name].project(result.frame.xyz).visible]
+            figure = overlay_figure(overlays[name], name, seen, palette)
+            figure.savefig(self.folder / f"{name}_{result.index:06d}.png", dpi=100)
+            plt.close(figure)
         figure = frame_figure(result, palette, overlays, self.caveat)
         figure.savefig(self.folder / f"frame_{result.index:06d}.png", dpi=90)
         plt.close(figure)

@@ -83,3 +83,19 @@ def test_the_frame_figure_shows_the_points_per_class_in_their_colours():
     assert [np.round(np.array(bar.get_facecolor()[:3]) * 255).astype(int).tolist() for bar in bars] == \
         [PALETTE[9].tolist(), PALETTE[1].tolist(), PALETTE[18].tolist()] and "infer 5 ms" in counts.get_title()
     plt.close(figure)
+
+
+def test_a_camera_overlay_carries_the_legend_of_what_it_shows():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    from sdk.apps.render import Palette, overlay_figure
+
+    seen = np.r_[np.full(30, 1), np.full(5, 13)]  # cars and a building in view
+    figure = overlay_figure(np.zeros((100, 200, 3), np.uint8), "front", seen, Palette.of(sensors.SEMANTIC_KITTI))
+    (legend,) = figure.legends
+    assert [text.get_text() for text in legend.get_texts()] == ["car (30)", "building (5)"]
+    assert figure.axes[0].get_title() == "front"
+    plt.close(figure)
