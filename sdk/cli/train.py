@@ -13,7 +13,7 @@ from sensors.labels import SEMANTIC_KITTI
 
 from sdk.segmentation.models.rapid_seg_config import RapidSegConfig
 from sdk.segmentation.neighbour_vote import DEFAULT_VOTE
-from sdk.cli.sensors import progress
+from sdk.cli.sensors import add_source_options, progress, source_options
 from sdk.segmentation.training.data import RANDOM_REMISSION, Augmentation, KittiFrames, MixedFrames, SimFrames
 from sdk.options import PostprocessOptions
 from sdk.pipeline import Pipeline
@@ -73,6 +73,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     model.add_argument("--package", type=Path, help="a package (rapid_seg's or your own network's) as deployed, on "
                                                     "--runtime")
     check.add_argument("--runtime", choices=RUNTIMES, default=DEFAULT_RUNTIME, help="--package: what runs it")
+    add_source_options(check)
     frames = check.add_mutually_exclusive_group()  # seeds of simulated scenes mean nothing beside a --source
     frames.add_argument("--source", action="append", default=[], help="labelled frames (default: held-out simulation)")
     frames.add_argument("--sim-seeds", default=f"{HELD_OUT_SEEDS.start}:{HELD_OUT_SEEDS.stop}",
@@ -177,12 +178,14 @@ def frame_indices(text: str) -> tuple[int, ...]:
     return indices
 
 
-def labelled_frames(sources: list[str], seeds: Callable[[], range], indices: tuple[int, ...]) -> tuple[Iterator, str]:
+def labelled_frames(sources: list[str], seeds: Callable[[], range], indices: tuple[int, ...],
+                    options: dict | None = None) -> tuple[Iterator, str]:
+    """The --source files (opened with the -o options), or else simulated scenes (seeds checked only then: they
+    mean nothing beside a source)."""
     from sdk.segmentation.training.evaluate import simulated_scenes
 
-    """The --source files, or else simulated scenes (seeds checked only then: they mean nothing beside a source)."""
     if sources:
-        frames = (frame for source in sources for frame in sensors.open(source))
+        frames = (frame for source in sources for frame in sensors.open(source, **(options or {})))
         return progress(frames, None, "labelled frames"), ", ".join(sources)
     scenes = seeds()
     return (progress(simulated_scenes(scenes, indices), len(scenes) * len(indices), "simulated frames"),
@@ -190,7 +193,8 @@ def labelled_frames(sources: list[str], seeds: Callable[[], range], indices: tup
 
 
 def run_evaluate(args: argparse.Namespace) -> dict:
-    frames, what = labelled_frames(args.source, lambda: seed_range(args.sim_seeds), HELD_OUT_FRAMES)
+    frames, what = labelled_frames(args.source, lambda: seed_range(args.sim_seeds), HELD_OUT_FRAMES,
+                                   source_options(args))
     if args.package:
         from sdk.apps.scoring import score
 

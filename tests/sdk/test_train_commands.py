@@ -79,3 +79,15 @@ def test_evaluate_scores_a_package_as_deployed_as_pytorch_scores_its_checkpoint(
     assert deployed["runtime"].startswith("onnxruntime") and deployed["points"] == reference["points"]
     assert deployed["neighbour_vote"] == reference["neighbour_vote"]
     assert abs(deployed["miou"] - reference["miou"]) < 1e-3
+
+
+def test_evaluate_opens_its_sources_with_the_source_options(monkeypatch):
+    """-o reaches sensors.open, as for run and label (a capture that needs metadata= can be scored)."""
+    from sdk.cli import train
+    from sdk.cli.main import build_parser
+
+    opened = []
+    monkeypatch.setattr(train.sensors, "open", lambda source, **options: opened.append((source, options)) or [])
+    args = build_parser().parse_args(["evaluate", "--package", "p", "--source", "drive.pcap", "-o", "metadata=os.json"])
+    frames, _ = train.labelled_frames(args.source, lambda: range(0), (0,), train.source_options(args))
+    assert list(frames) == [] and opened == [("drive.pcap", {"metadata": "os.json"})]
