@@ -228,6 +228,8 @@ class StreamExecutor:
         self._stop.set()
         if threading.current_thread() in self._threads:
             return
+        if self._live and hasattr(self._source, "close"):
+            self._source.close()  # a live source waiting for its next packet would hold the stop up to its timeout
         deadline = time.monotonic() + self.join_timeout
         for thread in self._threads:
             while thread.is_alive() and time.monotonic() < deadline:

@@ -233,3 +233,29 @@ def test_the_timing_window_keeps_the_latest_samples_in_fixed_memory():
         window.append(float(value))
     assert window.count == 5 and sorted(window.values()) == [2.0, 3.0, 4.0]
     assert window.values().base is not None  # a view of the one preallocated array, no copy
+
+
+class SilentSensor:
+    """A live source that gives one frame, then waits for a packet that never comes, until it is closed."""
+
+    live = True
+
+    def __init__(self) -> None:
+        self.closed = threading.Event()
+
+    def __iter__(self):
+        yield 0
+        self.closed.wait()  # as a socket read blocks until the socket is closed
+
+    def close(self) -> None:
+        self.closed.set()
+
+
+def test_stopping_a_live_run_closes_its_source_instead_of_waiting_it_out():
+    """Ending a live run used to wait the join timeout (10 s) for the source's blocked read and leave its thread."""
+    source = SilentSensor()
+    executor = StreamExecutor([Stage("double", double)], join_timeout=600.0)
+    results = executor.run(source)
+    assert next(results).value == 0
+    results.close()  # the consumer leaves (a break, Ctrl-C): stop must not wait 600 s
+    assert source.closed.is_set() and executor.threads_alive() == []
