@@ -4,7 +4,9 @@ for `Pipeline.run_all(stream, on_result)` and a context manager that flushes on 
 from __future__ import annotations
 
 import json
+import os
 import pickle
+import shutil
 import time
 from pathlib import Path
 
@@ -53,8 +55,11 @@ class Renderer:
 
     def __call__(self, result: Segmentation) -> None:
         self.timings.append({"frame": result.index, **result.timings})
-        with (self.pending / f"{len(self.timings) - 1:06d}.pickle").open("wb") as handle:
+        kept = self.pending / f"{len(self.timings) - 1:06d}.pickle"
+        staging = kept.with_suffix(".partial")  # renamed when whole: a Ctrl-C mid-write leaves nothing to read back
+        with staging.open("wb") as handle:
             pickle.dump(result, handle, protocol=pickle.HIGHEST_PROTOCOL)  # this run's own results, read back below
+        os.replace(staging, kept)
 
     def draw(self, result: Segmentation, record: dict[str, float]) -> None:
         import matplotlib
@@ -96,7 +101,7 @@ class Renderer:
             self.draw(result, self.timings[int(path.stem)])
             path.unlink()
             self.rendered += 1
-        self.pending.rmdir()
+        shutil.rmtree(self.pending)  # with any .partial a Ctrl-C left
         self.render_seconds = time.perf_counter() - start
         if not self.timings:
             return

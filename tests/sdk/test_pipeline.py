@@ -197,14 +197,14 @@ def test_ctrl_c_stops_cleanly_with_a_summary(cache, tmp_path):
                                stderr=subprocess.PIPE, text=True, env={**os.environ, "RAPID_EDGE_CACHE": str(cache)},
                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 300
-    # two pictures: the first is then complete (a Ctrl-C may land in the middle of writing one)
-    while len(list(render.glob("bev_*.png"))) < 2 and time.monotonic() < deadline and process.poll() is None:
+    # two frames kept for drawing: the first is then complete (a Ctrl-C may land in the middle of keeping one)
+    while len(list(render.glob(".pending/*.pickle"))) < 2 and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.2)
     process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=120)
+    out, err = process.communicate(timeout=300)
     assert process.returncode == 130, err
     assert "frames in" in out and "interrupted" in err
-    assert (render / "latency.png").is_file()  # the sink was flushed
+    assert (render / "latency.png").is_file() and (render / "bev_000000.png").is_file()  # the sink was flushed
 
 
 WARMED_KERNELS = ("sdk.segmentation.range_image:_columns", "sdk.segmentation.range_image:_scatter_nearest", "sdk.segmentation.range_image:_firing_order_rings",
