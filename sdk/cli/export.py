@@ -29,7 +29,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     export.add_argument("--config", type=Path, default=None, help="--model: the factory's arguments and the contract")
     export.add_argument("--checkpoint", type=Path, default=None,
                         help="rapid_seg: a checkpoint folder (default: the shipped weights); --model: a .safetensors file")
-    export.add_argument("--form", choices=FORMS, default=ModelOptions.form, help=f"default: {ModelOptions.form}")
+    export.add_argument("--form", choices=FORMS, default=ModelOptions.form, help="where RAPiD runs (docs/export_and_runtimes.md)")
     export.add_argument("--opset", type=int, default=DEFAULT_OPSET, help="ONNX opset of the graph")
     export.add_argument("--plugin-domain", choices=PLUGIN_DOMAINS, default=DOMAIN,
                         help=f"--form plugin: the custom node's domain ({DOMAIN}: TensorRT and the SDK's ONNX Runtime op "
@@ -65,7 +65,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     build = commands.add_parser("build", help="build a TensorRT engine into a package")
     build.add_argument("package", type=Path)
     build.add_argument("--precision", choices=PRECISIONS, default=ModelOptions.precision,
-                       help=f"default: {ModelOptions.precision}")
+                       help="the engine's precision")
     build.add_argument("--workspace", type=float, default=4.0, help="GiB")
     build.set_defaults(run=run_build)
 

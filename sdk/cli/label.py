@@ -17,7 +17,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     label.add_argument("--format", choices=FORMATS, default="label",
                        help="label: SemanticKITTI .label per frame; pcd: PCD with a label field; parquet: a file per unit")
     label.add_argument("--scores", action="store_true", help="parquet: add each point's float16 score")
-    label.add_argument("--runtime", choices=RUNTIMES, default=DEFAULT_RUNTIME, help=f"default: {DEFAULT_RUNTIME}")
+    label.add_argument("--runtime", choices=RUNTIMES, default=DEFAULT_RUNTIME, help="what runs the package (auto: the fastest here)")
     label.add_argument("--package", type=Path, default=None, help="a package from `rapid-edge export` (default: the shipped one)")
     label.add_argument("--url", default=None, help="runtime triton: HOST:PORT of the Triton server")
     label.add_argument("--engine", choices=ENGINES, default="local",

@@ -1,5 +1,6 @@
 """Command-line flags generated from the option dataclasses (sdk/options.py): each field's flag, type,
-choices, help and the default it shows come from the field, so the CLI cannot drift from the Python API."""
+choices, help and default come from the field, so the CLI cannot drift from the Python API (the CLI's help
+formatter, sdk.cli.main.DefaultsShown, appends every default)."""
 from __future__ import annotations
 
 import argparse
@@ -22,14 +23,13 @@ def add_options(parser: argparse.ArgumentParser, options: type, names: tuple[str
         flag = "--" + option.metadata.get("flag", option.name.replace("_", "-"))
         if kind is bool:
             parser.add_argument(flag, dest=option.name, action=argparse.BooleanOptionalAction, default=default,
-                                help=f"{help} (default: {'on' if default else 'off'})")
+                                help=help)
         elif kind == bool | None:
             word = next(w for w, value in AUTO_ALWAYS_NEVER.items() if value is default)
-            parser.add_argument(flag, dest=option.name, choices=tuple(AUTO_ALWAYS_NEVER), default=word,
-                                help=f"{help} (default: {word})")
+            parser.add_argument(flag, dest=option.name, choices=tuple(AUTO_ALWAYS_NEVER), default=word, help=help)
         else:
             parser.add_argument(flag, dest=option.name, type=_scalar(kind), default=default,
-                                choices=option.metadata.get("choices"), help=f"{help} (default: {default})")
+                                choices=option.metadata.get("choices"), help=help)
 
 
 def options_from_args(args: argparse.Namespace, options: type, names: tuple[str, ...]) -> Any:

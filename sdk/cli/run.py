@@ -23,7 +23,7 @@ DEFAULT_RENDER = Path("rapid-edge-render")
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     run = commands.add_parser("run", help="segment a stream of frames (default: the simulated HDL-64E drive)")
-    run.add_argument("--source", default=DEFAULT_SOURCE, help=f"source URL or path (default: {DEFAULT_SOURCE})")
+    run.add_argument("--source", default=DEFAULT_SOURCE, help="source URL or path")
     add_source_options(run)
     run.add_argument("--camera", action="append", default=[], metavar="NAME=URL",
                      help="a live camera beside a live LiDAR --source (e.g. front=camera://0); repeatable, with --calibration")
@@ -59,9 +59,9 @@ POSTPROCESS_FLAGS = ("neighbour_vote", "point_colours")
 def _pipeline_options(parser: argparse.ArgumentParser) -> None:
     # frames in, labels out: the bebr task searches embeddings (`rapid-edge bebr search`)
     parser.add_argument("--pipeline", choices=tasks_taking(FRAMES), default=DEFAULT_TASK,
-                        help=f"the task (default: {DEFAULT_TASK})")
+                        help="the task")
     parser.add_argument("--runtime", choices=RUNTIMES, default=DEFAULT_RUNTIME,
-                        help=f"default: {DEFAULT_RUNTIME}, the fastest this machine has (each task names those it runs on)")
+                        help="what runs the model (auto: the fastest this machine has; each task names those it runs on)")
     parser.add_argument("--package", type=Path, default=None, help="a package from `rapid-edge export`")
     add_options(parser, ModelOptions, MODEL_FLAGS)
     add_options(parser, StreamOptions, STREAM_FLAGS)
