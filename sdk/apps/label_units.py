@@ -19,12 +19,16 @@ from sensors.kitti import write_label
 from sensors.labels import LabelSet
 from sensors.opener import BAG_SUFFIXES, PCAP_SUFFIXES, POINT_SUFFIXES
 from sensors.pointcloud_files import write_pcd
+from sensors.writers import FORMATS as FRAME_FORMATS
+from sensors.writers import write_frame
 
-FORMATS = ("label", "pcd", "parquet")
+#: kitti and pcd as `rapid-edge run` and `sensors convert` write them; parquet: one file per unit
+FORMATS = (*FRAME_FORMATS, "parquet")
 #: what a file of each kind ends with; a folder holding metadata.yaml is a ROS 2 bag, one unit
 SINGLE_FRAME_SUFFIXES = POINT_SUFFIXES  # one file, one sweep: one output file
 UNIT_SUFFIXES = (*SINGLE_FRAME_SUFFIXES, *PCAP_SUFFIXES, *BAG_SUFFIXES)
-EXTENSIONS = {"label": ".label", "pcd": ".pcd"}
+#: a one-sweep file's output: its labels alone (its points are already in a file)
+EXTENSIONS = {"kitti": ".label", "pcd": ".pcd"}
 #: the Parquet file's metadata keys naming the label set of its ids
 LABEL_SET_KEY, CLASSES_KEY = "rapid_edge.label_set", "rapid_edge.classes"
 #: the folder under the output that holds, per output, the record of what made it
@@ -95,15 +99,16 @@ def _walk(folder: Path, ancestors: frozenset[str] = frozenset()) -> Iterator[Pat
 
 
 def output_of(unit: Unit, out: Path, fmt: str) -> Path:
-    """Parquet: <key>.parquet. A one-sweep file: its own label/PCD file, a KITTI `velodyne/` folder's labels in
-    the `labels/` beside it as SemanticKITTI lays them out. A pcap or bag: a folder <key>/ of NNNNNN files."""
+    """Parquet: <key>.parquet. A one-sweep file: its own .label/PCD file, a KITTI `velodyne/` folder's labels in
+    the `labels/` beside it as SemanticKITTI lays them out. A pcap or bag: a folder <key>/ written as `run --out`
+    writes one (kitti: a SemanticKITTI sequence, velodyne/NNNNNN.bin + labels/NNNNNN.label; pcd: NNNNNN.pcd)."""
     if fmt == "parquet":
         return out / (unit.key + ".parquet")
     if not single_frame(unit):
         return out / unit.key
     key = Path(unit.key)
     stem = next(key.name[: -len(s)] for s in SINGLE_FRAME_SUFFIXES if key.name.lower().endswith(s))
-    folder = key.parent.parent / "labels" if key.parent.name == "velodyne" and fmt == "label" else key.parent
+    folder = key.parent.parent / "labels" if key.parent.name == "velodyne" and fmt == "kitti" else key.parent
     return out / folder / (stem + EXTENSIONS[fmt])
 
 
@@ -118,8 +123,11 @@ def is_done(unit: Unit, out: Path, spec: OutputSpec) -> bool:
             and json.loads(record.read_text()) == asdict(spec))
 
 
-def write_result(result, fmt: str, target: Path) -> None:
-    if fmt == "label":
+def write_result(result, fmt: str, target: Path, one_file: bool) -> None:
+    """One frame's output: a one-sweep file's own `target` file, or a frame of the folder `target`."""
+    if not one_file:
+        write_frame(result.frame, target, fmt, labels=result.labels, label_set=result.label_set, colours=result.colours)
+    elif fmt == "kitti":
         write_label(target, result.labels, result.label_set)
     else:
         write_pcd(target, result.frame, result.labels, result.colours)
@@ -153,7 +161,7 @@ def label_unit(pipeline, unit: Unit, out: Path, spec: OutputSpec) -> UnitResult:
             if not one_file:
                 staging.mkdir()
             for r in label_frames(pipeline, unit.path, spec.source_options):
-                write_result(r, fmt, staging if one_file else staging / f"{r.index:06d}{EXTENSIONS[fmt]}")
+                write_result(r, fmt, staging, one_file)
                 result.timings.append(dict(r.timings))
         if not result.timings:
             raise ValueError(f"{unit.path}: no frame could be labelled")

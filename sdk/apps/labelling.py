@@ -48,7 +48,7 @@ def write_summary(out: Path, summary: dict) -> Path:
     return path
 
 
-def label_files(sources: Sequence[str | Path], out: str | Path, fmt: str = "label", runtime: str = DEFAULT_RUNTIME,
+def label_files(sources: Sequence[str | Path], out: str | Path, fmt: str = "kitti", runtime: str = DEFAULT_RUNTIME,
                 package: str | Path | None = None, scores: bool = False, engine: str = "local",
                 url: str | None = None, source_options: dict | None = None, **ray_options) -> dict:
     """Label every file under `sources` into `out`; returns (and writes) the summary. `url`: HOST:PORT of the

@@ -14,8 +14,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     label = commands.add_parser("label", help="label every file of a log archive; a rerun skips what is done")
     label.add_argument("sources", nargs="+", type=Path, help="files or folders (KITTI, nuScenes, PCD, pcaps, ROS 2 bags)")
     label.add_argument("--out", type=Path, required=True, help="the folder the labels (and summary.json) go to")
-    label.add_argument("--format", choices=FORMATS, default="label",
-                       help="label: SemanticKITTI .label per frame; pcd: PCD with a label field; parquet: a file per unit")
+    label.add_argument("--format", choices=FORMATS, default="kitti",
+                       help="kitti: SemanticKITTI .label files (a pcap or bag: velodyne/*.bin + labels/*.label, as run "
+                            "writes them); pcd: PCD with a label field; parquet: a file per unit")
     label.add_argument("--scores", action="store_true", help="parquet: add each point's float16 score")
     label.add_argument("--runtime", choices=RUNTIMES, default=DEFAULT_RUNTIME, help="what runs the package (auto: the fastest here)")
     label.add_argument("--package", type=Path, default=None, help="a package from `rapid-edge export` (default: the shipped one)")

@@ -54,7 +54,7 @@ def test_the_manifest_and_results_carry_the_package_label_set(nuscenes_package):
 
 
 def test_label_files_hold_nuscenes_raw_ids(nuscenes_package, archive, expected, tmp_path):
-    summary = label_files([archive / "velodyne"], tmp_path, "label", "onnxruntime-cpu", nuscenes_package.folder)
+    summary = label_files([archive / "velodyne"], tmp_path, "kitti", "onnxruntime-cpu", nuscenes_package.folder)
     assert summary["labelled"] and not summary["failed"]
     written = np.fromfile(tmp_path / "labels" / "000000.label", dtype="<u4")
     np.testing.assert_array_equal(written, NUSCENES.to_raw(expected))

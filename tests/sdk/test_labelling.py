@@ -52,7 +52,7 @@ def test_units_are_files_and_bags(archive):
 @pytest.mark.slow
 def test_label_files_write_the_pipelines_labels_and_report_the_bad_file(archive, tmp_path, expected):
     out = tmp_path / "out"
-    summary = label_files([archive], out, "label", runtime="onnxruntime-cpu")
+    summary = label_files([archive], out, "kitti", runtime="onnxruntime-cpu")
     assert summary["failed"] == [{"path": str(archive / "broken.bin"),
                                   "reason": f"SourceError: {archive / 'broken.bin'}: size 10 B is not a multiple of 16 B (4 float32 per point)"}]
     assert summary["frames"] == len(expected) and set(summary["stages_ms"]) >= {"preprocess", "infer", "postprocess"}
@@ -60,10 +60,12 @@ def test_label_files_write_the_pipelines_labels_and_report_the_bad_file(archive,
     for name in ("000001", "000002"):  # SemanticKITTI's layout: labels/ beside velodyne/
         raw = np.fromfile(out / "archive" / "kitti" / "labels" / f"{name}.label", dtype="<u4")
         np.testing.assert_array_equal(raw, SEMANTIC_KITTI.to_raw(expected[(f"{name}.bin", 0)]))
-    drive = sorted((out / "archive" / "drive.pcap").iterdir())
+    drive = sorted((out / "archive" / "drive.pcap" / "labels").iterdir())  # a pcap: a SemanticKITTI sequence
     assert [p.name for p in drive] == [f"{i:06d}.label" for i in range(len(drive))]
-    for path in drive:
+    for path, frame in zip(drive, sensors.open(archive / "drive.pcap"), strict=True):
         np.testing.assert_array_equal(np.fromfile(path, dtype="<u4"), SEMANTIC_KITTI.to_raw(expected[("mrpt_sample_velodyne_vlp16_gps.pcap", int(path.stem))]))
+        points = np.fromfile(out / "archive" / "drive.pcap" / "velodyne" / f"{path.stem}.bin", dtype="<f4")
+        np.testing.assert_array_equal(points.reshape(-1, 4), frame.points)
     assert json.loads((out / "summary.json").read_text()) == summary
 
 
@@ -86,22 +88,22 @@ def test_a_rerun_skips_what_is_done_and_a_unit_that_fails_half_way_leaves_nothin
     out = tmp_path / "out"
     written = []
 
-    def fail_on_the_third_frame(result, fmt, target):
+    def fail_on_the_third_frame(result, fmt, target, one_file):
         if len(written) == 2:
             raise OSError("disk full")
         written.append(target)
-        original(result, fmt, target)
+        original(result, fmt, target, one_file)
 
     original = label_units.write_result
     monkeypatch.setattr(label_units, "write_result", fail_on_the_third_frame)
-    first = label_files([archive / "drive.pcap"], out, "label", runtime="onnxruntime-cpu")
+    first = label_files([archive / "drive.pcap"], out, "kitti", runtime="onnxruntime-cpu")
     assert first["failed"][0]["reason"] == "OSError: disk full"
     assert not (out / "drive.pcap").exists() and not list(out.glob(".drive.pcap.partial-*"))
     monkeypatch.setattr(label_units, "write_result", original)
-    second = label_files([archive / "drive.pcap"], out, "label", runtime="onnxruntime-cpu")
+    second = label_files([archive / "drive.pcap"], out, "kitti", runtime="onnxruntime-cpu")
     assert second["labelled"] == [str(archive / "drive.pcap")] and not second["failed"]
     stamp = (out / "drive.pcap").stat().st_mtime_ns
-    third = label_files([archive / "drive.pcap"], out, "label", runtime="onnxruntime-cpu")
+    third = label_files([archive / "drive.pcap"], out, "kitti", runtime="onnxruntime-cpu")
     assert third["already_done"] == [str(archive / "drive.pcap")] and third["frames"] == 0
     assert (out / "drive.pcap").stat().st_mtime_ns == stamp
 
@@ -114,18 +116,35 @@ def test_a_rerun_redoes_what_another_model_or_format_made(archive, tmp_path):
     from user_networks import export_point_network
 
     out, pcap = tmp_path / "out", archive / "drive.pcap"
-    label_files([pcap], out, "label", runtime="onnxruntime-cpu")
+    label_files([pcap], out, "kitti", runtime="onnxruntime-cpu")
     other = export_point_network(tmp_path / "net", {}, {"output": "point_logits"}, sim_frames=1)
-    second = label_files([pcap], out, "label", runtime="onnxruntime-cpu", package=other.folder)
+    second = label_files([pcap], out, "kitti", runtime="onnxruntime-cpu", package=other.folder)
     assert second["redone"] == second["labelled"] == [str(pcap)] and not second["already_done"]
     with Pipeline("rapid_seg", "onnxruntime-cpu", other.folder) as pipeline:
         first_frame = next(iter(pipeline.run(sensors.open(pcap))))
-    np.testing.assert_array_equal(np.fromfile(out / "drive.pcap" / "000000.label", dtype="<u4"),
+    np.testing.assert_array_equal(np.fromfile(out / "drive.pcap" / "labels" / "000000.label", dtype="<u4"),
                                   SEMANTIC_KITTI.to_raw(first_frame.labels))
     third = label_files([pcap], out, "pcd", runtime="onnxruntime-cpu", package=other.folder)
     assert third["redone"] == [str(pcap)] and {p.suffix for p in (out / "drive.pcap").iterdir()} == {".pcd"}
     fourth = label_files([pcap], out, "pcd", runtime="onnxruntime-cpu", package=other.folder)
     assert fourth["already_done"] == [str(pcap)] and not fourth["redone"] and fourth["frames"] == 0
+
+
+@pytest.mark.slow
+def test_label_and_run_write_the_same_kitti_output(archive, tmp_path):
+    """One name for one output: `label --format kitti` of a capture is the folder `run --out --format kitti`
+    writes, file for file and byte for byte."""
+    pcap = archive / "drive.pcap"
+    assert main(["label", str(pcap), "--out", str(tmp_path / "label"), "--runtime", "onnxruntime-cpu"]) == 0
+    assert main(["run", "--source", str(pcap), "--out", str(tmp_path / "run"), "--runtime", "onnxruntime-cpu",
+                 "--json"]) == 0
+
+    def files(folder):
+        return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+    by_label, by_run = files(tmp_path / "label" / "drive.pcap"), files(tmp_path / "run")
+    assert sorted(by_label) == sorted(by_run) and {name.split("/")[0] for name in by_run} == {"velodyne", "labels"}
+    assert by_label == by_run
 
 
 def test_a_job_with_a_failed_unit_exits_non_zero(archive, tmp_path, capsys):
