@@ -11,9 +11,10 @@ from typing import Any
 
 import numpy as np
 
+import sensors
 from sensors.pointcloud_files import pack_rgb
 from sensors.ros_messages import frame_to_pointcloud2
-from sensors.rosbag import POINTCLOUD2, BagMessages, open_bag, pointcloud2_types, typestore, write_messages
+from sensors.rosbag import POINTCLOUD2, BagMessages, pointcloud2_types, typestore, write_messages
 
 from sdk.pipeline import Pipeline
 
@@ -21,14 +22,18 @@ DEFAULT_TOPIC_OUT = "/rapid_edge/segmentation"
 
 
 def replay(in_bag: Path, out_bag: Path, pipeline: Pipeline, topic: str | None = None,
-           topic_out: str = DEFAULT_TOPIC_OUT, storage: str = "sqlite3") -> dict[str, Any]:
-    """Segment every frame of the bag's LiDAR topic; returns counts and the stream summary."""
+           topic_out: str = DEFAULT_TOPIC_OUT, storage: str = "sqlite3",
+           source_options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Segment every frame of the bag's LiDAR topic; returns counts and the stream summary. `source_options`:
+    what sensors.open takes for a bag (a VelodyneScan topic's model=, calibration=, min_range=, ...)."""
     out_bag = Path(out_bag)
     if out_bag.exists():
         raise FileExistsError(f"{out_bag}: exists; a replay writes a new bag")
+    if "topic" in (source_options or {}):
+        raise ValueError("the input topic is replay's own argument (--topic), not a source option")
     messages = BagMessages(Path(in_bag), topic)
     frame_id = _first_frame_id(messages)
-    source = open_bag(Path(in_bag), messages.topic)
+    source = sensors.open(Path(in_bag), topic=messages.topic, **(source_options or {}))
     cloud, field, header, time = pointcloud2_types(typestore())
 
     run = pipeline.run(source)

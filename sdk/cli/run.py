@@ -45,6 +45,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     replay.add_argument("--topic", default=None, help="input topic (default: the first LiDAR topic)")
     replay.add_argument("--topic-out", default="/rapid_edge/segmentation", help="the labelled clouds' topic")
     replay.add_argument("--storage", choices=("sqlite3", "mcap"), default="sqlite3", help="the output bag's storage")
+    add_source_options(replay)
     replay.add_argument("--json", action="store_true", help="print the summary as JSON")
     _pipeline_options(replay)
     replay.set_defaults(run=run_replay)
@@ -142,6 +143,6 @@ def run_replay(args: argparse.Namespace) -> dict[str, Any]:
     from sdk.apps.replay import replay
 
     with pipeline_from_args(args) as pipeline:
-        report = replay(args.bag, args.out, pipeline, args.topic, args.topic_out, args.storage)
+        report = replay(args.bag, args.out, pipeline, args.topic, args.topic_out, args.storage, source_options(args))
     print(f"wrote {report['messages_written']} labelled PointCloud2 messages to {report['out']} ({report['topic_out']})")
     return report

@@ -166,6 +166,29 @@ def test_replay_writes_a_labelled_bag(pipeline, tmp_path):
         replay(bag, tmp_path / "out", pipeline)
 
 
+def test_replay_takes_source_options(tmp_path, capsys):
+    """`replay -o KEY=VALUE` reaches the bag's decoder as `run -o` does (here max_range= drops far returns);
+    an option the bag's source does not take fails at once, naming it."""
+    from rosbags.rosbag2 import Reader
+
+    from sdk.cli.main import main
+    from sensors.ros_messages import pointcloud2_to_frame
+    from sensors.rosbag import typestore
+
+    bag = data_file("ros2/velodyne_vlp16/1673400471837873222")
+    assert main(["replay", str(bag), "--out", str(tmp_path / "near"), "--runtime", "onnxruntime-cpu",
+                 "-o", "max_range=5", "--json"]) == 0
+    with Reader(tmp_path / "near") as reader:
+        near = [pointcloud2_to_frame(typestore().deserialize_cdr(raw, c.msgtype)) for c, _, raw in reader.messages()]
+    whole = list(sensors.open(bag))
+    assert len(near) == len(whole) and sum(map(len, near)) < sum(map(len, whole))
+    assert max(np.linalg.norm(frame.xyz, axis=1).max() for frame in near) <= 5.0 + 1e-3
+    capsys.readouterr()
+    assert main(["replay", str(bag), "--out", str(tmp_path / "bad"), "--runtime", "onnxruntime-cpu",
+                 "-o", "lens=wide"]) == 2
+    assert "lens" in capsys.readouterr().err and not (tmp_path / "bad").exists()
+
+
 def rapid_edge(*args: str, cache: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "sdk.cli.main", *args], capture_output=True, text=True,
                           env={**os.environ, "RAPID_EDGE_CACHE": str(cache)}, timeout=600)
