@@ -15,6 +15,7 @@ from pathlib import Path
 
 import sensors
 from runtimes.auto import open_runner
+from runtimes.numba_compilation import announce_compilation
 from runtimes.package import Package, PackageError, load_package
 from runtimes.runner import Runner
 from runtimes.streaming import StreamExecutor, StreamSummary
@@ -221,7 +222,8 @@ def _open(pipeline: Pipeline) -> _Opened:
     opened = _Opened(runner, steps, package, model_path, reason)
     try:
         if options.warmup:
-            opened.warmup_timings = _timed(*steps.warmup(runner)).timings
+            with announce_compilation(log):
+                opened.warmup_timings = _timed(*steps.warmup(runner)).timings
             log.info("warm-up: %s", ", ".join(f"{k} {v:.0f} ms" for k, v in opened.warmup_timings.items()))
     except BaseException:  # a warm-up that fails releases what the runner holds before the error goes up
         runner.__exit__(None, None, None)
