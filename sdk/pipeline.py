@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -40,12 +41,7 @@ class PipelineRun:
 
     def __init__(self, executor: StreamExecutor, stream: Iterable, frames: int | None) -> None:
         self._executor = executor
-        self._results = self._completed(stream, frames)
-
-    def _completed(self, stream: Iterable, frames: int | None) -> Iterator[Segmentation | Retrieval]:
-        for completed in self._executor.run(stream, limit=frames):
-            completed.value.timings = completed.timings
-            yield completed.value
+        self._results = _completed(executor.run(stream, limit=frames))
 
     def __iter__(self) -> Iterator[Segmentation | Retrieval]:
         return self._results
@@ -64,6 +60,16 @@ class PipelineRun:
     def close(self) -> None:
         """Stop reading the stream and join every thread (what leaving a loop early should end with)."""
         self._results.close()
+
+
+def _completed(completions: Iterator) -> Iterator[Segmentation | Retrieval]:
+    """Each completed item's value with its timings. A function, not a method: a generator whose frame held
+    its PipelineRun would be a reference cycle, so `break` out of a loop over a run would leave it to the
+    garbage collector and its threads running on (past the pipeline's close); freed with the loop, it closes,
+    and the executor stops and joins every thread before the loop's next statement."""
+    for completed in completions:
+        completed.value.timings = completed.timings
+        yield completed.value
 
 
 class Pipeline:
@@ -95,6 +101,7 @@ class Pipeline:
         self.name, self.runtime, self.package_path = name, runtime, package
         self.model, self.stream, self.postprocess, self.search = model, stream, postprocess, search
         self._opened: _Opened | None = None
+        self._runs: weakref.WeakSet[PipelineRun] = weakref.WeakSet()  # closed before the runner they use
 
     # -- lifetime -------------------------------------------------------------------------------------------
     def open(self) -> Pipeline:
@@ -104,7 +111,10 @@ class Pipeline:
         return self
 
     def close(self) -> None:
-        """Release what the runtime holds; the pipeline opens again on next use."""
+        """End its runs still going (a loop left with the run still referenced), then release what the
+        runtime holds; the pipeline opens again on next use."""
+        for run in list(self._runs):
+            run.close()
         if self._opened is not None:
             opened, self._opened = self._opened, None
             opened.runner.__exit__(None, None, None)
@@ -152,7 +162,9 @@ class Pipeline:
             stream = sensors.open(stream)
         executor = StreamExecutor(self.steps.stages(self.runner), timestamp_of=self.steps.timestamp_of,
                                   **asdict(self.stream))
-        return PipelineRun(executor, stream, frames)
+        run = PipelineRun(executor, stream, frames)
+        self._runs.add(run)
+        return run
 
     def run_all(self, stream: Iterable | str | Path, on_result: Callable[[Segmentation | Retrieval], object],
                 frames: int | None = None) -> StreamSummary:

@@ -22,6 +22,7 @@ from sdk import ModelOptions, PostprocessOptions, SearchOptions, StreamOptions
 from runtimes.package import PackageError
 
 SCAN = "semantickitti/sequences/00"
+PCAP = "velodyne/vlp16/mrpt_sample_velodyne_vlp16_gps.pcap"
 VLP16_PCAP = "velodyne/vlp16/veloview_vlp-16-test-90deg-1-50-frames.pcap"
 
 
@@ -258,6 +259,30 @@ print(json.dumps({{"ready": ready, "timings": pipeline.warmup_timings}}))
         assert set(report["timings"]) == {"preprocess", "infer", "postprocess"}
     else:
         assert not any(report["ready"].values()) and report["timings"] is None
+
+
+def test_leaving_a_loop_over_a_run_stops_its_threads_at_once():
+    """`break` out of `for result in pipeline.run(source)` ends the run there: its threads are joined before
+    the next statement (they ran on past the pipeline's close, labelling with a closed runner); a run still
+    referenced is ended by the pipeline's close; the process exits without nanobind's dump of the Velodyne
+    decoder's leaked instances."""
+    script = f"""
+import threading
+import sensors
+from sdk import Pipeline
+with Pipeline("rapid_seg", "onnxruntime-cpu") as pipeline:
+    for result in pipeline.run(sensors.open({str(data_file(PCAP))!r})):
+        break
+    print("left:", sorted(t.name for t in threading.enumerate() if t.name.startswith("stream-")))
+    kept = pipeline.run(sensors.open({str(data_file(PCAP))!r}))
+    for result in kept:  # the run is still referenced after the loop: closing the pipeline ends it
+        break
+print("left:", sorted(t.name for t in threading.enumerate() if t.name.startswith("stream-")))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-2:] == ["left: []", "left: []"]
+    assert "leaked" not in done.stderr and "closed" not in done.stderr and "skipped" not in done.stderr
 
 
 def test_the_warmup_sweep_takes_the_ringless_path():
