@@ -7,6 +7,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from sensors.source import require_module
+
+from .errors import RuntimeUnavailable
 from .manifest import TensorSpec
 from .ops.nodes import POINTS
 from .runner import Runner
@@ -25,10 +28,9 @@ class TritonRunner(Runner):
         self._outputs: list[TensorSpec] = []
 
     def activate(self) -> None:
-        try:
-            import tritonclient.http as http
-        except ImportError as err:
-            raise RuntimeError("the triton runtime needs tritonclient: pip install 'rapid-edge-sdk[triton]'") from err
+        require_module("tritonclient", "the triton runtime", "triton", RuntimeUnavailable)
+        import tritonclient.http as http
+
         client = http.InferenceServerClient(self.url, connection_timeout=self.timeout_s, network_timeout=self.timeout_s)
         try:
             ready = client.is_server_ready() and client.is_model_ready(self.model)

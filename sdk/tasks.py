@@ -9,7 +9,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from runtimes.auto import BACKENDS
+from runtimes.errors import RuntimeUnavailable
 from runtimes.package import Package
+from sensors.source import require_module
 
 from sdk.options import SearchOptions
 from sdk.retrieval.steps import RetrievalSteps, open_index
@@ -19,6 +21,8 @@ from sdk.segmentation.steps import RapidSegSteps
 RUNTIMES = (*BACKENDS, "pytorch", "triton")
 #: what `Pipeline()`, `rapid-edge run` and `label` run when not told: the shipped model on the fastest runtime
 DEFAULT_TASK, DEFAULT_RUNTIME = "rapid_seg", "auto"
+#: the runtimes whose library is an extra of the install: (module, the extra that brings it)
+RUNTIME_LIBRARIES = {"pytorch": ("torch", "export"), "triton": ("tritonclient", "triton")}
 FRAMES, EMBEDDINGS = "frames", "embeddings"
 
 Steps = RapidSegSteps | RetrievalSteps
@@ -43,6 +47,9 @@ class Task:
         if runtime not in self.runtimes:
             raise ValueError(f"the {self.name} task does not run on runtime {runtime!r}: "
                              f"{RUNTIME_REFUSALS.get((self.name, runtime), '')}choose one of {', '.join(self.runtimes)}")
+        if runtime in RUNTIME_LIBRARIES:
+            module, extra = RUNTIME_LIBRARIES[runtime]
+            require_module(module, f"runtime {runtime!r}", extra, RuntimeUnavailable)
 
 
 def _segmentation_steps(package: Package, search: SearchOptions, threads: int | None) -> Steps:

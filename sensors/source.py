@@ -94,12 +94,13 @@ class Source(ABC):
         self.close()
 
 
-def require_module(module: str, what: str, extra: str) -> None:
-    """Fail at open, naming what needs `module` and the SDK extra that installs it (a core install lacks it)."""
+def require_module(module: str, what: str, extra: str, error: type[Exception] = SourceError) -> None:
+    """Fail at open, naming what needs `module` and the SDK extra that installs it (a core install lacks it);
+    `error`: the caller's own kind (a runtime's RuntimeUnavailable)."""
     import importlib.util
 
     if importlib.util.find_spec(module) is None:
-        raise SourceError(f"{what} needs {module}, which this install lacks: pip install 'rapid-edge-sdk[{extra}]'")
+        raise error(f"{what} needs {module}, which this install lacks: pip install 'rapid-edge-sdk[{extra}]'")
 
 
 def require_file(path: str | Path, what: str) -> Path:

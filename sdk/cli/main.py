@@ -11,7 +11,8 @@ import sys
 from importlib.metadata import version
 from collections.abc import Sequence
 
-from runtimes.errors import SdkError
+from runtimes.errors import RuntimeUnavailable, SdkError
+from sensors.source import require_module
 
 from sdk.cli.outcome import Outcome
 
@@ -20,8 +21,9 @@ COMMAND_MODULES = ("run", "label", "inspect", "sensors", "ros2", "train", "expor
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Every subcommand this install can run; a command module's REQUIRES that are not installed (PyTorch on a
-    core install) list it as absent instead. Command modules import heavy libraries only when they run."""
+    """Every subcommand; a command module's REQUIRES that are not installed (PyTorch on a core install) make
+    its commands fail in one line naming the extra to install, and the help lists them as absent. Command
+    modules import heavy libraries only when they run."""
     parser = argparse.ArgumentParser(prog="rapid-edge", description="RAPiD Edge SDK: LiDAR segmentation from PyTorch to the vehicle.",
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # the epilog's install line unbroken
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
@@ -31,16 +33,40 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMAND_MODULES:
         module = importlib.import_module(f"sdk.cli.{name}")
         missing = [required for required in getattr(module, "REQUIRES", ()) if importlib.util.find_spec(required) is None]
-        if missing:
-            absent.append(f"{name} (needs {missing[0]})")
-            continue
+        before = set(commands.choices)
         module.add_parser(commands)
+        if missing:
+            added = [command for command in commands.choices if command not in before]
+            absent.append(f"{', '.join(added)} (need {missing[0]})")
+            for command in added:  # listed with its help, but whatever follows it fails in one line
+                commands.choices[command] = _Lacking(command, missing[0])
     for command in commands.choices.values():
         show_defaults(command)
     if absent:
-        parser.epilog = (f"Not in this install: the commands of {', '.join(absent)};\n"
-                         "pip install 'rapid-edge-sdk[train]' adds them.")
+        parser.epilog = (f"Not in this install: {'; '.join(absent)};\n"
+                         f"pip install 'rapid-edge-sdk[{TRAIN_EXTRA}]' adds them.")
     return parser
+
+
+#: the extra that brings what the commands a core install lacks need (PyTorch)
+TRAIN_EXTRA = "train"
+
+
+class _Lacking(argparse.ArgumentParser):
+    """A command this install lacks: it takes any arguments (its own need what is missing to be checked) and
+    runs to a one-line error naming the extra to install."""
+
+    def __init__(self, command: str, module: str) -> None:
+        super().__init__(prog=f"rapid-edge {command}", add_help=False)
+        self.command, self.module = command, module
+
+    def parse_known_args(self, args=None, namespace=None):
+        namespace = namespace if namespace is not None else argparse.Namespace()
+        namespace.run = self.fail
+        return namespace, []
+
+    def fail(self, args: argparse.Namespace) -> None:
+        require_module(self.module, f"rapid-edge {self.command}", TRAIN_EXTRA, RuntimeUnavailable)
 
 
 class DefaultsShown(argparse.HelpFormatter):

@@ -44,7 +44,17 @@ def test_the_cli_runs_on_the_core_install_and_names_what_it_lacks(tmp_path, data
     assert help_text.returncode == 0, help_text.stderr[-2000:]
     assert "ros2" in help_text.stdout and "run" in help_text.stdout
     assert "bebr" in help_text.stdout and "export" in help_text.stdout  # neither needs PyTorch to be listed
-    assert "the commands of train (needs torch)" in " ".join(help_text.stdout.split())
+    assert "train, evaluate, average, calibrate (need torch)" in " ".join(help_text.stdout.split())
+    for command in ("train", "evaluate"):  # listed as absent, and one line when run
+        lacking = subprocess.run([str(cli), command], capture_output=True, text=True, cwd=tmp_path)
+        assert lacking.returncode == 2 and lacking.stderr.strip().splitlines() == [
+            f"rapid-edge: error: rapid-edge {command} needs torch, which this install lacks: pip install 'rapid-edge-sdk[train]'"]
+    for runtime, module, extra in (("pytorch", "torch", "export"), ("triton", "tritonclient", "triton")):
+        lacking = subprocess.run([str(cli), "run", "--source", str(data(SCAN)), "--runtime", runtime, "--url",
+                                  "127.0.0.1:9"], capture_output=True, text=True, cwd=tmp_path)
+        assert lacking.returncode == 2 and lacking.stderr.strip().splitlines() == [
+            f"rapid-edge: error: runtime {runtime!r} needs {module}, which this install lacks: "
+            f"pip install 'rapid-edge-sdk[{extra}]'"]
     exported = subprocess.run([str(cli), "export", "rapid_seg", "--out", str(tmp_path / "pkg")], capture_output=True,
                               text=True, cwd=tmp_path)
     assert exported.returncode == 2 and "rapid-edge export needs torch, which this install lacks" in exported.stderr
