@@ -135,10 +135,13 @@ class StreamSummary:
         for stage, stats in self.stages_ms.items():
             if stage == END_TO_END and not self.live:
                 continue
-            name = {END_TO_END: f"{stage} *", PROCESSING: "per frame **"}.get(stage, stage)
+            name = {END_TO_END: f"{stage} *", PROCESSING: "per frame **",
+                    DECODE: "receive ***" if self.live else DECODE}.get(stage, stage)
             lines.append(f"  {name:<14}" + "".join(f"{stats.get(k, float('nan')):>9.1f}" for k in ("p50", "p95", "p99", "max")))
         if self.live:
             lines.append(f"  * end to end, measured from the {self.latency_from} (with any wait in the queues)")
+            lines.append("  *** receive: the wait for the sensor's next sweep with its decoding (a live source's "
+                         "'decode' in the record)")
         lines.append("  ** per frame: its own time in the stages, frame -> result"
                      + ("" if self.live else " (from files frames queue by design: no end-to-end latency to quote)"))
         return "\n".join(lines)

@@ -86,6 +86,8 @@ def test_end_to_end_is_shown_only_where_it_is_a_latency(live):
     table = summary.table()
     assert summary.live is live and summary.as_dict()["live"] is live
     assert "per frame **" in table and ("end_to_end *" in table) is live
+    # a live source's "decode" is mostly the wait for its next sweep: named for what it is
+    assert ("receive ***" in table) is live and ("\n  decode " in table) is not live
     assert set(summary.stages_ms) >= {"processing", "end_to_end"}  # the record keeps both
 
 
