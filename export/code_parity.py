@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from runtimes.ops.bebr_spec import popcount
 from runtimes.runner import Runner
 
 from .parity import ParityError
@@ -36,7 +37,7 @@ def compare_codes(reference: Runner, candidate: Runner, cases: Sequence[tuple[st
 def _case_report(name: str, expected: dict, actual: dict) -> dict:
     codes_expected = expected["codes"].astype(np.int32).view(np.uint32)
     codes_actual = actual["codes"].astype(np.int32).view(np.uint32)
-    differing = np.bitwise_count(codes_expected ^ codes_actual)
+    differing = popcount(codes_expected ^ codes_actual)
     return {"name": name, "vectors": int(len(codes_expected)),
             "bit_agreement": float(1 - differing.sum() / (codes_expected.size * 32)),
             "identical_codes": float((differing.sum(axis=1) == 0).mean()),

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from runtimes.errors import SdkError
+from runtimes.onnxruntime_install import load_onnxruntime
 from runtimes.package import Package, seal
 
 from .plugins import library
@@ -160,6 +161,8 @@ def _graph(package: Package, graph: str) -> Path:
 def _quantized(package: Package) -> Path:
     """Explicit Q/DQ int8 graph, calibrated on held-out simulated frames' feeds saved by the export."""
     import numpy as np
+
+    load_onnxruntime()  # what to install, when it is not
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
     calibration = sorted((package.folder / "calibration").glob("*.npz"))

@@ -47,10 +47,30 @@ class ExportError(SdkError):
     """The export cannot produce a usable graph; the message says which stage failed and why."""
 
 
+#: the oldest PyTorch whose dynamo exporter takes the SDK's graphs (custom translation tables, dynamic shapes);
+#: pyproject's [export] floor, checked here because on aarch64 the SDK leaves NVIDIA's Jetson torch as it is
+MIN_TORCH = (2, 4)
+
+
+def check_torch(torch_version: str) -> None:
+    """A pre-release counts as its release (JetPack 6.0's 2.4.0a0+...nv24.07 is 2.4)."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        release = Version(torch_version).release
+    except InvalidVersion:
+        return  # a local build with a version of its own: let the exporter say what it lacks
+    if release[:2] < MIN_TORCH:
+        raise ExportError(f"exporting needs PyTorch >= {'.'.join(map(str, MIN_TORCH))} (its dynamo ONNX exporter); "
+                          f"this is {torch_version}: on a Jetson install NVIDIA's torch for a newer JetPack, or export "
+                          "on a workstation and copy the package (packages run without PyTorch)")
+
+
 def export_module(module, example: tuple, path: Path, input_names: list[str], output_names: list[str],
                   dynamic_shapes: dict, opset: int) -> onnx.ModelProto:
     import torch
 
+    check_torch(torch.__version__)
     log.info("exporting with torch %s (dynamo), opset %d", torch.__version__, opset)
     try:
         program = torch.onnx.export(module.eval(), example, dynamo=True, opset_version=opset, input_names=input_names,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import native_ops
+from .onnxruntime_install import load_onnxruntime
 from .onnxruntime_runner import session_options
 from .ops.bebr_spec import CodeLayout, check_codes, check_k, check_norms
 from .ops.nodes import BINARY_SEARCH, DOCUMENTS, DOMAIN, QUERIES, SEARCH_INPUTS, SEARCH_OUTPUTS, VERSION
@@ -37,8 +38,7 @@ class BinarySearchSession:
 
     def __init__(self, doc_codes: np.ndarray, doc_norms: np.ndarray, layout: CodeLayout, k: int,
                  threads: int | None = None, check_doc_norms: bool = True) -> None:
-        import onnxruntime as ort
-
+        ort = load_onnxruntime()
         self.layout, self.k = layout, check_k(k, len(doc_codes))
         doc_codes = check_codes(doc_codes, layout, "document codes")
         doc_norms = check_norms(doc_norms, len(doc_codes), "document norms", values=check_doc_norms)
@@ -50,8 +50,7 @@ class BinarySearchSession:
                           for name, array in zip(SEARCH_INPUTS[2:], (doc_codes, doc_norms))}
 
     def search(self, query_codes: np.ndarray, query_norms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        import onnxruntime as ort
-
+        ort = load_onnxruntime()
         query_codes = check_codes(query_codes, self.layout, "query codes")
         query_norms = check_norms(query_norms, len(query_codes), "query norms")
         feed = {**self.documents, **{name: ort.OrtValue.ortvalue_from_numpy(array)

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from .cache import cache_root
 from .errors import SdkError
+from .onnxruntime_install import load_onnxruntime
 from .package import sha256
 
 log = logging.getLogger("runtimes")
@@ -195,8 +196,7 @@ def for_providers(providers: list[str]) -> Path:
 
 def session_options(options=None, providers: list[str] | tuple[str, ...] = ("CPUExecutionProvider",)):
     """onnxruntime SessionOptions that run graphs holding rapid:: nodes on `providers`."""
-    import onnxruntime as ort
-
+    ort = load_onnxruntime()
     options = options or ort.SessionOptions()
     options.register_custom_ops_library(str(for_providers(list(providers))))
     return options

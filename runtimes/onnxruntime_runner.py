@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from . import native_ops
+from .onnxruntime_install import load_onnxruntime
 from .ops.nodes import DOMAIN, TENSORRT_EP_DOMAIN
 from .manifest import TensorSpec
 from .package import Package
@@ -19,9 +20,7 @@ ORT_TYPES = {"tensor(float)": "float32", "tensor(int64)": "int64", "tensor(int32
 
 
 def available_providers(preferred: Sequence[str] = PREFERRED_PROVIDERS) -> list[str]:
-    import onnxruntime as ort
-
-    installed = set(ort.get_available_providers())
+    installed = set(load_onnxruntime().get_available_providers())
     return [p for p in preferred if p in installed]
 
 
@@ -38,9 +37,7 @@ def custom_domains(model: Package | Path) -> set[str]:
 def session_options(threads: int | None = None):
     """The SDK's SessionOptions: idle intra-op threads sleep instead of spinning (in a pipeline the RAPiD and
     decode stages need the same cores between inferences; spinning cost those stages 20-40 % on 2 cores)."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
+    options = load_onnxruntime().SessionOptions()
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     if threads:
         options.intra_op_num_threads = threads
@@ -60,8 +57,7 @@ class OnnxRuntimeRunner(Runner):
         self.name = f"onnxruntime[{self.providers[0]}]"
 
     def activate(self) -> None:
-        import onnxruntime as ort
-
+        ort = load_onnxruntime()
         options = session_options(self.threads)
         if DOMAIN in self.domains:
             options = native_ops.session_options(options, self.providers)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .bebr_spec import CodeLayout, check_codes, check_k, check_norms
+from .bebr_spec import CodeLayout, check_codes, check_k, check_norms, popcount
 
 
 def plane_pair_popcounts(query: np.ndarray, documents: np.ndarray, layout: CodeLayout) -> np.ndarray:
@@ -12,7 +12,7 @@ def plane_pair_popcounts(query: np.ndarray, documents: np.ndarray, layout: CodeL
     q = query.view(np.uint32).reshape(layout.planes, layout.words_per_plane)
     d = documents.view(np.uint32).reshape(len(documents), layout.planes, layout.words_per_plane)
     differing = q[None, :, None, :] ^ d[:, None, :, :]  # [N, i, j, words]
-    return np.bitwise_count(differing).sum(axis=-1, dtype=np.int64)
+    return popcount(differing).sum(axis=-1)
 
 
 def sdc_scores(query: np.ndarray, documents: np.ndarray, layout: CodeLayout) -> np.ndarray:

@@ -26,6 +26,17 @@ MAX_BITS = 4096
 MAX_K = 3840
 
 
+#: set bits of every byte value
+_BYTE_POPCOUNTS = np.array([bin(value).count("1") for value in range(256)], dtype=np.uint8)
+
+
+def popcount(words: np.ndarray) -> np.ndarray:
+    """Set bits of each uint32 word, same shape (what numpy 2's bitwise_count does; numpy 1.26, which ROS 2
+    Humble vehicles keep, has none)."""
+    words = np.ascontiguousarray(words, dtype=np.uint32)
+    return _BYTE_POPCOUNTS[words.view(np.uint8)].reshape(*words.shape, 4).sum(axis=-1, dtype=np.int64)
+
+
 class CodeError(ValueError):
     """Codes, norms or a search request that do not fit the layout; the message says what is wrong."""
 

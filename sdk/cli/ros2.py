@@ -1,18 +1,17 @@
 """`rapid-edge ros2 check`: open everything the ROS 2 node will open, before the vehicle drives (as
 `build_only` does for Autoware's TensorRT nodes): the parameter file against its schema, the package
 (checksums), the runtime (a TensorRT engine is built and cached here, not at the node's start), one
-full synthetic sweep after warm-up against the processing-time budget, rclpy, and the Fast DDS profile for large clouds."""
+full synthetic sweep after warm-up against the processing-time budget, rclpy, and the large-cloud configuration
+of the DDS middleware in use (Fast DDS or CycloneDDS, by RMW_IMPLEMENTATION)."""
 from __future__ import annotations
 
 import argparse
 import importlib.util
-import os
 from pathlib import Path
 
+from sdk.apps.dds import dds_setup
 from sdk.apps.ros2_core import excluded_classes, load_parameters, open_pipeline, parameters_from_yaml
 from sdk.cli.outcome import PROBLEMS_FOUND, Outcome
-
-PROFILE_VARIABLE = "FASTDDS_DEFAULT_PROFILES_FILE"
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -28,9 +27,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run_check(args: argparse.Namespace) -> Outcome:
     parameters = parameters_from_yaml(args.params_file, args.node) if args.params_file else load_parameters({})
-    profile = os.environ.get(PROFILE_VARIABLE)
-    if profile and not Path(profile).is_file():
-        raise ValueError(f"{PROFILE_VARIABLE}={profile}: no such file")
+    dds = dds_setup()  # a configuration file named but missing fails here, before anything is opened
     with open_pipeline(parameters) as pipeline:
         excluded_classes(parameters, pipeline.steps.label_set)  # the filtered classes must be the package's
         # a second synthetic sweep after the warm-up: what a steady cloud costs (the first pays for loading)
@@ -42,15 +39,13 @@ def run_check(args: argparse.Namespace) -> Outcome:
                   "package_form": pipeline.package.form, "sweep_ms": {k: round(v, 1) for k, v in timings.items()},
                   "within_budget": sweep_total_ms <= parameters.processing_time_budget_ms}
     report["rclpy"] = importlib.util.find_spec("rclpy") is not None
-    report["fastdds_profile"] = profile
+    report["rmw"], report["dds_config"] = dds.rmw, {dds.variable: dds.config} if dds.variable else {}
     notes = []
     if not report["within_budget"]:
         notes.append(f"a full synthetic sweep took {sweep_total_ms:.0f} ms, over the {parameters.processing_time_budget_ms:g} ms budget")
     if not report["rclpy"]:
         notes.append("rclpy is not importable from this Python: source the vehicle's ROS 2 (or pip install 'rapid-edge-sdk[ros2]' on x86_64)")
-    if not profile:
-        notes.append(f"{PROFILE_VARIABLE} is unset: best-effort clouds above 512 KB will not reach other processes "
-                     "(examples/ros2_node/config/fastdds_large_clouds.xml)")
+    notes += dds.notes
     report["notes"] = notes
     if not args.json:
         print(f"rapid_seg on {report['runtime']} ({report['reason']}); package {report['package']} ({report['package_form']})")

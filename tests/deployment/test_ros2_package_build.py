@@ -28,6 +28,6 @@ def test_colcon_installs_the_executable_where_ros2_run_looks(tmp_path):
     entry_points = next(prefix.rglob("entry_points.txt")).read_text()
     assert "rapid_seg_node = rapid_edge_ros2.segmentation_node:main" in entry_points
     share = prefix / "share" / PACKAGE
-    assert {p.name for p in (share / "config").iterdir()} == {"rapid_seg.param.yaml", "fastdds_large_clouds.xml"}
+    assert {p.name for p in (share / "config").iterdir()} == {"rapid_seg.param.yaml", "fastdds_large_clouds.xml", "cyclonedds_large_clouds.xml"}
     assert (share / "launch" / "rapid_seg.launch.xml").is_file() and (share / "package.xml").is_file()
     assert (prefix / "share" / "ament_index" / "resource_index" / "packages" / PACKAGE).is_file()

@@ -74,4 +74,5 @@ def test_the_cli_runs_on_the_core_install_and_names_what_it_lacks(tmp_path, data
                            capture_output=True, text=True, cwd=tmp_path, env=env)
     assert check.returncode == 0, check.stderr[-2000:]
     report = json.loads(check.stdout)
-    assert report["rclpy"] and report["package_form"] == "split" and report["fastdds_profile"]
+    assert report["rclpy"] and report["package_form"] == "split"
+    assert report["rmw"] == "rmw_fastrtps_cpp" and report["dds_config"]["FASTDDS_DEFAULT_PROFILES_FILE"]

@@ -12,11 +12,21 @@ from runtimes.native_ops import session_options
 from runtimes.ops.bebr_numba import binary_search_numba
 from runtimes.ops.bebr_reference import binary_search_reference, sdc_scores
 from runtimes.ops.bebr_spec import (MAX_K, CodeError, CodeLayout, NormRange, code_norms, decoded_levels, pack_signs,
-                                    unpack_signs)
+                                    popcount, unpack_signs)
 
 #: the kernel's specialised word counts (256, 512, 1024 bits x 1 plane; 128, 256, 512 bits x 2) and general ones
 LAYOUTS = [CodeLayout(256, 1), CodeLayout(512, 1), CodeLayout(1024, 1), CodeLayout(128, 2), CodeLayout(256, 2),
            CodeLayout(512, 2), CodeLayout(96, 3), CodeLayout(64, 4), CodeLayout(32, 1), CodeLayout(2048, 1)]
+
+
+def test_popcount_counts_every_set_bit_without_numpy_2():
+    """The reference's popcount (numpy 1.26 has no bitwise_count) against a count of the bits one by one."""
+    words = np.random.default_rng(3).integers(0, 2**32, size=(4, 3, 5), dtype=np.uint32)
+    words[0, 0, :3] = [0, 0xFFFFFFFF, 1 << 31]
+    by_bit = sum((words >> shift) & 1 for shift in range(32)).astype(np.int64)
+    assert popcount(words).shape == words.shape and (popcount(words) == by_bit).all()
+    assert popcount(words)[0, 0, :3].tolist() == [0, 32, 1]
+    assert (popcount(words[:, ::2, 1:4]) == by_bit[:, ::2, 1:4]).all()  # a strided view
 
 
 def random_codes(rng, count: int, layout: CodeLayout) -> np.ndarray:

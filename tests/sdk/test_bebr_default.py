@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from runtimes.bebr_index import BinaryIndex
+from runtimes.ops.bebr_spec import popcount
 from runtimes.onnxruntime_runner import OnnxRuntimeRunner
 from runtimes.package import load_package
 from sdk.retrieval.training import load_binarizer, read_code_version
@@ -35,7 +36,7 @@ def test_the_package_encodes_as_its_checkpoint(package):
         codes, norms = encode_all(runner, vectors, 384)
     with torch.no_grad():
         expected_codes, expected_norms = load_binarizer(default_checkpoint("bebr")).encode(torch.from_numpy(vectors))
-    differing = np.bitwise_count(codes.view(np.uint32) ^ expected_codes.numpy().view(np.uint32)).sum()
+    differing = popcount(codes.view(np.uint32) ^ expected_codes.numpy().view(np.uint32)).sum()
     assert differing / codes.size / 32 <= 1e-4
     np.testing.assert_array_equal(norms, expected_norms.numpy())
 

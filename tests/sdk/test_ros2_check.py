@@ -16,6 +16,7 @@ def write_params(folder, body: str):
 
 def test_a_good_setup_reports_runtime_package_and_a_timed_sweep(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("FASTDDS_DEFAULT_PROFILES_FILE", raising=False)
+    monkeypatch.delenv("RMW_IMPLEMENTATION", raising=False)
     params = write_params(tmp_path, "runtime: onnxruntime-cpu\nprocessing_time_budget_ms: 1000000")
     assert main(["ros2", "check", "--params-file", str(params), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
@@ -26,6 +27,7 @@ def test_a_good_setup_reports_runtime_package_and_a_timed_sweep(tmp_path, capsys
     assert all(isinstance(v, float) and math.isfinite(v) for v in report["sweep_ms"].values())
     assert report["parameters"]["processing_time_budget_ms"] == 1e6 and report["within_budget"]
     assert any("FASTDDS_DEFAULT_PROFILES_FILE is unset" in note for note in report["notes"])
+    assert report["rmw"] == "rmw_fastrtps_cpp"  # ROS 2's default when RMW_IMPLEMENTATION is unset
 
 
 def test_a_sweep_over_the_budget_exits_non_zero(tmp_path, capsys):
@@ -48,6 +50,7 @@ def test_a_missing_package_fails_naming_the_folder(tmp_path, capsys):
 
 
 def test_a_missing_fastdds_profile_fails(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("RMW_IMPLEMENTATION", raising=False)
     monkeypatch.setenv("FASTDDS_DEFAULT_PROFILES_FILE", str(tmp_path / "profile.xml"))
     params = write_params(tmp_path, "runtime: onnxruntime-cpu")
     assert main(["ros2", "check", "--params-file", str(params)]) == 2
