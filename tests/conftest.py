@@ -8,6 +8,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("RAPID_EDGE_DATA", REPO.parent / "shared" / "data"))
+#: the oldest ONNX Runtime the SDK supports (1.18) with numpy 1.26, which install.sh puts here for PYTHONPATH
+OLDEST_ONNXRUNTIME = REPO / ".venv" / "onnxruntime-1.18"
 # network rule: any DDS participant a test (or a process it starts) creates discovers on loopback only
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 

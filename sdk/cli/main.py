@@ -17,7 +17,7 @@ from sensors.source import require_module
 from sdk.cli.outcome import Outcome
 
 #: the modules that define the subcommands, in the order `--help` lists them
-COMMAND_MODULES = ("run", "label", "inspect", "sensors", "ros2", "train", "export", "bebr")
+COMMAND_MODULES = ("run", "label", "inspect", "sensors", "ros2", "doctor", "train", "export", "bebr")
 
 
 def build_parser() -> argparse.ArgumentParser:

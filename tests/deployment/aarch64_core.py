@@ -137,11 +137,12 @@ def main() -> None:
     seconds = {}
     ensure_tools()
     with aarch64_binaries():
-        start = time.perf_counter()
-        if not (root / "usr" / "bin" / "python3").exists():
+        reused = (root / "usr" / "bin" / "python3").exists()
+        if not reused:
+            start = time.perf_counter()
             run("debootstrap", "--arch=arm64", "--variant=minbase", "--include=python3,python3-venv,ca-certificates",
                 SUITE, str(root), MIRROR)
-        seconds["debootstrap"] = round(time.perf_counter() - start, 1)
+            seconds["debootstrap"] = round(time.perf_counter() - start, 1)
         with tempfile.TemporaryDirectory() as wheels:
             run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", wheels, str(REPO))
             wheel = next(Path(wheels).glob("rapid_edge_sdk-*.whl"))
@@ -170,7 +171,7 @@ def main() -> None:
                     "/tmp/rapid-edge/runtime_only_labels.py", "/tmp/rapid-edge/scan.bin", "/tmp/rapid-edge/labels.npy")
             seconds["label_first_run"] = round(time.perf_counter() - start, 1)
     aarch64, x86_64 = labels_sha256(work / "labels.npy"), sha256_of(this_machines_labels(scan))
-    result = {"root": f"Debian 12 ({SUITE}) arm64, debootstrap --variant=minbase",
+    result = {"root": f"Debian 12 ({SUITE}) arm64, debootstrap --variant=minbase" + (" (made by an earlier run)" if reused else ""),
               "emulation": subprocess.run(["qemu-aarch64-static", "--version"], capture_output=True,
                                           text=True).stdout.splitlines()[0],
               "host": platform.machine(), "installed_from": wheel.name + "[cpu]", "aarch64": versions,

@@ -1,8 +1,10 @@
 """Run inside the core-only environment: check that the training stack is absent, then label one scan
-through the shipped package and save the labels (the test compares them with the full install's)."""
+through the shipped package, save the labels (the test compares them with the full install's) and print
+the numpy and ONNX Runtime versions that ran as JSON."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 
 import numpy as np
@@ -22,6 +24,9 @@ def main(scan: str, out: str) -> None:
         labels = pipeline(frame).labels
     assert "torch" not in sys.modules and "open3d" not in sys.modules
     np.save(out, labels)
+    import onnxruntime
+
+    print(json.dumps({"numpy": np.__version__, "onnxruntime": onnxruntime.__version__}))
 
 
 if __name__ == "__main__":

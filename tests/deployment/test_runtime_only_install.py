@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import sensors
-from conftest import REPO
+from conftest import OLDEST_ONNXRUNTIME, REPO
 from sdk import Pipeline
 
 SCAN = "semantickitti/sequences/00/velodyne/000000.bin"
@@ -25,14 +25,22 @@ def runtime_python() -> Path:
 
 
 @pytest.mark.slow
-def test_the_core_install_labels_the_real_scan_as_the_full_install(tmp_path, data):
+@pytest.mark.parametrize("oldest", [False, True], ids=["as-installed", "onnxruntime-1.18"])
+def test_the_core_install_labels_the_real_scan_as_the_full_install(tmp_path, data, oldest):
+    """The core environment runs numpy 1.26 (JetPack 6's constraints) against the full install's numpy 2;
+    then again with the oldest ONNX Runtime the metadata allows (1.18) in front."""
+    if oldest and not OLDEST_ONNXRUNTIME.is_dir():
+        pytest.skip(f"install.sh puts ONNX Runtime 1.18 in {OLDEST_ONNXRUNTIME}")
     scan = data(SCAN)
     out = tmp_path / "labels.npy"
-    env = {**os.environ, "RAPID_EDGE_CACHE": str(tmp_path / "cache")}
+    env = {**os.environ, "RAPID_EDGE_CACHE": str(tmp_path / "cache"),
+           **({"PYTHONPATH": str(OLDEST_ONNXRUNTIME)} if oldest else {})}
     run = subprocess.run([str(runtime_python()), str(Path(__file__).with_name("runtime_only_labels.py")), str(scan), str(out)],
                          capture_output=True, text=True, env=env, cwd=tmp_path)
     assert run.returncode == 0, run.stderr[-3000:]
     assert not (tmp_path / "cache").exists(), "the core install exported instead of using the shipped package"
+    versions = json.loads(run.stdout.strip().splitlines()[-1])
+    assert versions["numpy"].startswith("1.26.") and versions["onnxruntime"].startswith("1.18." if oldest else "1.")
     with Pipeline("rapid_seg", "onnxruntime-cpu") as pipeline:
         expected = pipeline(next(iter(sensors.open(scan)))).labels
     np.testing.assert_array_equal(np.load(out), expected)

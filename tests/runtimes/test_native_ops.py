@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import REPO
+from conftest import OLDEST_ONNXRUNTIME
 from runtimes import native_ops
 from runtimes.binary_search_session import binary_search_graph
 from runtimes.ops.bebr_reference import binary_search_reference
@@ -22,7 +22,6 @@ from runtimes.ops.nodes import DOMAIN, RAPID_FEATURES, VERSION
 from runtimes.ops.rapid_reference import rapid_features_reference
 from runtimes.ops.rapid_spec import KITTI
 
-OLDEST_ONNXRUNTIME = REPO / ".venv" / "onnxruntime-1.18"
 needs_gxx = pytest.mark.skipif(shutil.which("g++") is None, reason="g++ builds the native op library")
 
 
