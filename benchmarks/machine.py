@@ -4,21 +4,15 @@ from __future__ import annotations
 
 import os
 import platform
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from runtimes.platform_report import command, cpu_model, cpu_topology, jetson
+from runtimes.platform_report import command, cpu_model, cpu_topology, distribution_version, jetson
 
 LIBRARIES = ("numpy", "numba", "onnxruntime", "onnxruntime-gpu", "torch", "tensorrt", "cupy-cuda12x", "cupy-cuda13x")
 
 
 def describe_machine() -> dict:
-    libraries = {}
-    for name in LIBRARIES:
-        try:
-            libraries[name] = version(name)
-        except PackageNotFoundError:
-            pass
+    libraries = {name: found for name in LIBRARIES if (found := distribution_version(name)) is not None}
     board = jetson()
     return {
         "cpu": cpu_model(), "threads_available": len(os.sched_getaffinity(0)), **cpu_topology(),

@@ -111,7 +111,7 @@ def _onnxruntime() -> dict:
     return report
 
 
-def _version(distribution: str) -> str | None:
+def distribution_version(distribution: str) -> str | None:
     try:
         return version(distribution)
     except PackageNotFoundError:
@@ -134,7 +134,7 @@ def platform_report(environment: dict[str, str] | None = None) -> dict:
         "cpu": cpu_model(), "threads_available": len(os.sched_getaffinity(0)), **cpu_topology(),
         "jetson": jetson(), "gpu": command("nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"),
         "cuda": cuda_version(), "tensorrt": _tensorrt(), "onnxruntime": _onnxruntime(),
-        "numpy": _version("numpy"), "numba": _version("numba"), "torch": _torch(),
+        "numpy": distribution_version("numpy"), "numba": distribution_version("numba"), "torch": _torch(),
         "ros_distro": environment.get("ROS_DISTRO"),
     }
 
