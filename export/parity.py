@@ -21,6 +21,12 @@ from sensors.labels import LabelSet
 class ParityThresholds:
     label_agreement: float = 0.999
     cosine: float = 0.9999
+    #: the most mIoU (a fraction) a labelled frame may lose against PyTorch; None: not a gate (fp32 forms)
+    miou_drop: float | None = None
+
+
+#: a reduced-precision package's gate: it may move labels a little, never the score
+REDUCED_PRECISION = ParityThresholds(label_agreement=0.99, cosine=0.99, miou_drop=0.005)
 
 
 @dataclass
@@ -51,7 +57,12 @@ def compare(reference: Runner, candidate: Runner, cases: Sequence[ParityCase], o
              "cosine": min(f["cosine"] for f in frames),
              "max_abs_diff": max(f["max_abs_diff"] for f in frames),
              "mean_abs_diff": float(np.mean([f["mean_abs_diff"] for f in frames]))}
+    changes = [f["miou_change"] for f in frames if "miou_change" in f]
+    if changes:
+        worst["miou_change"] = min(changes)
     passed = worst["label_agreement"] >= thresholds.label_agreement and worst["cosine"] >= thresholds.cosine
+    if thresholds.miou_drop is not None and changes:
+        passed = passed and worst["miou_change"] >= -thresholds.miou_drop
     return {"reference": reference.name, "candidate": candidate.name, "thresholds": asdict(thresholds),
             "passed": passed, "worst": worst, "frames": frames}
 
@@ -92,9 +103,11 @@ def _frame_report(case: ParityCase, expected: np.ndarray, actual: np.ndarray) ->
 def check(report: dict) -> None:
     if not report["passed"]:
         worst, limits = report["worst"], report["thresholds"]
+        miou = (f", mIoU change {100 * worst['miou_change']:+.2f} points (may lose {100 * limits['miou_drop']:.1f})"
+                if limits.get("miou_drop") is not None and "miou_change" in worst else "")
         raise ParityError(f"{report['candidate']} differs from {report['reference']}: label agreement "
                           f"{worst['label_agreement']:.5f} (needs {limits['label_agreement']}), cosine "
-                          f"{worst['cosine']:.6f} (needs {limits['cosine']})")
+                          f"{worst['cosine']:.6f} (needs {limits['cosine']}){miou}")
 
 
 def write(report: dict, path: Path) -> None:

@@ -20,6 +20,8 @@ SCHEMA = Path(__file__).resolve().parent / "manifest.schema.json"
 FORMAT = "rapid-edge-package"
 FORMAT_VERSION = 1
 FORMS = ("portable", "plugin", "split")
+#: a graph's arithmetic: fp32, or int8 (explicit Q/DQ) for ONNX Runtime's CPU provider
+PRECISIONS = ("fp32", "int8")
 
 
 class ManifestError(ValueError):
@@ -111,6 +113,10 @@ class Manifest:
     model_config: dict[str, Any] | None = None
     training: dict[str, Any] | None = None
     producer: dict[str, str] | None = None
+    #: the graph's arithmetic (fp32, or int8 Q/DQ for ONNX Runtime's CPU provider) and, when reduced, what
+    #: was quantized and how it was chosen
+    precision: str = "fp32"
+    quantization: dict[str, Any] | None = None
     #: the JSON as written, what `seal` rewrites and a Triton repository copies
     document: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -132,7 +138,9 @@ class Manifest:
             embedding_dim=embeddings["dim"] if embeddings else None, bebr=binary_codes_of(document, origin),
             built_from=document.get("built_from"), model_config=document.get("model_config"),
             model_card=ModelCard(**{**card, "sensors": tuple(card["sensors"])}) if (card := document.get("model_card")) else None,
-            training=document.get("training"), producer=document.get("producer"), document=copy.deepcopy(document))
+            training=document.get("training"), producer=document.get("producer"),
+            precision=document.get("precision", "fp32"), quantization=document.get("quantization"),
+            document=copy.deepcopy(document))
 
     def to_json(self) -> dict[str, Any]:
         return copy.deepcopy(self.document)
@@ -146,6 +154,7 @@ def _validator():
     schema["properties"]["format"] = {"const": FORMAT}
     schema["properties"]["format_version"] = {"const": FORMAT_VERSION}
     schema["properties"]["form"] = {"enum": list(FORMS)}
+    schema["properties"]["precision"] = {"enum": list(PRECISIONS)}
     return jsonschema.Draft202012Validator(schema)
 
 

@@ -6,10 +6,12 @@ import argparse
 import logging
 from pathlib import Path
 
+from export.cpu_quantization import CALIBRATION_FRAMES
 from export.engine import PRECISIONS
 from export.opset import DEFAULT_OPSET
 from export.parity import ParityThresholds
 from runtimes.manifest import FORMS
+from runtimes.manifest import PRECISIONS as EXPORT_PRECISIONS
 from runtimes.ops.nodes import DOMAIN, PLUGIN_DOMAINS, TENSORRT_EP_DOMAIN
 from sensors.source import require_module
 
@@ -59,7 +61,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     export.add_argument("--min-cosine", type=float, default=ParityThresholds.cosine,
                         help="parity: the least cosine between the package's logits and PyTorch's")
     export.add_argument("--points", default=None, metavar="MIN:OPT:MAX", help="point-count profile of the dynamic axis")
-    export.add_argument("--calibration-frames", type=int, default=0, help="store feeds for int8 calibration")
+    export.add_argument("--precision", choices=EXPORT_PRECISIONS, default="fp32",
+                        help="int8: a graph for ONNX Runtime's CPU provider, its operators chosen by label agreement "
+                             "and the package written only if it passes the reduced-precision parity gate")
+    export.add_argument("--calibration-frames", type=int, default=0,
+                        help=f"store feeds for int8 calibration (with --precision int8: default {CALIBRATION_FRAMES})")
     export.set_defaults(run=run_export)
 
     build = commands.add_parser("build", help="build a TensorRT engine into a package")
@@ -109,7 +115,7 @@ def run_export(args: argparse.Namespace) -> dict:
         out = SHIPPED_PACKAGES[args.model]
     package = export_rapid_seg(args.checkpoint or default_checkpoint(args.model), args.form, out, args.opset,
                                profile, thresholds, args.real_scan, args.sim_frames, args.calibration_frames,
-                               args.plugin_domain)
+                               args.plugin_domain, args.precision)
     return wrote(package)
 
 
@@ -119,7 +125,8 @@ def run_user_export(args: argparse.Namespace, profile, thresholds: ParityThresho
     if args.checkpoint is None or args.config is None or args.out is None:
         raise SystemExit("export --model needs --checkpoint W.safetensors, --config C.json and --out DIR")
     package = export_user_model(args.factory, args.checkpoint, args.config, args.form, args.out, args.opset, profile,
-                                thresholds, args.real_scan, args.sim_frames, args.calibration_frames, args.plugin_domain)
+                                thresholds, args.real_scan, args.sim_frames, args.calibration_frames, args.plugin_domain,
+                                args.precision)
     return wrote(package)
 
 

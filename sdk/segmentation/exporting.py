@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
+import os
 import platform
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -15,12 +16,13 @@ from pathlib import Path
 import numpy as np
 
 import sensors
-from export.onnx_graph import clean, export_module, move_custom_nodes
+from export.cpu_quantization import CALIBRATION_FRAMES, quantize_int8
+from export.onnx_graph import ExportError, clean, export_module, move_custom_nodes
 from export.opset import DEFAULT_OPSET
-from export.parity import ParityCase, ParityThresholds, check, compare, write
+from export.parity import REDUCED_PRECISION, ParityCase, ParityThresholds, check, compare, write
 from runtimes.onnxruntime_runner import OnnxRuntimeRunner
 from runtimes.ops.nodes import DOMAIN, PLUGIN_DOMAINS, POINTS, RAPID_FEATURES
-from runtimes.manifest import FORMS, TensorSpec
+from runtimes.manifest import FORMS, PRECISIONS, TensorSpec
 from runtimes.package import MANIFEST, MODEL, PARITY, Package, load_package, write_manifest
 from runtimes.torch_runner import TorchRunner
 from sensors.geometry import GEOMETRY
@@ -100,15 +102,15 @@ def parity_cases(model, form: str, frames: list[tuple[str, sensors.Frame]]) -> l
 def export_rapid_seg(checkpoint: Path, form: str, out: Path, opset: int = DEFAULT_OPSET,
                      profile: PointProfile = PointProfile(), thresholds: ParityThresholds = ParityThresholds(),
                      real_scan: Path | None = None, sim_frames: int = 2, calibration_frames: int = 0,
-                     plugin_domain: str = DOMAIN) -> Package:
-    check_request(form, opset, plugin_domain)
+                     plugin_domain: str = DOMAIN, precision: str = "fp32") -> Package:
+    check_request(form, opset, plugin_domain, precision)
     model = load_model(checkpoint, rapid_form=RAPID_FORM[form])
     log.info("[1/4] loaded %s (%d parameters), form %s", checkpoint, sum(p.numel() for p in model.parameters()), form)
     identity = {"model": {"name": "rapid_seg", "version": _sdk_version(), "checkpoint": _shown(Path(checkpoint))},
                 "built_from": BuildRecord.of(checkpoint).to_dict(), "model_config": json.loads(model.config.to_json()),
                 **model_card_of(Path(checkpoint))}
     return export_network(model, identity, form, out, opset, profile, thresholds, real_scan, sim_frames,
-                          calibration_frames, plugin_domain)
+                          calibration_frames, plugin_domain, precision)
 
 
 def model_card_of(checkpoint: Path) -> dict:
@@ -122,10 +124,17 @@ def model_card_of(checkpoint: Path) -> dict:
     return {"model_card": {**card, "miou": evaluation["miou"]}}
 
 
-def check_request(form: str, opset: int, plugin_domain: str = DOMAIN) -> None:
-    """Refuse an unknown form or domain, or a too old opset, before anything is loaded."""
+
+
+def check_request(form: str, opset: int, plugin_domain: str = DOMAIN, precision: str = "fp32") -> None:
+    """Refuse an unknown form, domain or precision, or a too old opset, before anything is loaded."""
     if form not in FORMS:
         raise ValueError(f"unknown form {form!r}; choose {', '.join(FORMS)}")
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; choose {', '.join(PRECISIONS)}")
+    if precision == "int8" and form == "plugin":
+        raise ValueError("int8 is for ONNX Runtime's CPU provider: the split or portable form (a TensorRT engine of "
+                         "the plugin form takes int8 from `rapid-edge build --precision int8`)")
     if plugin_domain not in PLUGIN_DOMAINS:
         raise ValueError(f"unknown plugin domain {plugin_domain!r}; choose {', '.join(PLUGIN_DOMAINS)}")
     if plugin_domain != DOMAIN and form != "plugin":
@@ -137,15 +146,19 @@ def check_request(form: str, opset: int, plugin_domain: str = DOMAIN) -> None:
 def export_network(model, identity: dict, form: str, out: Path, opset: int = DEFAULT_OPSET,
                    profile: PointProfile = PointProfile(), thresholds: ParityThresholds = ParityThresholds(),
                    real_scan: Path | None = None, sim_frames: int = 2, calibration_frames: int = 0,
-                   plugin_domain: str = DOMAIN) -> Package:
+                   plugin_domain: str = DOMAIN, precision: str = "fp32") -> Package:
     """`model` (eval mode, RAPiD placed for `form`, with an `interface`) -> a package in `out`. `identity`: the
     manifest's `model`, `built_from` and `model_config` entries, which say what was exported. `plugin_domain`:
     where the plugin form's custom node goes (`rapid`: TensorRT and the native op library; `trt.plugins`: ONNX
-    Runtime's TensorRT provider); parity runs on the `rapid` graph, the domain is changed after it."""
+    Runtime's TensorRT provider); parity runs on the `rapid` graph, the domain is changed after it. `precision`
+    int8: the fp32 graph passes parity first, then its int8 graph must pass the reduced-precision gate against
+    PyTorch (export.parity.REDUCED_PRECISION) or no package is written."""
     import onnx
     import torch
 
-    check_request(form, opset, plugin_domain)
+    check_request(form, opset, plugin_domain, precision)
+    if precision == "int8" and not calibration_frames:
+        calibration_frames = CALIBRATION_FRAMES
     net = model.interface
     if net.rapid is None and form != "split":
         raise ValueError(f"form {form!r} places RAPiD features in the graph, and this network reads none: use split")
@@ -174,10 +187,13 @@ def export_network(model, identity: dict, form: str, out: Path, opset: int = DEF
     log.info("[4/4] parity with PyTorch: label agreement %.5f, cosine %.7f, max |diff| %.2e",
              worst["label_agreement"], worst["cosine"], worst["max_abs_diff"])
     check(report)  # no manifest is written for a package that fails parity: it cannot be loaded
-    if calibration_frames:  # feeds for int8 calibration (`rapid-edge build --precision int8`)
+    calibration = [feed_for(frame, model, form) for frame in
+                   simulated_scenes(seeds=range(6000, 6000 + calibration_frames), indices=[30])]
+    if calibration:  # feeds for int8 calibration (`rapid-edge build --precision int8`)
         (out / "calibration").mkdir(exist_ok=True)
-        for i, frame in zip(range(calibration_frames), simulated_scenes(seeds=range(6000, 6000 + calibration_frames), indices=[30])):
-            np.savez(out / "calibration" / f"{i:03d}.npz", **feed_for(frame, model, form))
+        for i, feed in enumerate(calibration):
+            np.savez(out / "calibration" / f"{i:03d}.npz", **feed)
+    reduced = quantized_for_cpu(model, form, path, out, frames, calibration, reference) if precision == "int8" else {}
     rapid = asdict(net.rapid) if net.rapid is not None else None
     if plugin_domain != DOMAIN:
         move_custom_nodes(path, plugin_domain)
@@ -195,8 +211,32 @@ def export_network(model, identity: dict, form: str, out: Path, opset: int = DEF
         },
         "postprocessing": {"neighbour_vote": DEFAULT_VOTE.to_dict()},
         "producer": {"torch": torch.__version__, "onnx": onnx.__version__, "python": platform.python_version()},
+        **reduced,
     })
     return load_package(out)
+
+
+def quantized_for_cpu(model, form: str, path: Path, out: Path, frames: list[tuple[str, sensors.Frame]],
+                      calibration: list[dict[str, np.ndarray]], reference: TorchRunner) -> dict:
+    """Replace the fp32 graph at `path` by its int8 graph (half the calibration feeds calibrate, half choose the
+    operators), then hold it against PyTorch on the parity frames by the reduced-precision gate; returns the
+    manifest's precision entries."""
+    if len(calibration) < 2:
+        raise ValueError("int8 needs at least 2 calibration frames (half calibrate, half choose the operators)")
+    half = len(calibration) // 2
+    staged = path.with_name("model.int8.onnx")
+    try:
+        choice = quantize_int8(path, staged, calibration[:half], calibration[half:], REDUCED_PRECISION.label_agreement)
+    except ValueError as err:
+        raise ExportError(str(err)) from err
+    os.replace(staged, path)
+    report = compare(reference, OnnxRuntimeRunner(path, providers=["CPUExecutionProvider"]),
+                     parity_cases(model, form, frames), thresholds=REDUCED_PRECISION)
+    write(report, out / PARITY)
+    log.info("int8 parity with PyTorch: label agreement %.5f, mIoU change %+.2f points",
+             report["worst"]["label_agreement"], 100 * report["worst"].get("miou_change", 0.0))
+    check(report)
+    return {"precision": "int8", "quantization": asdict(choice)}
 
 
 def _shown(checkpoint: Path) -> str:

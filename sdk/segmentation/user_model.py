@@ -209,9 +209,10 @@ def wrap(network, contract: ModelContract, rapid_form: str = "input"):
 def export_user_model(factory: str, checkpoint: Path, config: Path, form: str, out: Path,
                       opset: int = DEFAULT_OPSET, profile: PointProfile = PointProfile(),
                       thresholds: ParityThresholds = ParityThresholds(), real_scan: Path | None = None,
-                      sim_frames: int = 2, calibration_frames: int = 0, plugin_domain: str = DOMAIN) -> Package:
+                      sim_frames: int = 2, calibration_frames: int = 0, plugin_domain: str = DOMAIN,
+                      precision: str = "fp32") -> Package:
     """The rapid_seg export for a network of your own: same package format, parity report and runtimes."""
-    check_request(form, opset, plugin_domain)
+    check_request(form, opset, plugin_domain, precision)
     checkpoint, settings = Path(checkpoint), ModelConfig.read(config)
     if not checkpoint.is_file():
         raise ModelSpecError(f"{checkpoint}: no such checkpoint (a .safetensors file)")
@@ -225,4 +226,4 @@ def export_user_model(factory: str, checkpoint: Path, config: Path, form: str, o
                                "sdk_graph_source_sha256": graph_source_digest(USER_EXPORTER)},
                 "model_config": settings.to_dict()}
     return export_network(model, identity, form, out, opset, profile, thresholds, real_scan, sim_frames,
-                          calibration_frames, plugin_domain)
+                          calibration_frames, plugin_domain, precision)
