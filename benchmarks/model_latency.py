@@ -1,6 +1,8 @@
 """rapid_seg latency per form and runtime on the real 124,668-point scan, side by side in one run:
 PyTorch eager (the reference) against ONNX Runtime running the split, portable and plugin packages (the plugin
-form's RAPiD node run by the SDK's native op library).
+form's RAPiD node run by the SDK's native op library), and the int8 graphs of the split and portable forms
+for ONNX Runtime's CPU provider as `export --precision int8` makes them (export/cpu_quantization.py), each
+beside its label agreement with PyTorch and its mIoU change on the scan, whether or not it passes the gate.
 Every alternative is warmed up and they are timed in turns over several rounds; the report gives each
 one's median with its range and the median ratio to PyTorch eager with its range (the split form's time
 includes the RAPiD features it computes before the graph).
@@ -20,12 +22,15 @@ import numpy as np
 
 import sensors
 from runtimes.ops.rapid_numba import rapid_features_numba
+from export.cpu_quantization import CALIBRATION_FRAMES, quantize_int8
+from export.parity import REDUCED_PRECISION, compare
 from runtimes.onnxruntime_runner import OnnxRuntimeRunner
 from runtimes.torch_runner import TorchRunner
-from sdk.segmentation.exporting import RAPID_FORM, export_rapid_seg, feed_for, tensor_specs
+from sdk.segmentation.exporting import RAPID_FORM, export_rapid_seg, feed_for, parity_cases, tensor_specs
 from sdk.shipped import default_checkpoint
 from sdk.segmentation.range_image import project
 from sdk.segmentation.training.checkpoint import load_model
+from sdk.segmentation.training.evaluate import simulated_scenes
 
 from machine import describe_machine  # benchmarks/ is on the path: the scripts run from it
 from shared_data import DATA
@@ -48,6 +53,27 @@ def timed_rounds(alternatives: dict, rounds: int, repeats: int) -> dict[str, lis
     return per_round
 
 
+def int8_graph(package_model: Path, model, form: str, frames: int, out: Path) -> dict:
+    """The int8 graph `export --precision int8` would make of this form (the same calibration frames, the same
+    operator choice), written to `out` without the gate: the benchmark reports what the gate would see."""
+    calibration = [feed_for(frame, model, form) for frame in
+                   simulated_scenes(seeds=range(6000, 6000 + frames), indices=[30])]
+    half = frames // 2
+    choice = quantize_int8(package_model, out, calibration[:half], calibration[half:], REDUCED_PRECISION.label_agreement)
+    return {"quantized": len(choice.quantized), "of": len(choice.quantized) + len(choice.kept_fp32),
+            "selection_agreement": round(choice.agreement, 4)}
+
+
+def against_pytorch(model, form: str, frame, candidate: Path) -> dict:
+    """Label agreement and mIoU change of a graph against PyTorch on the scan (as the parity report)."""
+    inputs, outputs = tensor_specs(model, form)
+    report = compare(TorchRunner(model, inputs, outputs), OnnxRuntimeRunner(candidate, providers=["CPUExecutionProvider"]),
+                     parity_cases(model, form, [("scan", frame)]), thresholds=REDUCED_PRECISION)
+    worst = report["worst"]
+    return {"label_agreement": round(worst["label_agreement"], 4),
+            "miou_change_points": round(100 * worst.get("miou_change", float("nan")), 2), "passes_gate": report["passed"]}
+
+
 def spread(values: list[float]) -> dict[str, float]:
     return {"median": round(statistics.median(values), 2), "min": round(min(values), 2), "max": round(max(values), 2)}
 
@@ -58,20 +84,29 @@ def main() -> None:
     parser.add_argument("--checkpoint", type=Path, default=None)
     parser.add_argument("--repeats", type=int, default=5, help="calls per alternative and round")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--calibration-frames", type=int, default=CALIBRATION_FRAMES, help="int8: as the export")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "model_latency.json")
     args = parser.parse_args()
     checkpoint = args.checkpoint or default_checkpoint("rapid_seg")
     frame = next(iter(sensors.open(args.data / SCAN)))
     folder = Path(tempfile.mkdtemp())
     image = project(frame).image[None]
-    alternatives, runners = {}, []
+    alternatives, runners, int8 = {}, [], {}
     for form in ("split", "portable", "plugin"):
         package = export_rapid_seg(checkpoint, form, folder / form, real_scan=None, sim_frames=1)
         model = load_model(checkpoint, rapid_form=RAPID_FORM[form])
         feed = feed_for(frame, model, form)
         inputs, outputs = tensor_specs(model, form)
-        for name, runner in (("pytorch", TorchRunner(model, inputs, outputs)), ("onnxruntime", OnnxRuntimeRunner(package))):
-            label = f"{name} {form}" + (" (native op library)" if form == "plugin" and name == "onnxruntime" else "")
+        variants = [("pytorch", TorchRunner(model, inputs, outputs)), ("onnxruntime", OnnxRuntimeRunner(package))]
+        if form != "plugin":  # int8 is for the CPU provider's split and portable forms
+            quantized = folder / f"{form}.int8.onnx"
+            int8[f"onnxruntime {form} int8"] = {**int8_graph(package.model_path, model, form, args.calibration_frames,
+                                                             quantized),
+                                                **against_pytorch(model, form, frame, quantized)}
+            variants.append(("onnxruntime int8", OnnxRuntimeRunner(quantized, providers=["CPUExecutionProvider"])))
+        for name, runner in variants:
+            label = (f"onnxruntime {form} int8" if name == "onnxruntime int8" else
+                     f"{name} {form}" + (" (native op library)" if form == "plugin" and name == "onnxruntime" else ""))
             runner.__enter__()
             runners.append(runner)
             if form == "split":  # the features are computed before the graph: counted in the same call
@@ -88,7 +123,7 @@ def main() -> None:
     models = {k: v for k, v in per_round.items() if k != "projection"}
     split, plugin = per_round["onnxruntime split"], per_round["onnxruntime plugin (native op library)"]
     report = {
-        "machine": describe_machine(), "precision": "fp32", "scan": {"points": len(frame)},
+        "machine": describe_machine(), "precision": "fp32 unless named int8", "scan": {"points": len(frame)},
         "protocol": f"every alternative warmed up (3 calls), then {args.rounds} rounds, each timing every alternative in "
                     f"turn ({args.repeats} calls, median); ratios per round against pytorch split, then their median "
                     "and range; the split form's time includes its RAPiD features, computed before the graph",
@@ -96,6 +131,9 @@ def main() -> None:
         "speedup_vs_pytorch_eager": {k: spread([r / t for r, t in zip(reference, v)]) for k, v in models.items()},
         # the goal: the plugin form no slower than the split form (a ratio of 1 or more), round by round
         "onnxruntime_split_over_plugin": spread([s / p for s, p in zip(split, plugin)]),
+        # int8 against its own form's fp32 graph, round by round (above 1: int8 is faster), beside its accuracy
+        "int8": {name: {**accuracy, "fp32_over_int8": spread([f / q for f, q in zip(
+            per_round[name.removesuffix(" int8")], per_round[name])])} for name, accuracy in int8.items()},
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")

@@ -24,7 +24,26 @@ def render(report: dict) -> str:
         f"Protocol: {report['protocol']}.", "", *lines, "",
         f"Projection (range image, before every form): {projection['median']} ms.", "",
         f"ONNX Runtime, split form's time over the plugin form's, round by round (1 or more: the plugin form is no "
-        f"slower): median {ratio['median']} ({ratio['min']} - {ratio['max']}).", ""])
+        f"slower): median {ratio['median']} ({ratio['min']} - {ratio['max']}).", "",
+        *int8_table(report.get("int8", {}))])
+
+
+def int8_table(int8: dict) -> list[str]:
+    """The int8 graphs `export --precision int8` makes, gate or not: speed beside accuracy."""
+    if not int8:
+        return []
+    lines = ["## int8 on ONNX Runtime's CPU provider", "",
+             "Each form's int8 graph as the export makes it (operators chosen by label agreement on simulated "
+             "frames), measured whether or not it passes the gate (99 % label agreement with PyTorch, at most "
+             "0.5 mIoU points lost): a graph that fails is never written as a package.", "",
+             "| graph | operators quantized | label agreement with PyTorch (scan) | mIoU change, points | passes the gate "
+             "| fp32 time / int8 time: median (min - max) |", "| --- | --- | --- | --- | --- | --- |"]
+    for name, row in int8.items():
+        ratio = row["fp32_over_int8"]
+        lines.append(f"| {name} | {row['quantized']} of {row['of']} | {row['label_agreement']} | "
+                     f"{row['miou_change_points']:+} | {'yes' if row['passes_gate'] else 'no'} | "
+                     f"{ratio['median']} ({ratio['min']} - {ratio['max']}) |")
+    return [*lines, ""]
 
 
 def main() -> None:

@@ -8,16 +8,18 @@ graph rewriting; what no tool does is the choice, which depends on the network."
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from runtimes.onnxruntime_install import load_onnxruntime
 from runtimes.onnxruntime_runner import session_options
+from runtimes.platform_report import cpu_model
 
 log = logging.getLogger("export")
 CANDIDATE_OPS = ("Conv", "Gemm", "MatMul")
@@ -41,7 +43,8 @@ class Int8Choice:
     method: str = "static QDQ, int8 weights per channel, uint8 activations by min/max"
     fp32_ms: float | None = None
     int8_ms: float | None = None
-    notes: list[str] = field(default_factory=list)
+    #: where those milliseconds were measured: the exporting machine's CPU and the threads it gave
+    measured_on: str | None = None
 
 
 def quantize_int8(model: Path, out: Path, calibration: Sequence[dict[str, np.ndarray]],
@@ -80,6 +83,7 @@ def quantize_int8(model: Path, out: Path, calibration: Sequence[dict[str, np.nda
         choice = Int8Choice(chosen, [n for n in candidates if n not in chosen], alone, reached, len(calibration),
                             len(selection))
         choice.fp32_ms, choice.int8_ms = _median_ms(reference, selection[0]), _median_ms(_session(ort, out), selection[0])
+        choice.measured_on = f"{cpu_model()}, {len(os.sched_getaffinity(0))} threads"
     log.info("int8: %d of %d operators quantized (agreement %.4f on the selection feeds), %.1f ms against fp32's "
              "%.1f ms here", len(chosen), len(candidates), reached, choice.int8_ms, choice.fp32_ms)
     return choice
