@@ -83,18 +83,28 @@ def split_docstring(docstring: str) -> tuple[str, str] | None:
 
 def docstring_pairs(distribution: metadata.Distribution) -> Iterator[tuple[str, str]]:
     for file in sorted(distribution.files or [], key=str):
-        if file.suffix != ".py":
-            continue
-        try:
-            tree = ast.parse(Path(distribution.locate_file(file)).read_text(errors="replace"))
-        except (SyntaxError, ValueError, OSError):  # sources of other Python versions, vendored oddities
-            continue
-        for node in ast.walk(tree):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                docstring = ast.get_docstring(node)
-                pair = split_docstring(docstring) if docstring else None
-                if pair:
-                    yield pair
+        if file.suffix == ".py":
+            yield from source_docstring_pairs(Path(distribution.locate_file(file)))
+
+
+def source_docstring_pairs(path: Path) -> Iterator[tuple[str, str]]:
+    """The pairs of one Python source file's functions and classes, read with `ast` (nothing is imported)."""
+    try:
+        tree = ast.parse(path.read_text(errors="replace"))
+    except (SyntaxError, ValueError, OSError):  # sources of other Python versions, vendored oddities
+        return
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            docstring = ast.get_docstring(node)
+            pair = split_docstring(docstring) if docstring else None
+            if pair:
+                yield pair
+
+
+def without_repeats(pairs: list[Pair]) -> list[Pair]:
+    """The pairs whose query and document each occur once (every copy of a repeat dropped)."""
+    queries, documents = Counter(p.query for p in pairs), Counter(p.document for p in pairs)
+    return [p for p in pairs if queries[p.query] == 1 and documents[p.document] == 1]
 
 
 def collect_pairs() -> tuple[list[Pair], list[Source]]:
@@ -109,8 +119,7 @@ def collect_pairs() -> tuple[list[Pair], list[Source]]:
         if found:
             sources.append(Source(name, distribution.version, licence))
             pairs += found
-    queries, documents = Counter(p.query for p in pairs), Counter(p.document for p in pairs)
-    return [p for p in pairs if queries[p.query] == 1 and documents[p.document] == 1], sources
+    return without_repeats(pairs), sources
 
 
 def embed(texts: list[str], batch_size: int = 256, progress: bool = True) -> np.ndarray:
