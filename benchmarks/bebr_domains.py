@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import importlib.metadata as metadata
 import json
 import re
@@ -34,6 +35,8 @@ from bebr_corpus import (BODY_CHARS, MAX_SUMMARY_WORDS, MIN_BODY_WORDS, MIN_SUMM
 DOMAINS = ("docstrings", "stdlib", "package-docs", "man-pages", "debian-descriptions")
 TRAINABLE = ("docstrings", "stdlib", "package-docs")
 MIN_PAIRS = 300
+#: the most pairs a domain keeps (those of smallest document_key): embedding is the corpus's cost
+MAX_PAIRS = 10_000
 MAN_SECTIONS = ("man1", "man5", "man8")
 MAN_ROOT, DOC_ROOT = Path("/usr/share/man"), Path("/usr/share/doc")
 DPKG_STATUS, DPKG_INFO = Path("/var/lib/dpkg/status"), Path("/var/lib/dpkg/info")
@@ -212,6 +215,11 @@ def collect_domains() -> dict[str, tuple[list[Pair], list[DomainSource]]]:
             ((name, READERS[name]()) for name in DOMAINS)}
 
 
+def document_key(pair: Pair) -> int:
+    """The first 64 bits of sha256(document): which pairs a capped evaluation scores, fixed by the text."""
+    return int(hashlib.sha256(pair.document.encode()).hexdigest()[:16], 16)
+
+
 def default_domains_path() -> Path:
     from runtimes.cache import cache_root
 
@@ -219,17 +227,22 @@ def default_domains_path() -> Path:
 
 
 def build_domains(out: Path) -> dict:
-    """Collect and embed every domain with enough pairs; OUT.npz holds <domain>_queries and _docs (float16) and
-    _validation (the validation bucket's mask), OUT.json the counts, the sources and the domains left out."""
+    """Collect and embed every domain with enough pairs; OUT.npz holds <domain>_queries and _docs (float16),
+    _validation (the validation bucket's mask) and _keys (document_key), OUT.json the counts, the sources and
+    the domains left out."""
     record = {"trainable": list(TRAINABLE), "min_pairs": MIN_PAIRS, "pairs": {}, "left_out": {}, "sources": {}}
     arrays = {}
     for name, (pairs, sources) in collect_domains().items():
         if len(pairs) < MIN_PAIRS:
             record["left_out"][name] = len(pairs)
             continue
+        if len(pairs) > MAX_PAIRS:
+            kept = set(sorted(pairs, key=document_key)[:MAX_PAIRS])
+            pairs = [p for p in pairs if p in kept]
         arrays[f"{name}_queries"] = embed([p.query for p in pairs]).astype(np.float16)
         arrays[f"{name}_docs"] = embed([p.document for p in pairs]).astype(np.float16)
         arrays[f"{name}_validation"] = np.array([p.bucket == VALIDATION_BUCKET for p in pairs])
+        arrays[f"{name}_keys"] = np.array([document_key(p) for p in pairs], dtype=np.uint64)
         record["pairs"][name], record["sources"][name] = len(pairs), [asdict(s) for s in sources]
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

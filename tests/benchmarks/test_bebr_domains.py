@@ -60,9 +60,10 @@ def test_the_corpus_holds_each_domain_with_enough_pairs_and_names_those_left_out
         return lambda: ([Pair(f"{domain} query number {i} in words", f"{domain} document {i} {BODY}", "src")
                          for i in range(count)], [bebr_domains.DomainSource("src", "1", "MIT")])
 
-    readers = {name: pairs_of(name, 5 if name == "package-docs" else 12) for name in bebr_domains.DOMAINS}
+    readers = {name: pairs_of(name, {"package-docs": 5, "docstrings": 20}.get(name, 12)) for name in bebr_domains.DOMAINS}
     monkeypatch.setattr(bebr_domains, "READERS", readers)
     monkeypatch.setattr(bebr_domains, "MIN_PAIRS", 10)
+    monkeypatch.setattr(bebr_domains, "MAX_PAIRS", 12)  # docstrings keeps the 12 of smallest document key
     monkeypatch.setattr(bebr_domains, "embed", lambda texts: np.random.default_rng(len(texts)).standard_normal(
         (len(texts), 384)).astype(np.float32))
     record = bebr_domains.build_domains(tmp_path / "domains.npz")
@@ -73,4 +74,8 @@ def test_the_corpus_holds_each_domain_with_enough_pairs_and_names_those_left_out
         for name in kept:
             assert arrays[f"{name}_queries"].shape == arrays[f"{name}_docs"].shape == (12, 384)
             assert arrays[f"{name}_queries"].dtype == np.float16 and arrays[f"{name}_validation"].shape == (12,)
+            assert len(set(arrays[f"{name}_keys"].tolist())) == 12  # one key per document
         assert "package-docs_queries" not in arrays
+        docstrings, _ = readers["docstrings"]()
+        smallest = sorted(bebr_domains.document_key(p) for p in docstrings)[:12]
+        assert sorted(arrays["docstrings_keys"].tolist()) == smallest

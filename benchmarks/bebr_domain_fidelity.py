@@ -1,0 +1,91 @@
+"""Leave one domain out, by the protocol "A task-agnostic default" of sdk/weights/bebr/TRAINING.md: for each
+domain of bebr_domains.py's corpus, every method fitted on the other trainable domains' vectors and scored on
+that domain's pairs (recall@1, recall@10, overlap@10 with exact float search) at 64, 128 and 256 bytes per
+vector: float32 exact search, sign hashing, ITQ, faiss PQ, and the docstring-pair default as shipped (128
+bytes). Writes benchmarks/results/bebr_domain_fidelity.json.
+
+    python benchmarks/bebr_domain_fidelity.py [--domains PATH] [--budgets 64 128 256]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from bebr_domains import TRAINABLE, default_domains_path
+from bebr_fidelity import BASELINES, FLOAT_BYTES, baseline_rows, code_top, float_top, metrics
+from machine import describe_machine  # benchmarks/ is on the path: the scripts run from it
+
+REPO = Path(__file__).resolve().parent.parent
+#: the most pairs a held-out domain is scored on (exact float search over all of them stays in memory)
+MAX_SCORED = 5000
+
+
+def load_domains(path: Path) -> tuple[dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], dict]:
+    """domain -> (queries, docs, keys): vectors as float32, each pair's document_key; and the corpus record."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no domain corpus; build it with `python benchmarks/bebr_domains.py --out {path}`")
+    record = json.loads(path.with_suffix(".json").read_text())
+    with np.load(path, allow_pickle=False) as arrays:
+        return {name: (arrays[f"{name}_queries"].astype(np.float32), arrays[f"{name}_docs"].astype(np.float32),
+                       arrays[f"{name}_keys"]) for name in record["pairs"]}, record
+
+
+def scored_part(queries: np.ndarray, docs: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """At most MAX_SCORED pairs: those of smallest document_key (sha256 of the document), in corpus order."""
+    if len(queries) <= MAX_SCORED:
+        return queries, docs
+    chosen = np.sort(np.argsort(keys, kind="stable")[:MAX_SCORED])
+    return queries[chosen], docs[chosen]
+
+
+def shipped_default_row(queries: np.ndarray, docs: np.ndarray, exact: np.ndarray) -> dict:
+    """The docstring-pair default as `PKG=default` indexes with it today."""
+    import torch
+
+    from sdk.retrieval.training import load_binarizer
+    from sdk.shipped import default_checkpoint
+
+    model = load_binarizer(default_checkpoint("bebr"))
+    with torch.no_grad():
+        query_codes, doc_codes = (model.encode(torch.from_numpy(v))[0].numpy() for v in (queries, docs))
+    layout = model.config.layout
+    return {"method": "shipped default (docstring pairs)", "bytes": layout.code_bytes,
+            **metrics(code_top(query_codes, doc_codes, layout), exact)}
+
+
+def run(path: Path, budgets: list[int]) -> dict:
+    domains, record = load_domains(path)
+    report = {"protocol": "sdk/weights/bebr/TRAINING.md, A task-agnostic default", "corpus": record["pairs"],
+              "left_out": record["left_out"], "max_scored": MAX_SCORED, "domains": {}}
+    for held_out, (queries, docs, keys) in domains.items():
+        train = np.concatenate([v for name, (q, d, _) in domains.items() if name in TRAINABLE and name != held_out
+                                for v in (q, d)])
+        queries, docs = scored_part(queries, docs, keys)
+        exact = float_top(queries, docs)
+        rows = [{"method": "float32 exact", "bytes": FLOAT_BYTES, **metrics(exact, exact)}]
+        rows += baseline_rows(train, queries, docs, budgets, list(BASELINES), exact)
+        rows.append(shipped_default_row(queries, docs, exact))
+        report["domains"][held_out] = {"scored_pairs": len(queries), "trained_on_vectors": len(train), "rows": rows}
+        print(held_out, json.dumps(rows), flush=True)
+    report["machine"] = describe_machine()
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--domains", type=Path, default=default_domains_path())
+    parser.add_argument("--budgets", type=int, nargs="+", default=[64, 128, 256])
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "bebr_domain_fidelity.json")
+    args = parser.parse_args()
+    report = run(args.domains, args.budgets)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

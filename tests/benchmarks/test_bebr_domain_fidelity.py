@@ -1,0 +1,59 @@
+"""Leave one domain out: each domain is scored with methods fitted on the other trainable domains only, on at
+most MAX_SCORED pairs fixed by their documents' keys."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+import bebr_domain_fidelity  # noqa: E402
+
+pytest.importorskip("faiss")
+pytest.importorskip("torch")
+
+
+def write_corpus(folder: Path, sizes: dict[str, int]) -> Path:
+    rng = np.random.default_rng(0)
+    arrays, record = {}, {"pairs": sizes, "left_out": {}}
+    for name, count in sizes.items():
+        queries = rng.standard_normal((count, 384)).astype(np.float32)
+        docs = queries + 0.05 * rng.standard_normal((count, 384)).astype(np.float32)
+        arrays.update({f"{name}_queries": queries.astype(np.float16), f"{name}_docs": docs.astype(np.float16),
+                       f"{name}_validation": np.zeros(count, bool),
+                       f"{name}_keys": rng.permutation(count).astype(np.uint64)})
+    np.savez(folder / "domains.npz", **arrays)
+    (folder / "domains.json").write_text(json.dumps(record))
+    return folder / "domains.npz"
+
+
+@pytest.mark.slow
+def test_each_domain_is_scored_by_methods_fitted_on_the_other_trainable_domains(tmp_path, monkeypatch):
+    path = write_corpus(tmp_path, {"docstrings": 300, "stdlib": 280, "man-pages": 50})  # PQ fits 256 centroids
+    monkeypatch.setattr(bebr_domain_fidelity, "MAX_SCORED", 45)
+    report = bebr_domain_fidelity.run(path, [64])
+    assert list(report["domains"]) == ["docstrings", "stdlib", "man-pages"]
+    trained = {name: part["trained_on_vectors"] for name, part in report["domains"].items()}
+    assert trained == {"docstrings": 2 * 280, "stdlib": 2 * 300, "man-pages": 2 * (300 + 280)}  # man pages never trained on
+    assert {name: part["scored_pairs"] for name, part in report["domains"].items()} == {
+        "docstrings": 45, "stdlib": 45, "man-pages": 45}
+    for part in report["domains"].values():
+        methods = [row["method"] for row in part["rows"]]
+        assert methods[0] == "float32 exact" and methods[-1] == "shipped default (docstring pairs)"
+        assert set(bebr_domain_fidelity.BASELINES) <= set(methods)
+        assert part["rows"][0]["recall@1"] == 1.0  # each document is its query plus a little noise
+
+
+def test_the_capped_part_is_the_pairs_of_smallest_keys():
+    queries, docs = np.arange(10.0)[:, None], np.arange(10.0)[:, None] + 100
+    keys = np.array([9, 3, 7, 1, 8, 0, 6, 2, 5, 4], dtype=np.uint64)
+    original = bebr_domain_fidelity.MAX_SCORED
+    try:
+        bebr_domain_fidelity.MAX_SCORED = 4
+        chosen_queries, chosen_docs = bebr_domain_fidelity.scored_part(queries, docs, keys)
+    finally:
+        bebr_domain_fidelity.MAX_SCORED = original
+    assert chosen_queries[:, 0].tolist() == [1.0, 3.0, 5.0, 7.0] and chosen_docs[:, 0].tolist() == [101.0, 103.0, 105.0, 107.0]
