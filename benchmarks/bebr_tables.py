@@ -30,6 +30,21 @@ def fidelity_table(fidelity: dict) -> list[str]:
     return lines
 
 
+def domain_table(domains: dict) -> list[str]:
+    """Leave one domain out: per held-out domain, every method's recall@1 / recall@10 / overlap@10."""
+    lines = [f"Protocol: `{domains['protocol']}`. Each domain scored on at most {domains['max_scored']:,} of its pairs "
+             f"with methods fitted on the other trainable domains' vectors; domains left out (too few pairs): "
+             f"{', '.join(f'{k} ({v})' for k, v in domains['left_out'].items()) or 'none'}.", ""]
+    for name, part in domains["domains"].items():
+        lines += [f"**{name}** ({part['scored_pairs']:,} pairs scored; fitted on {part['trained_on_vectors']:,} vectors)", "",
+                  "| method | bytes / vector | recall@1 | recall@10 | overlap@10 with float |", "| --- | --- | --- | --- | --- |"]
+        for row in sorted(part["rows"], key=lambda r: (r["bytes"] if r["bytes"] < 1000 else 10**6, r["method"])):
+            lines.append(f"| {row['method']} | {row['bytes']} | {row['recall@1']:.3f} | {row['recall@10']:.3f} | "
+                         f"{row['overlap@10']:.3f} |")
+        lines.append("")
+    return lines
+
+
 def speed_table(speed: dict) -> list[str]:
     batches = speed["batches"]
     lines = [f"{speed['documents']:,} vectors, k = {speed['k']}; queries per second (and GB/s of codes scanned at "
@@ -129,7 +144,9 @@ def main() -> None:
     for title, name, table in (("Fidelity (`benchmarks/bebr_fidelity.py`)", "bebr_fidelity.json", fidelity_table),
                                ("Speed (`benchmarks/bebr_speed.py`)", "bebr_speed.json", speed_table),
                                ("Place recognition (`benchmarks/bebr_place_recognition.py`)",
-                                "bebr_place_recognition.json", place_table)):
+                                "bebr_place_recognition.json", place_table),
+                               ("Domains never trained on (`benchmarks/bebr_domain_fidelity.py`)",
+                                "bebr_domain_fidelity.json", domain_table)):
         result = _load(name)
         sections += [f"## {title}", "", *(table(result) if result else ["Not run yet."]), ""]
         goals = {"bebr_fidelity.json": fidelity_goals, "bebr_speed.json": speed_goals}.get(name)
