@@ -16,6 +16,7 @@ from pathlib import Path
 
 import sensors
 from runtimes.auto import open_runner
+from runtimes.host_memory import retain_freed_memory
 from runtimes.numba_compilation import announce_compilation
 from runtimes.package import Package, PackageError, load_package
 from runtimes.runner import Runner
@@ -229,6 +230,7 @@ def _open(pipeline: Pipeline) -> _Opened:
     if isinstance(steps, RapidSegSteps):
         steps.vote = steps.vote if pipeline.postprocess.neighbour_vote else None
         steps.colours = pipeline.postprocess.point_colours
+    retain_freed_memory()  # each frame's arrays reuse the last frame's pages
     runner.__enter__()  # a model that cannot load fails here, not at the first item
     log.info("%s on %s: %s", name, runner.name, reason)
     opened = _Opened(runner, steps, package, model_path, reason)
@@ -236,6 +238,8 @@ def _open(pipeline: Pipeline) -> _Opened:
         if options.warmup:
             with announce_compilation(log):
                 opened.warmup_timings = _timed(*steps.warmup(runner)).timings
+            if isinstance(steps, RapidSegSteps):  # its warm-up feed passed: every frame's is made alike
+                steps.check_inputs = False
             log.info("warm-up: %s", ", ".join(f"{k} {v:.0f} ms" for k, v in opened.warmup_timings.items()))
     except BaseException:  # a warm-up that fails releases what the runner holds before the error goes up
         runner.__exit__(None, None, None)

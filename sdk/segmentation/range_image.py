@@ -100,7 +100,10 @@ def _scatter_nearest(points, row, column, distance, height, width):
 def _rows(frame: Frame, geometry: SensorGeometry, azimuth: np.ndarray, finite: np.ndarray) -> tuple[np.ndarray, str]:
     if frame.ring is not None:
         return geometry.rows - 1 - frame.ring.astype(np.int64), "ring"
-    rings = rings_from_firing_order(azimuth, finite, geometry)
+    native = GEOMETRY.get(frame.sensor)
+    # a known sensor with another number of lasers cannot show `rows` rings in its firing order: not tried
+    may_fit = native is None or native.rows == geometry.rows
+    rings = rings_from_firing_order(azimuth, finite, geometry) if may_fit else None
     if rings is not None:
         return rings, "firing-order"
     return _elevation_rows(frame.points, geometry), "elevation"

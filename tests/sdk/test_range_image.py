@@ -36,6 +36,18 @@ def test_shuffled_points_fall_back_to_elevation_bins(data):
     assert (np.diff(median_elevation_per_row(image, shuffled)) < 0.01).all()
 
 
+def test_a_sensor_with_another_laser_count_goes_to_elevation_bins_without_trying_the_firing_order(monkeypatch):
+    from sdk.segmentation import range_image
+
+    sweep = next(iter(sensors.open("sim://vlp16", frames=1)))  # 16 lasers, read into a 64-row model's image
+    ringless = sensors.Frame(points=sweep.points, timestamp=0.0, sensor="VLP-16")
+    tried = []
+    monkeypatch.setattr(range_image, "rings_from_firing_order", lambda *args: tried.append(args))
+    assert project(ringless, GEOMETRY["HDL-64E"]).row_source == "elevation" and not tried
+    unknown = sensors.Frame(points=sweep.points, timestamp=0.0, sensor="unknown")
+    assert project(unknown, GEOMETRY["HDL-64E"]).row_source == "elevation" and len(tried) == 1  # may fit: tried
+
+
 def test_rings_of_the_source_are_used(data):
     frame = next(iter(sensors.open("sim://vlp16", frames=1)))
     image = project(frame)
