@@ -143,7 +143,8 @@ def tensorrt_on_gpu(frame: sensors.Frame, checkpoint: Path, packages: Path | Non
         for precision in ("fp32", "fp16"):
             name = f"{form} {precision}"
             try:  # one failing build must not hide the other engines' numbers
-                runner = TensorRTRunner(build_engine(package, precision), [plugin] if package.custom_ops else [])
+                runner = TensorRTRunner(build_engine(package, precision), [plugin] if package.custom_ops else [],
+                                        precision=precision)
                 parity = compare(TorchRunner(model, inputs, outputs), runner,
                                  [ParityCase(f"{SCAN}:{frame.index}", feed, frame.labels)])
                 with runner:

@@ -37,10 +37,11 @@ def choose(package: Package) -> tuple[str, str]:
     return "onnxruntime-cpu", "no GPU backend installed: ONNX Runtime on the CPU"
 
 
-def open_runner(package: Package, backend: str = "auto", engine: Callable[[], Path] | None = None,
-                plugin_libraries: tuple[Path, ...] = (), threads: int | None = None) -> tuple[Runner, str]:
-    """A runner for the package and why it was chosen. `engine` returns (building if needed) the path of
-    a TensorRT engine for this machine; it is called only when TensorRT is chosen."""
+def open_runner(package: Package, backend: str = "auto", engine: Callable[[str], Path] | None = None,
+                plugin_libraries: tuple[Path, ...] = (), threads: int | None = None,
+                engine_precision: str | None = None) -> tuple[Runner, str]:
+    """A runner for the package and why it was chosen. `engine(precision)` returns (building if needed) the
+    path of a TensorRT engine of that precision for this machine; it is called only when TensorRT is chosen."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown runtime {backend!r}; choose one of {', '.join(BACKENDS)}")
     reason = f"{backend} requested"
@@ -50,10 +51,11 @@ def open_runner(package: Package, backend: str = "auto", engine: Callable[[], Pa
         if importlib.util.find_spec("tensorrt") is None:
             raise RuntimeUnavailable("runtime 'tensorrt' needs TensorRT, which this install lacks: pip install "
                                      "'rapid-edge-sdk[gpu]' on an NVIDIA GPU machine, or choose runtime auto")
-        if engine is None:
-            raise ValueError("the TensorRT backend needs an engine (rapid-edge build)")
+        if engine is None or engine_precision is None:
+            raise ValueError("the TensorRT backend needs an engine (rapid-edge build) and its precision")
         from .tensorrt_runner import TensorRTRunner
 
-        return TensorRTRunner(engine(), plugin_libraries, rebuild=engine), reason
+        return (TensorRTRunner(engine(engine_precision), plugin_libraries, rebuild=lambda: engine(engine_precision),
+                               precision=engine_precision), reason)
     providers = ["CPUExecutionProvider"] if backend == "onnxruntime-cpu" else None
     return OnnxRuntimeRunner(package, providers=providers, threads=threads, plugin_libraries=plugin_libraries), reason

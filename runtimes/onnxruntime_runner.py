@@ -53,6 +53,7 @@ class OnnxRuntimeRunner(Runner):
         self.domains = custom_domains(model if isinstance(model, Package) else self.path)
         self.providers = list(providers) if providers else available_providers()
         self.threads = threads
+        self.precision = model.manifest.precision if isinstance(model, Package) else Runner.precision
         self.session = None
         self.name = f"onnxruntime[{self.providers[0]}]"
 

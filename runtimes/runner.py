@@ -20,6 +20,8 @@ class InputError(ValueError):
 
 class Runner(ABC):
     name: str = "runner"
+    #: the arithmetic the network runs in (fp32, fp16, int8), for headers and records
+    precision: str = "fp32"
 
     def __init__(self) -> None:
         self.active = False

@@ -63,9 +63,10 @@ class TensorRTRunner(Runner):
     name = "tensorrt"
 
     def __init__(self, engine: Path, plugin_libraries: Sequence[Path] = (),
-                 rebuild: Callable[[], Path] | None = None) -> None:
+                 rebuild: Callable[[], Path] | None = None, precision: str = Runner.precision) -> None:
         super().__init__()
         self.engine_path, self.plugin_libraries, self.rebuild = Path(engine), list(plugin_libraries), rebuild
+        self.precision = precision  # the engine's, as it was built
         self.runner = None
         self.input_names: list[str] = []
 

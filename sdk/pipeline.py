@@ -182,7 +182,7 @@ class Pipeline:
         """What runs where, for logs and benchmark records."""
         return {"pipeline": self.name, "model": self.model_name, "caveat": self.caveat, "runtime": self.runner.name,
                 "reason": self.reason,
-                "form": self.package.form if self.package else "split (checkpoint)",
+                "form": self.package.form if self.package else "split (checkpoint)", "precision": self.runner.precision,
                 "inputs": [s.name for s in self.runner.inputs()]}
 
     @property
@@ -225,8 +225,9 @@ def _open(pipeline: Pipeline) -> _Opened:
 
             runner, reason = TritonRunner(options.url), f"triton requested ({options.url})"
         else:
-            runner, reason = open_runner(package, runtime, engine=lambda: _engine(package, options.precision),
-                                         plugin_libraries=_plugin_libraries(package), threads=options.threads)
+            runner, reason = open_runner(package, runtime, engine=lambda precision: _engine(package, precision),
+                                         plugin_libraries=_plugin_libraries(package), threads=options.threads,
+                                         engine_precision=options.precision)
     if isinstance(steps, RapidSegSteps):
         steps.vote = steps.vote if pipeline.postprocess.neighbour_vote else None
         steps.colours = pipeline.postprocess.point_colours

@@ -107,7 +107,8 @@ def run_stream(args: argparse.Namespace) -> dict[str, Any]:
     source = open_run_source(args)
     with pipeline_from_args(args) as pipeline, contextlib.ExitStack() as sinks:
         described = pipeline.describe()
-        print(f"{pipeline.model_name} on {pipeline.runner.name} ({pipeline.reason}); source {args.source}")
+        print(f"{pipeline.model_name} on {pipeline.runner.name} in {pipeline.runner.precision} ({pipeline.reason}); "
+              f"source {args.source}")
         if pipeline.caveat:
             print(f"note: {pipeline.caveat}")
         outputs = [sinks.enter_context(LabelWriter(args.save, args.format))] if args.save else []

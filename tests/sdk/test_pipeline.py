@@ -93,13 +93,13 @@ def test_a_live_source_under_overload_drops_and_counts(pipeline, scan, monkeypat
     holding, released, first_taken = threading.Event(), threading.Event(), threading.Event()
     infer = pipeline.runner.infer
 
-    def held_infer(feed):
+    def held_infer(feed, check_inputs=True):
         if not holding.is_set():
             holding.set()
             assert released.wait(timeout=60)
         else:
             assert first_taken.wait(timeout=60)
-        return infer(feed)
+        return infer(feed, check_inputs)
 
     class LiveSweeps:
         live = True
@@ -201,9 +201,20 @@ def test_run_command_saves_labels_and_renders(cache, tmp_path):
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout[done.stdout.index("{"):])
     assert summary["frames_out"] == 1 and summary["runtime"].startswith("onnxruntime")
+    assert summary["precision"] == "fp32"
     assert (tmp_path / "labels" / "000000.pcd").stat().st_size > 124668 * 4
     assert {p.name for p in (tmp_path / "render").iterdir()} == {"frame_000000.png", "bev_000000.png", "latency.png",
                                                                   "timings.json"}
+
+
+def test_an_onnxruntime_runner_runs_in_its_package_precision():
+    from runtimes.onnxruntime_runner import OnnxRuntimeRunner
+    from runtimes.package import load_package
+    from sdk.shipped import shipped_package
+
+    package = load_package(shipped_package("rapid_seg"))
+    int8 = dataclasses.replace(package, manifest=dataclasses.replace(package.manifest, precision="int8"))
+    assert OnnxRuntimeRunner(package).precision == "fp32" and OnnxRuntimeRunner(int8).precision == "int8"
 
 
 def test_run_command_rejects_a_missing_source(cache):
