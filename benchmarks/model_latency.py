@@ -2,7 +2,9 @@
 PyTorch eager (the reference) against ONNX Runtime running the split, portable and plugin packages (the plugin
 form's RAPiD node run by the SDK's native op library), and the int8 graphs of the split and portable forms
 for ONNX Runtime's CPU provider as `export --precision int8` makes them (export/cpu_quantization.py), each
-beside its label agreement with PyTorch and its mIoU change on the scan, whether or not it passes the gate.
+beside its label agreement with PyTorch and its mIoU change on the scan, whether or not it passes the gate;
+and the split graph exported for 2 and 4 frames per call (the scan repeated), per frame, to see whether ONNX
+Runtime gains from batching (the network reads `pixel` as an index into B * H * W, so frames batch exactly).
 Every alternative is warmed up and they are timed in turns over several rounds; the report gives each
 one's median with its range and the median ratio to PyTorch eager with its range (the split form's time
 includes the RAPiD features it computes before the graph).
@@ -23,10 +25,13 @@ import numpy as np
 import sensors
 from runtimes.ops.rapid_numba import rapid_features_numba
 from export.cpu_quantization import CALIBRATION_FRAMES, quantize_int8
+from export.onnx_graph import clean, export_module
+from export.opset import DEFAULT_OPSET
 from export.parity import REDUCED_PRECISION, compare
 from runtimes.onnxruntime_runner import OnnxRuntimeRunner
 from runtimes.torch_runner import TorchRunner
-from sdk.segmentation.exporting import RAPID_FORM, export_rapid_seg, feed_for, parity_cases, tensor_specs
+from sdk.segmentation.exporting import (POINTS, RAPID_FORM, PointProfile, export_rapid_seg, feed_for, parity_cases,
+                                        tensor_specs)
 from sdk.shipped import default_checkpoint
 from sdk.segmentation.range_image import project
 from sdk.segmentation.training.checkpoint import load_model
@@ -38,6 +43,8 @@ from timing import median_ms
 
 REPO = Path(__file__).resolve().parent.parent
 SCAN = "semantickitti/sequences/00"
+#: frames per network call tried beside one
+BATCHES = (2, 4)
 
 
 def timed_rounds(alternatives: dict, rounds: int, repeats: int) -> dict[str, list[float]]:
@@ -72,6 +79,29 @@ def against_pytorch(model, form: str, frame, candidate: Path) -> dict:
     worst = report["worst"]
     return {"label_agreement": round(worst["label_agreement"], 4),
             "miou_change_points": round(100 * worst.get("miou_change", float("nan")), 2), "passes_gate": report["passed"]}
+
+
+def batched(feed: dict[str, np.ndarray], frames: int) -> dict[str, np.ndarray]:
+    """`frames` copies of one split-form feed as one call: pixels offset by each frame's H * W."""
+    pixels = feed["image"][0, 0].size
+    return {"image": np.concatenate([feed["image"]] * frames), "rapid": np.concatenate([feed["rapid"]] * frames),
+            "points": np.concatenate([feed["points"]] * frames),
+            "pixel": np.concatenate([feed["pixel"] + i * pixels for i in range(frames)])}
+
+
+def batched_split_graph(model, feed: dict[str, np.ndarray], frames: int, path: Path) -> dict[str, np.ndarray]:
+    """The split graph exported for `frames` frames per call (as the export does, the batch fixed); its feed."""
+    import torch
+
+    inputs, outputs = tensor_specs(model, "split")
+    feed = batched(feed, frames)
+    profile = PointProfile()
+    points = torch.export.Dim(POINTS, min=profile.min, max=profile.max * frames)
+    dynamic = {s.name: ({0: points} if POINTS in s.shape else None) for s in inputs}
+    exported = export_module(model, tuple(torch.from_numpy(feed[s.name]) for s in inputs), path,
+                             [s.name for s in inputs], [s.name for s in outputs], dynamic, DEFAULT_OPSET)
+    clean(exported, path, allow_plugin=False)
+    return feed
 
 
 def spread(values: list[float]) -> dict[str, float]:
@@ -113,6 +143,17 @@ def main() -> None:
                 alternatives[label] = lambda r=runner, f=feed, c=model.config.rapid: (rapid_features_numba(image, c), r.infer(f))
             else:
                 alternatives[label] = lambda r=runner, f=feed: r.infer(f)
+        if form == "split":
+            fp32 = dict(variants)["onnxruntime"]
+            for frames in BATCHES:
+                batch_feed = batched_split_graph(model, feed, frames, folder / f"split.batch{frames}.onnx")
+                runner = OnnxRuntimeRunner(folder / f"split.batch{frames}.onnx", providers=["CPUExecutionProvider"])
+                runner.__enter__()
+                runners.append(runner)
+                single = fp32.infer(feed)["logits"]
+                assert np.array_equal(runner.infer(batch_feed)["logits"], np.concatenate([single] * frames)), frames
+                alternatives[f"onnxruntime split network, {frames} frames a call"] = lambda r=runner, f=batch_feed: r.infer(f)
+            alternatives["onnxruntime split network, 1 frame a call"] = lambda r=fp32, f=feed: r.infer(f)
     alternatives["projection"] = lambda: project(frame)
     try:
         per_round = timed_rounds(alternatives, args.rounds, args.repeats)
@@ -120,6 +161,8 @@ def main() -> None:
         for runner in runners:
             runner.__exit__(None, None, None)
     reference = per_round["pytorch split"]
+    per_call = {frames: per_round.pop(f"onnxruntime split network, {frames} frames a call") for frames in BATCHES}
+    one_frame = per_round.pop("onnxruntime split network, 1 frame a call")
     models = {k: v for k, v in per_round.items() if k != "projection"}
     split, plugin = per_round["onnxruntime split"], per_round["onnxruntime plugin (native op library)"]
     report = {
@@ -134,6 +177,12 @@ def main() -> None:
         # int8 against its own form's fp32 graph, round by round (above 1: int8 is faster), beside its accuracy
         "int8": {name: {**accuracy, "fp32_over_int8": spread([f / q for f, q in zip(
             per_round[name.removesuffix(" int8")], per_round[name])])} for name, accuracy in int8.items()},
+        # the network alone (no RAPiD), ms per frame at 1, 2 and 4 frames a call; the gain per round against
+        # 1 frame a call (above 1: batching pays); labels identical to one frame at a time (checked)
+        "batching": {"network_ms_per_frame": {"1": spread(one_frame), **{
+            str(frames): spread([t / frames for t in per_call[frames]]) for frames in BATCHES}},
+            "gain_over_one_frame_a_call": {str(frames): spread([frames * o / t for o, t in zip(one_frame, per_call[frames])])
+                                           for frames in BATCHES}},
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")

@@ -25,7 +25,23 @@ def render(report: dict) -> str:
         f"Projection (range image, before every form): {projection['median']} ms.", "",
         f"ONNX Runtime, split form's time over the plugin form's, round by round (1 or more: the plugin form is no "
         f"slower): median {ratio['median']} ({ratio['min']} - {ratio['max']}).", "",
-        *int8_table(report.get("int8", {}))])
+        *int8_table(report.get("int8", {})), *batching_table(report.get("batching"))])
+
+
+def batching_table(batching: dict | None) -> list[str]:
+    """Frames per network call: whether ONNX Runtime's CPU provider gains from batching this network."""
+    if not batching:
+        return []
+    lines = ["## Frames per network call", "",
+             "The split graph exported for 2 and 4 frames a call (the scan repeated; labels identical to one frame at "
+             "a time), the network alone. Gain: one-frame time x frames / batched time, round by round (above 1: "
+             "batching pays).", "", "| frames a call | network ms per frame: median (min - max) | gain: median (min - max) |",
+             "| --- | --- | --- |"]
+    for frames, ms in batching["network_ms_per_frame"].items():
+        gain = batching["gain_over_one_frame_a_call"].get(frames)
+        shown = f"{gain['median']} ({gain['min']} - {gain['max']})" if gain else "1 (reference)"
+        lines.append(f"| {frames} | {ms['median']} ({ms['min']} - {ms['max']}) | {shown} |")
+    return [*lines, ""]
 
 
 def int8_table(int8: dict) -> list[str]:

@@ -1,6 +1,7 @@
 """The rapid_seg pipeline end to end, side by side in one run, on the best local runtime:
 - latency per stage (p50/p95/p99) on the real 124,668-point scan and on the simulated HDL-64E drive, and on
-  the scan without the neighbour vote (the postprocessing step it adds);
+  the scan without the neighbour vote (the postprocessing step it adds) and on the PyTorch runtime (the same
+  steps around PyTorch eager: the reference the CPU runtime is held against);
 - throughput with stage overlap (the streaming runtime) against the same stages one frame at a time;
 - what `rapid-edge run --source X` prints for files (the README's quick start): sources read during the run,
   their decoding (or simulation) in a thread beside the stages, so a user can hold their own run against it;
@@ -16,6 +17,7 @@ Writes benchmarks/results/pipeline_latency.json and pipeline_latency.png.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import time
 from pathlib import Path
@@ -146,7 +148,7 @@ def main() -> None:
         streamed = {name: overlapped(overlapping, frames)
                     for name, frames in (("real_scan", [scan] * args.frames), ("simulated_drive", drive))}
     with Pipeline("rapid_seg", runtime=args.runtime) as pipeline:
-        report = {"machine": describe_machine(), **pipeline.describe(), "precision": "fp32",
+        report = {"machine": describe_machine(), **pipeline.describe(),
                   "points": {"real_scan": len(scan), "simulated_mean": int(np.mean([len(f) for f in drive]))}}
         for name, frames in (("real_scan", [scan] * args.frames), ("simulated_drive", drive)):
             report[name] = {"overlapped": streamed[name], "one_at_a_time": one_at_a_time(pipeline, frames)}
@@ -162,6 +164,10 @@ def main() -> None:
     with Pipeline("rapid_seg", runtime=args.runtime, postprocess=PostprocessOptions(neighbour_vote=False)) as argmax_only:
         report["real_scan"]["one_at_a_time_without_vote"] = one_at_a_time(argmax_only, [scan] * args.frames)
         print("real_scan without the neighbour vote", json.dumps(report["real_scan"]["one_at_a_time_without_vote"]))
+    if importlib.util.find_spec("torch") is not None:
+        with Pipeline("rapid_seg", runtime="pytorch") as reference:
+            report["real_scan"]["one_at_a_time_pytorch"] = one_at_a_time(reference, [scan] * args.frames)
+        print("real_scan on the pytorch runtime", json.dumps(report["real_scan"]["one_at_a_time_pytorch"]))
     drive_report = report["simulated_drive"]
     report["live_2x_overload"] = {"default_for_live_sources_here": "stages overlapped" if overlap_by_default(
         stages=len(STAGES)) else "stages one after another"}

@@ -24,12 +24,23 @@ def frame_table(report: dict) -> list[str]:
             ("without the neighbour vote (`--no-vote`): frame -> labels, p50 ms", 
              f"{scan['one_at_a_time_without_vote']['frame_ms_p50']:.0f}", "-"),
             ("one frame at a time: frames/s", f"{scan['one_at_a_time']['fps']:.2f}", f"{drive['one_at_a_time']['fps']:.2f}"),
+            *pytorch_rows(scan),
             ("streaming (stages overlapped): frames/s", f"{scan['overlapped']['fps']:.2f}", f"{drive['overlapped']['fps']:.2f}"),
             ("streaming, p50 ms per stage", stage_line(scan["overlapped"]["stages_ms"], lambda v: v["p50"]),
              stage_line(drive["overlapped"]["stages_ms"], lambda v: v["p50"]))]
     points = report["points"]
     return [f"| | real scan ({points['real_scan']:,} points) | simulated HDL-64E drive (~{points['simulated_mean']:,}) |",
             "| --- | --- | --- |", *(f"| {a} | {b} | {c} |" for a, b, c in rows)]
+
+
+def pytorch_rows(scan: dict) -> list[tuple[str, str, str]]:
+    """The same steps around PyTorch eager, and this runtime's frame as a share of that one (when torch ran)."""
+    if "one_at_a_time_pytorch" not in scan:
+        return []
+    reference = scan["one_at_a_time_pytorch"]
+    return [("PyTorch runtime, one frame at a time: frame -> labels, p50 ms (per stage)",
+             f"{reference['frame_ms_p50']:.0f} ({stage_line(reference['stages_ms_p50'])})", "-"),
+            ("this runtime's frame / the PyTorch runtime's", f"{scan['one_at_a_time']['frame_ms_p50'] / reference['frame_ms_p50']:.2f}", "-")]
 
 
 def cli_table(runs: dict) -> list[str]:

@@ -37,6 +37,7 @@ def summarise(results: list[UnitResult], done_before: list[Unit], seconds: float
             "labelled": [r.path for r in results if r.error is None],
             "failed": [{"path": r.path, "reason": r.error} for r in results if r.error is not None],
             "frames": frames, "seconds": round(seconds, 3), "unit_seconds": round(sum(r.seconds for r in results), 3), "frames_per_s": round(frames / seconds, 2) if seconds else 0.0,
+            "frames_per_s_per_core": round(frames / seconds / settings["cores"], 2) if seconds else 0.0,
             "stages_ms": stages, "nodes": sorted({r.node for r in results if r.node})}
 
 
@@ -89,20 +90,22 @@ def label_files(sources: Sequence[str | Path], out: str | Path, fmt: str = "kitt
     if engine == "ray":
         from sdk.apps.ray import label_on_ray
 
-        results, settings["model"] = label_on_ray(todo, out, spec, runtime, package, **ray_options)
+        results, settings["model"], settings["cores"] = label_on_ray(todo, out, spec, runtime, package, **ray_options)
     else:
-        results, settings["model"] = label_locally(todo, out, spec, runtime, package, model)
+        results, settings["model"], settings["cores"] = label_locally(todo, out, spec, runtime, package, model)
     summary = {**summarise(results, done_before, time.perf_counter() - start, settings), "redone": redone}
     write_summary(out, summary)
     return summary
 
 
 def label_locally(units: list[Unit], out: Path, spec: OutputSpec, runtime: str, package,
-                  model) -> tuple[list[UnitResult], str]:
+                  model) -> tuple[list[UnitResult], str, int]:
+    """The results, the model's folder and the cores this process may run on."""
     from sdk.pipeline import Pipeline
 
     with Pipeline(DEFAULT_TASK, runtime, package, model=model) as pipeline:
-        return [label_unit(pipeline, unit, out, spec) for unit in units], str(pipeline.model_path)
+        return ([label_unit(pipeline, unit, out, spec) for unit in units], str(pipeline.model_path),
+                len(os.sched_getaffinity(0)))
 
 
 def caveat_of(runtime: str, package: str | Path | None) -> str | None:

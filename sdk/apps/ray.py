@@ -102,8 +102,9 @@ def connect(address: str | None) -> bool:
 
 def label_on_ray(units: list[Unit], out: Path, spec: OutputSpec, runtime: str, package,
                  address: str | None = None, actors: int = 1, cpus_per_actor: float = DEFAULT_CPUS_PER_ACTOR,
-                 spread: bool = False) -> tuple[list[UnitResult], str]:
-    """One Ray Data row per unit through `actors` UnitLabeller actors; `spread` asks for one per node."""
+                 spread: bool = False) -> tuple[list[UnitResult], str, float]:
+    """One Ray Data row per unit through `actors` UnitLabeller actors; `spread` asks for one per node. Returns
+    the results, the package folder and the CPUs the actors held."""
     import json
 
     import ray
@@ -115,7 +116,7 @@ def label_on_ray(units: list[Unit], out: Path, spec: OutputSpec, runtime: str, p
     try:
         shipped, folder = ship_package(package)
         if not units:
-            return [], folder
+            return [], folder, actors * cpus_per_actor
         runtime = "onnxruntime-cpu" if runtime == "auto" and not ray.available_resources().get("GPU") else runtime
         dataset = ray.data.from_items([{"path": str(u.path), "key": u.key} for u in units], override_num_blocks=len(units))
         # Ray 2.60 takes the strategy only through ray_remote_args_fn (deprecated for 2.64; no named parameter yet)
@@ -130,4 +131,4 @@ def label_on_ray(units: list[Unit], out: Path, spec: OutputSpec, runtime: str, p
             ray.shutdown()
     results = [UnitResult(path=r["path"], frames=int(r["frames"]), seconds=float(r["seconds"]), error=r["error"],
                           timings=json.loads(r["timings"]), node=r["node"]) for r in rows]
-    return sorted(results, key=lambda r: r.path), folder
+    return sorted(results, key=lambda r: r.path), folder, actors * cpus_per_actor

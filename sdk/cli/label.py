@@ -38,7 +38,8 @@ def run_label(args: argparse.Namespace) -> Outcome:
                           args.url, source_options=source_options(args), **ray_options)
     if not args.json:
         print(f"{summary['frames']} frames of {len(summary['labelled'])} files in {summary['seconds']:.1f} s "
-              f"({summary['frames_per_s']} frames/s); {len(summary['already_done'])} already done, "
+              f"({summary['frames_per_s']} frames/s, {summary['frames_per_s_per_core']} per core of "
+              f"{summary['cores']:g}); {len(summary['already_done'])} already done, "
               f"{len(summary['redone'])} redone (made otherwise before), {len(summary['failed'])} failed; "
               f"summary in {args.out / 'summary.json'}")
         if summary["caveat"]:

@@ -4,6 +4,7 @@ half-way leaves nothing behind."""
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -57,6 +58,8 @@ def test_label_files_write_the_pipelines_labels_and_report_the_bad_file(archive,
                                   "reason": f"SourceError: {archive / 'broken.bin'}: size 10 B is not a multiple of 16 B (4 float32 per point)"}]
     assert summary["frames"] == len(expected) and set(summary["stages_ms"]) >= {"preprocess", "infer", "postprocess"}
     assert all(set(stats) == {"p50", "p99"} for stats in summary["stages_ms"].values())  # what is reported, not how fast
+    assert summary["cores"] == len(os.sched_getaffinity(0))
+    assert summary["frames_per_s_per_core"] == round(summary["frames"] / summary["seconds"] / summary["cores"], 2)
     for name in ("000001", "000002"):  # SemanticKITTI's layout: labels/ beside velodyne/
         raw = np.fromfile(out / "archive" / "kitti" / "labels" / f"{name}.label", dtype="<u4")
         np.testing.assert_array_equal(raw, SEMANTIC_KITTI.to_raw(expected[(f"{name}.bin", 0)]))
