@@ -11,12 +11,13 @@ OUT = REPO / "docs" / "label_results.md"
 
 
 def runs_table(report: dict) -> list[str]:
-    lines = ["| engine | files | frames | job seconds | frames/s (whole job) | units' own seconds | infer p50 ms | "
-             "peak memory of the process tree, MiB |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = ["| engine | files | frames | job seconds | frames/s (whole job) | cores computing | frames/s per core | "
+             "units' own seconds | infer p50 ms | peak memory of the process tree, MiB |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for run in report["runs"]:
         name = "local (streaming runtime)" if run["engine"] == "local" else f"Ray Data, {run['actors']} actor(s)"
         lines.append(f"| {name} | {run['files']} | {run['frames']} | {run['wall_s']} | {run['frames_per_s_whole_job']} | "
-                     f"{run['unit_busy_s']} | {run['stages_ms']['infer']['p50']} | {run['peak_rss_mib']:,} |")
+                     f"{run['cores']:g} | {run['frames_per_s_per_core_whole_job']} | {run['unit_busy_s']} | {run['stages_ms']['infer']['p50']} | {run['peak_rss_mib']:,} |")
     return lines
 
 

@@ -83,6 +83,7 @@ def measure(archive: Path, out: Path, engine: str, **options) -> dict:
         wall = time.perf_counter() - start
     return {"engine": engine, **options, "frames": summary["frames"], "files": len(summary["labelled"]),
             "failed": summary["failed"], "wall_s": round(wall, 2), "frames_per_s_whole_job": round(summary["frames"] / wall, 2),
+            "cores": summary["cores"], "frames_per_s_per_core_whole_job": round(summary["frames"] / wall / summary["cores"], 2),
             "unit_busy_s": summary["unit_seconds"], "peak_rss_mib": round(memory.peak / MIB, 1),
             "stages_ms": summary["stages_ms"]}
 

@@ -104,7 +104,8 @@ def label_on_ray(units: list[Unit], out: Path, spec: OutputSpec, runtime: str, p
                  address: str | None = None, actors: int = 1, cpus_per_actor: float = DEFAULT_CPUS_PER_ACTOR,
                  spread: bool = False) -> tuple[list[UnitResult], str, float]:
     """One Ray Data row per unit through `actors` UnitLabeller actors; `spread` asks for one per node. Returns
-    the results, the package folder and the CPUs the actors held."""
+    the results, the package folder and the cores the actors compute on (each runs its threads, at least one,
+    whatever fraction of a CPU Ray reserved for it)."""
     import json
 
     import ray
@@ -112,11 +113,12 @@ def label_on_ray(units: list[Unit], out: Path, spec: OutputSpec, runtime: str, p
 
     if actors < 1 or cpus_per_actor <= 0:
         raise ValueError(f"actors ({actors}) must be >= 1 and cpus_per_actor ({cpus_per_actor}) > 0")
+    threads = max(1, int(cpus_per_actor))
     started = connect(address)
     try:
         shipped, folder = ship_package(package)
         if not units:
-            return [], folder, actors * cpus_per_actor
+            return [], folder, actors * threads
         runtime = "onnxruntime-cpu" if runtime == "auto" and not ray.available_resources().get("GPU") else runtime
         dataset = ray.data.from_items([{"path": str(u.path), "key": u.key} for u in units], override_num_blocks=len(units))
         # Ray 2.60 takes the strategy only through ray_remote_args_fn (deprecated for 2.64; no named parameter yet)
@@ -124,11 +126,11 @@ def label_on_ray(units: list[Unit], out: Path, spec: OutputSpec, runtime: str, p
         labelled = dataset.map_batches(
             UnitLabeller, batch_size=1, compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=cpus_per_actor,
             fn_constructor_kwargs={"package": shipped, "runtime": runtime, "out": str(out), "spec": spec,
-                                   "threads": max(1, int(cpus_per_actor))}, **options)
+                                   "threads": threads}, **options)
         rows = labelled.take_all()
     finally:
         if started:
             ray.shutdown()
     results = [UnitResult(path=r["path"], frames=int(r["frames"]), seconds=float(r["seconds"]), error=r["error"],
                           timings=json.loads(r["timings"]), node=r["node"]) for r in rows]
-    return sorted(results, key=lambda r: r.path), folder, actors * cpus_per_actor
+    return sorted(results, key=lambda r: r.path), folder, actors * threads
