@@ -41,7 +41,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--dropout", type=float, default=BinarizerConfig.dropout, help="after each MLP block's ReLU")
     for setting in fields(BinarizerTraining):  # every training setting, by its own name, default and help
         train.add_argument(f"--{setting.name.replace('_', '-')}", type=type(setting.default), default=setting.default,
-                           help=setting.metadata["help"])
+                           choices=setting.metadata["choices"], help=setting.metadata["help"])
     train.add_argument("--resume", action="store_true", help="continue the checkpoint in OUT/checkpoint")
     train.add_argument("--compatible-with", default=None, metavar="OLD",
                        help="a binarizer package (or checkpoint, or `default`) whose index the new queries must search")

@@ -12,9 +12,9 @@ from runtimes.embeddings import EmbeddingError, check_embeddings
 from runtimes.ops.bebr_spec import CodeLayout
 
 
-def setting(default: Any, help: str) -> Any:
-    """A field with the sentence `rapid-edge bebr train --help` shows for it."""
-    return field(default=default, metadata={"help": help})
+def setting(default: Any, help: str, choices: tuple | None = None) -> Any:
+    """A field with the sentence `rapid-edge bebr train --help` shows for it (and the values it takes)."""
+    return field(default=default, metadata={"help": help, "choices": choices})
 
 
 @dataclass(frozen=True)
@@ -45,9 +45,15 @@ class BinarizerConfig:
         return cls(**data)
 
 
+#: a binarizer's start: PyTorch's random weights, or the residual code of a projection fitted on the training
+#: vectors (sdk/retrieval/projection.py): a random rotation, or their principal directions then one
+INITS = ("random", "rotation", "pca")
+
+
 @dataclass(frozen=True)
 class BinarizerTraining:
-    epochs: int = setting(20, "passes over the training pairs")
+    epochs: int = setting(20, "passes over the training pairs (0 with an init other than random: the fitted "
+                              "start alone)")
     batch_size: int = setting(512, "pairs per step (in-batch negatives)")
     learning_rate: float = setting(2e-3, "AdamW's rate")
     weight_decay: float = setting(1e-4, "AdamW's weight decay")
@@ -57,12 +63,18 @@ class BinarizerTraining:
     teacher_temperature: float = setting(0.05, "vectors mode: the float neighbourhood's softmax temperature")
     compatible_weight: float = setting(1.0, "backward-compatible mode: weight of the new-query / old-document loss")
     neighbourhood_weight: float = setting(0.0, "pairs mode: weight of the vectors mode's loss, a regulariser")
+    init: str = setting("random", "the start: random weights, or the residual code of a projection fitted on "
+                                  "the training vectors: rotation (random) or pca (their principal directions, "
+                                  "rotated)", INITS)
     seed: int = setting(0, "order, dropout and initial weights are drawn from it")
     device: str = setting("cpu", "cpu, cuda, cuda:1 ...")
 
     def __post_init__(self) -> None:
-        if self.epochs < 1 or self.batch_size < 2:
-            raise ValueError(f"epochs >= 1 and batch_size >= 2 needed, got {self.epochs} and {self.batch_size}")
+        if self.init not in INITS:
+            raise ValueError(f"init must be one of {', '.join(INITS)}, got {self.init!r}")
+        if self.epochs < (1 if self.init == "random" else 0) or self.batch_size < 2:
+            raise ValueError(f"epochs >= 1 (>= 0 from a fitted init) and batch_size >= 2 needed, got {self.epochs} "
+                             f"and {self.batch_size}")
         if self.temperature <= 0 or self.teacher_temperature <= 0:
             raise ValueError("temperatures must be positive")
         if self.hard_negatives < 0 or self.hard_negatives >= self.batch_size:

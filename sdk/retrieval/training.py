@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 
 from sdk.retrieval.binarizer import Binarizer
+from sdk.retrieval.projection import fit_projection, initialise
 from sdk.retrieval.settings import BinarizerConfig, BinarizerTraining, TrainingData
 from sdk.checkpoint import CONFIG, WEIGHTS, load_training_state, save_training_state, save_weights
 
@@ -116,10 +117,15 @@ def train_binarizer(data: TrainingData, out: Path, model_config: BinarizerConfig
     if len(data) < settings.batch_size:
         raise ValueError(f"{len(data)} training rows are fewer than one batch of {settings.batch_size}")
     torch.manual_seed(settings.seed)
-    model = Binarizer(model_config).to(settings.device)
+    model = Binarizer(model_config)
+    if settings.init != "random" and not resume:
+        vectors = data.queries if data.docs is None else np.concatenate([data.queries, data.docs])
+        initialise(model, fit_projection(vectors, model_config.bits, settings.init, settings.seed))
+    model = model.to(settings.device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay)
     batches = len(data) // settings.batch_size  # the last partial batch is left out: batch norm needs many rows
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, settings.learning_rate, total_steps=settings.epochs * batches)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, settings.learning_rate,
+                                                   total_steps=max(1, settings.epochs * batches))
     start, history = 0, []
     if resume:
         model.load_state_dict(load_file(str(out / WEIGHTS), device=settings.device))
@@ -128,6 +134,8 @@ def train_binarizer(data: TrainingData, out: Path, model_config: BinarizerConfig
         start, history = state["epoch"], state["history"]
     out.mkdir(parents=True, exist_ok=True)
     last = settings.epochs if stop_after is None else min(settings.epochs, start + stop_after)
+    if settings.epochs == 0:  # the fitted start is the binarizer
+        _save(model.eval(), out, optimizer, schedule, 0, history, data, settings, old_checkpoint)
     for epoch in range(start, last):
         model.train()
         torch.manual_seed(settings.seed * 1000 + epoch)
