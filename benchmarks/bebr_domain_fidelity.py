@@ -1,8 +1,9 @@
 """Leave one domain out, by the protocol "A task-agnostic default" of sdk/weights/bebr/TRAINING.md: for each
 domain of bebr_domains.py's corpus, every method fitted on the other trainable domains' vectors and scored on
 that domain's pairs (recall@1, recall@10, overlap@10 with exact float search) at 64, 128 and 256 bytes per
-vector: float32 exact search, sign hashing, ITQ, faiss PQ, and the docstring-pair default as shipped (128
-bytes). Writes benchmarks/results/bebr_domain_fidelity.json.
+vector: float32 exact search, sign hashing, ITQ, faiss PQ, the task-agnostic binarizer (its settings chosen on
+the other trainable domains' validation parts: bebr_agnostic.py), and the docstring-pair default as shipped
+(128 bytes). Writes benchmarks/results/bebr_domain_fidelity.json.
 
     python benchmarks/bebr_domain_fidelity.py [--domains PATH] [--budgets 64 128 256]
 """
@@ -14,24 +15,28 @@ from pathlib import Path
 
 import numpy as np
 
-from bebr_domains import TRAINABLE, default_domains_path
-from bebr_fidelity import BASELINES, FLOAT_BYTES, baseline_rows, code_top, float_top, metrics
+from bebr_agnostic import choose, fit, scores, split_trainable
+from bebr_domains import default_domains_path
+from bebr_fidelity import BASELINES, FLOAT_BYTES, baseline_rows, float_top, metrics
 from machine import describe_machine  # benchmarks/ is on the path: the scripts run from it
 
 REPO = Path(__file__).resolve().parent.parent
 #: the most pairs a held-out domain is scored on (exact float search over all of them stays in memory)
 MAX_SCORED = 5000
+TASK_AGNOSTIC = "task-agnostic BEBR (vectors only)"
+SHIPPED_DEFAULT = "shipped default"
 
 
-def load_domains(path: Path) -> tuple[dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], dict]:
-    """domain -> (queries, docs, keys): vectors as float32, each pair's document_key; and the corpus record."""
+def load_domains(path: Path) -> tuple[dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]], dict]:
+    """domain -> (queries, docs, keys, validation): vectors as float32, each pair's document_key and whether it
+    is in the domain's validation part; and the corpus record."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no domain corpus; build it with `python benchmarks/bebr_domains.py --out {path}`")
     record = json.loads(path.with_suffix(".json").read_text())
     with np.load(path, allow_pickle=False) as arrays:
         return {name: (arrays[f"{name}_queries"].astype(np.float32), arrays[f"{name}_docs"].astype(np.float32),
-                       arrays[f"{name}_keys"]) for name in record["pairs"]}, record
+                       arrays[f"{name}_keys"], arrays[f"{name}_validation"]) for name in record["pairs"]}, record
 
 
 def scored_part(queries: np.ndarray, docs: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -42,33 +47,38 @@ def scored_part(queries: np.ndarray, docs: np.ndarray, keys: np.ndarray) -> tupl
     return queries[chosen], docs[chosen]
 
 
-def shipped_default_row(queries: np.ndarray, docs: np.ndarray, exact: np.ndarray) -> dict:
-    """The docstring-pair default as `PKG=default` indexes with it today."""
-    import torch
-
-    from sdk.retrieval.training import load_binarizer
+def shipped_default_row(queries: np.ndarray, docs: np.ndarray) -> dict:
+    """The binarizer `PKG=default` indexes with today, named by how it was trained (pairs or vectors mode)."""
+    from sdk.retrieval.training import load_binarizer, read_training_record
     from sdk.shipped import default_checkpoint
 
+    record = read_training_record(default_checkpoint("bebr"))
     model = load_binarizer(default_checkpoint("bebr"))
-    with torch.no_grad():
-        query_codes, doc_codes = (model.encode(torch.from_numpy(v))[0].numpy() for v in (queries, docs))
-    layout = model.config.layout
-    return {"method": "shipped default (docstring pairs)", "bytes": layout.code_bytes,
-            **metrics(code_top(query_codes, doc_codes, layout), exact)}
+    return {"method": f"{SHIPPED_DEFAULT} ({record['training']['mode']} mode, {record['code_version']})",
+            "bytes": model.config.layout.code_bytes, **scores(model, queries, docs)}
+
+
+def task_agnostic_row(fitting: np.ndarray, train: np.ndarray, validation: dict, queries: np.ndarray,
+                      docs: np.ndarray, budget: int, exact: np.ndarray) -> dict:
+    """Chosen on the validation parts (fitted without them), fitted again on all the training vectors, scored once."""
+    chosen, table = choose(fitting, validation, budget)
+    model = fit(train, chosen)
+    return {"method": TASK_AGNOSTIC, "bytes": model.config.layout.code_bytes, "budget": budget,
+            "chosen": chosen.describe(), "choice": table, **scores(model, queries, docs)}
 
 
 def run(path: Path, budgets: list[int]) -> dict:
     domains, record = load_domains(path)
     report = {"protocol": "sdk/weights/bebr/TRAINING.md, A task-agnostic default", "corpus": record["pairs"],
               "left_out": record["left_out"], "max_scored": MAX_SCORED, "domains": {}}
-    for held_out, (queries, docs, keys) in domains.items():
-        train = np.concatenate([v for name, (q, d, _) in domains.items() if name in TRAINABLE and name != held_out
-                                for v in (q, d)])
+    for held_out, (queries, docs, keys, _) in domains.items():
+        fitting, train, validation = split_trainable(domains, exclude=held_out)
         queries, docs = scored_part(queries, docs, keys)
         exact = float_top(queries, docs)
         rows = [{"method": "float32 exact", "bytes": FLOAT_BYTES, **metrics(exact, exact)}]
         rows += baseline_rows(train, queries, docs, budgets, list(BASELINES), exact)
-        rows.append(shipped_default_row(queries, docs, exact))
+        rows += [task_agnostic_row(fitting, train, validation, queries, docs, budget, exact) for budget in budgets]
+        rows.append(shipped_default_row(queries, docs))
         report["domains"][held_out] = {"scored_pairs": len(queries), "trained_on_vectors": len(train), "rows": rows}
         print(held_out, json.dumps(rows), flush=True)
     report["machine"] = describe_machine()

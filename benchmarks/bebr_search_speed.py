@@ -28,7 +28,7 @@ NORM_BYTES, ID_BYTES = 4, 8
 #: code sizes measured: 32 and 128 bytes (256 and 1024 bits) are the headline; 64, 128 and 256 bytes are the
 #: fidelity table's
 CODE_BYTES = (32, 64, 128, 256)
-PLANES = (1, 2, 3)
+PLANES = (1, 2, 3, 4)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ def write_corpus(folder: Path, sizes: dict[str, int]) -> Path:
         queries = rng.standard_normal((count, 384)).astype(np.float32)
         docs = queries + 0.05 * rng.standard_normal((count, 384)).astype(np.float32)
         arrays.update({f"{name}_queries": queries.astype(np.float16), f"{name}_docs": docs.astype(np.float16),
-                       f"{name}_validation": np.zeros(count, bool),
+                       f"{name}_validation": np.arange(count) % 10 == 1,
                        f"{name}_keys": rng.permutation(count).astype(np.uint64)})
     np.savez(folder / "domains.npz", **arrays)
     (folder / "domains.json").write_text(json.dumps(record))
@@ -32,19 +32,28 @@ def write_corpus(folder: Path, sizes: dict[str, int]) -> Path:
 
 @pytest.mark.slow
 def test_each_domain_is_scored_by_methods_fitted_on_the_other_trainable_domains(tmp_path, monkeypatch):
-    path = write_corpus(tmp_path, {"docstrings": 300, "stdlib": 280, "man-pages": 50})  # PQ fits 256 centroids
+    path = write_corpus(tmp_path, {"docstrings": 400, "stdlib": 380, "man-pages": 50})  # PQ fits 256 centroids
     monkeypatch.setattr(bebr_domain_fidelity, "MAX_SCORED", 45)
     report = bebr_domain_fidelity.run(path, [64])
     assert list(report["domains"]) == ["docstrings", "stdlib", "man-pages"]
     trained = {name: part["trained_on_vectors"] for name, part in report["domains"].items()}
-    assert trained == {"docstrings": 2 * 280, "stdlib": 2 * 300, "man-pages": 2 * (300 + 280)}  # man pages never trained on
+    assert trained == {"docstrings": 2 * 380, "stdlib": 2 * 400, "man-pages": 2 * (400 + 380)}  # man pages never trained on
     assert {name: part["scored_pairs"] for name, part in report["domains"].items()} == {
         "docstrings": 45, "stdlib": 45, "man-pages": 45}
     for part in report["domains"].values():
         methods = [row["method"] for row in part["rows"]]
-        assert methods[0] == "float32 exact" and methods[-1] == "shipped default (docstring pairs)"
+        assert methods[0] == "float32 exact" and methods[-1].startswith(bebr_domain_fidelity.SHIPPED_DEFAULT)
         assert set(bebr_domain_fidelity.BASELINES) <= set(methods)
         assert part["rows"][0]["recall@1"] == 1.0  # each document is its query plus a little noise
+    choices = {name: next(row for row in part["rows"] if row["method"] == bebr_domain_fidelity.TASK_AGNOSTIC)
+               for name, part in report["domains"].items()}
+    # chosen on the validation parts of the other trainable domains only: a held-out one never chooses
+    assert {name: sorted(row["choice"][0]["validation"]) for name, row in choices.items()} == {
+        "docstrings": ["stdlib"], "stdlib": ["docstrings"], "man-pages": ["docstrings", "stdlib"]}
+    for row in choices.values():
+        assert row["bytes"] == 64 and len(row["choice"]) == 12
+        best = max(row["choice"], key=lambda c: (c["mean"]["overlap@10"], c["mean"]["recall@10"]))
+        assert row["chosen"] == {k: best[k] for k in row["chosen"]}
 
 
 def test_the_capped_part_is_the_pairs_of_smallest_keys():

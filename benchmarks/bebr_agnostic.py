@@ -1,0 +1,129 @@
+"""The task-agnostic binarizer of sdk/weights/bebr/TRAINING.md ("Settings of the task-agnostic binarizer"):
+its candidates at a budget, the choice by mean overlap@10 on validation parts, and the fit. Used by
+bebr_domain_fidelity.py for each held-out domain, and here to make the shipped default: the choice at 128
+bytes over every trainable domain's validation part, then `rapid-edge bebr train --vectors` with the chosen
+settings on all their vectors.
+
+    python benchmarks/bebr_agnostic.py --out sdk/weights/bebr/package [--domains PATH]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from runtimes.ops.bebr_spec import CodeLayout
+from sdk.retrieval.settings import BinarizerConfig, BinarizerTraining, TrainingData
+from sdk.retrieval.training import load_binarizer, train_binarizer
+
+from bebr_domains import TRAINABLE, default_domains_path  # benchmarks/ is on the path: the scripts run from it
+from bebr_fidelity import code_top, float_top, metrics
+
+#: the candidates, in the order that breaks ties (TRAINING.md)
+PLANES = (1, 2, 4)
+INITS = ("rotation", "pca")
+EPOCHS = (0, 3)
+LEARNING_RATE = 1e-4
+#: the budget the shipped default is chosen at
+DEFAULT_BYTES = 128
+
+
+@dataclass(frozen=True)
+class Candidate:
+    config: BinarizerConfig
+    training: BinarizerTraining
+
+    def describe(self) -> dict:
+        return {"bits": self.config.bits, "planes": self.config.planes, "hidden": self.config.hidden,
+                "init": self.training.init, "epochs": self.training.epochs,
+                "learning_rate": self.training.learning_rate}
+
+
+def candidates(code_bytes: int, dim: int) -> list[Candidate]:
+    return [Candidate(BinarizerConfig(dim=dim, bits=CodeLayout.for_budget(code_bytes, planes).bits, planes=planes, hidden=0),
+                      BinarizerTraining(epochs=epochs, learning_rate=LEARNING_RATE, init=init))
+            for planes in PLANES for init in INITS for epochs in EPOCHS]
+
+
+def fit(vectors: np.ndarray, candidate: Candidate):
+    """The candidate's binarizer fitted on `vectors` (no pairs: embedding to embedding)."""
+    with tempfile.TemporaryDirectory() as folder:
+        train_binarizer(TrainingData(vectors), Path(folder), candidate.config, candidate.training, progress=False)
+        return load_binarizer(Path(folder))
+
+
+def scores(model, queries: np.ndarray, docs: np.ndarray) -> dict[str, float]:
+    import torch
+
+    with torch.no_grad():
+        query_codes, doc_codes = (model.encode(torch.from_numpy(v))[0].numpy() for v in (queries, docs))
+    return metrics(code_top(query_codes, doc_codes, model.config.layout), float_top(queries, docs))
+
+
+def choose(fit_vectors: np.ndarray, validation: dict[str, tuple[np.ndarray, np.ndarray]],
+           code_bytes: int) -> tuple[Candidate, list[dict]]:
+    """The candidate of the highest mean validation overlap@10 (then recall@10, then the earlier one), and
+    every candidate's validation scores."""
+    if not validation:
+        raise ValueError("no validation part to choose on")
+    table, best, best_key = [], None, None
+    for candidate in candidates(code_bytes, fit_vectors.shape[1]):
+        model = fit(fit_vectors, candidate)
+        parts = {name: scores(model, *pair) for name, pair in validation.items()}
+        mean = {metric: float(np.mean([part[metric] for part in parts.values()])) for metric in ("overlap@10", "recall@10")}
+        table.append({**candidate.describe(), "validation": parts, "mean": mean})
+        key = (mean["overlap@10"], mean["recall@10"])
+        if best_key is None or key > best_key:  # strictly higher: ties keep the earlier candidate
+            best, best_key = candidate, key
+    return best, table
+
+
+def split_trainable(domains: dict, exclude: str | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Of the trainable domains but `exclude`: the vectors outside their validation parts, all their vectors,
+    and each one's validation pairs."""
+    fitting, everything, validation = [], [], {}
+    for name, (queries, docs, _, is_validation) in domains.items():
+        if name not in TRAINABLE or name == exclude:
+            continue
+        fitting += [queries[~is_validation], docs[~is_validation]]
+        everything += [queries, docs]
+        if is_validation.any():
+            validation[name] = (queries[is_validation], docs[is_validation])
+    return np.concatenate(fitting), np.concatenate(everything), validation
+
+
+def main() -> None:
+    from sdk.cli.main import main as rapid_edge
+
+    from bebr_domain_fidelity import load_domains
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--domains", type=Path, default=default_domains_path())
+    parser.add_argument("--out", type=Path, required=True, help="the package folder to write")
+    args = parser.parse_args()
+    domains, record = load_domains(args.domains)
+    fitting, everything, validation = split_trainable(domains)
+    chosen, table = choose(fitting, validation, DEFAULT_BYTES)
+    vectors = args.domains.with_name("trainable_vectors.npy")
+    np.save(vectors, everything)
+    training = chosen.describe()
+    command = ["bebr", "train", "--vectors", str(vectors), "--out", str(args.out), "--bits", str(training["bits"]),
+               "--planes", str(training["planes"]), "--hidden", "0", "--init", training["init"],
+               "--epochs", str(training["epochs"]), "--learning-rate", str(training["learning_rate"])]
+    print("rapid-edge " + " ".join(command))
+    if rapid_edge(command) != 0:
+        raise SystemExit("training the default failed")
+    choice = {"rule": "sdk/weights/bebr/TRAINING.md, Settings of the task-agnostic binarizer", "bytes": DEFAULT_BYTES,
+              "chosen": training, "candidates": table, "fitted_on_vectors": len(everything),
+              "domains": {name: record["pairs"][name] for name in domains if name in TRAINABLE},
+              "command": "rapid-edge " + " ".join(command)}
+    (args.out / "choice.json").write_text(json.dumps(choice, indent=2, default=lambda value: asdict(value)) + "\n")
+    print(f"chose {training}; wrote {args.out / 'choice.json'}")
+
+
+if __name__ == "__main__":
+    main()
