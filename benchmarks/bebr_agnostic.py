@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -56,12 +56,14 @@ def fit(vectors: np.ndarray, candidate: Candidate):
         return load_binarizer(Path(folder))
 
 
-def scores(model, queries: np.ndarray, docs: np.ndarray) -> dict[str, float]:
+def scores(model, queries: np.ndarray, docs: np.ndarray, exact: np.ndarray | None = None) -> dict[str, float]:
+    """recall@1, recall@10 and overlap@10 of the model's codes; `exact`: float search's top-k, if made already."""
     import torch
 
     with torch.no_grad():
         query_codes, doc_codes = (model.encode(torch.from_numpy(v))[0].numpy() for v in (queries, docs))
-    return metrics(code_top(query_codes, doc_codes, model.config.layout), float_top(queries, docs))
+    exact = float_top(queries, docs) if exact is None else exact
+    return metrics(code_top(query_codes, doc_codes, model.config.layout), exact)
 
 
 def choose(fit_vectors: np.ndarray, validation: dict[str, tuple[np.ndarray, np.ndarray]],
@@ -121,7 +123,7 @@ def main() -> None:
               "chosen": training, "candidates": table, "fitted_on_vectors": len(everything),
               "domains": {name: record["pairs"][name] for name in domains if name in TRAINABLE},
               "command": "rapid-edge " + " ".join(command)}
-    (args.out / "choice.json").write_text(json.dumps(choice, indent=2, default=lambda value: asdict(value)) + "\n")
+    (args.out / "choice.json").write_text(json.dumps(choice, indent=2) + "\n")
     print(f"chose {training}; wrote {args.out / 'choice.json'}")
 
 

@@ -4,9 +4,10 @@ Why: one rapid_seg frame allocates and frees about 14 MB of arrays (range image,
 logits, softmax, vote planes; NumPy, numba and ONNX Runtime alike). glibc's allocator returns the top of
 its heap to the kernel once more than its trim threshold is free and serves blocks above its mmap threshold
 by mmap, so the same pages were faulted in and zeroed afresh every frame: about 4,300 page faults a frame
-on the real scan while a loop holds the last result, 4-9 ms of an 80 ms frame on 2 cores. Raising both thresholds once (glibc's `mallopt`,
-the knob its MALLOC_TRIM_THRESHOLD_/MALLOC_MMAP_THRESHOLD_ variables set) keeps up to RETAINED_BYTES of
-freed memory in the process, which buffer pools in each library would otherwise have to do one by one.
+on the real scan while a loop holds the last result, 4-9 ms of an 80 ms frame on 2 cores. Raising both
+thresholds once (glibc's `mallopt`, the knob its MALLOC_TRIM_THRESHOLD_/MALLOC_MMAP_THRESHOLD_ variables
+set) keeps up to RETAINED_BYTES of freed memory in the process, which buffer pools in each library would
+otherwise have to do one by one.
 Other C libraries (musl, macOS, Windows) are left as they are."""
 from __future__ import annotations
 

@@ -245,7 +245,8 @@ def test_ctrl_c_stops_cleanly_with_a_summary(cache, tmp_path):
 WARMED_KERNELS = ("sdk.segmentation.range_image:_columns", "sdk.segmentation.range_image:_scatter_nearest", "sdk.segmentation.range_image:_firing_order_rings",
                   "runtimes.ops.rapid_numba:_select", "runtimes.ops.rapid_numba:_distance4_sorted",
                   "runtimes.ops.rapid_numba:_normalise", "sdk.segmentation.steps:_argmax_and_shift",
-                  "sdk.segmentation.steps:_top_probability", "sdk.segmentation.neighbour_vote:_vote")
+                  "sdk.segmentation.steps:_top_probability", "sdk.segmentation.steps:_rescore_relabelled",
+                  "sdk.segmentation.neighbour_vote:_vote")
 
 
 @pytest.mark.parametrize("warmup", [True, False])
