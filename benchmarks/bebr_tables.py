@@ -85,6 +85,55 @@ def domain_goals(domains: dict) -> list[str]:
     return lines
 
 
+def task_table(tuning: dict) -> list[str]:
+    """Fine-tuning on a task's pairs: per task, every method on its held-out part."""
+    stopping = tuning["stopping"]
+    lines = [f"Protocol: `{tuning['protocol']}`. Every pairs-mode training stops early on "
+             f"{stopping['validation_fraction']:.0%} of the user's pairs (patience {stopping['patience']}, at most "
+             f"{stopping['epochs']} epochs); the fine-tuned row's settings are chosen on the other tasks only. The "
+             f"shipped pairs recipe (chosen on all four): {_settings(tuning['recipe'])}.", ""]
+    for name, part in tuning["tasks"].items():
+        lines += [f"**{name}** ({part['user_pairs']:,} user pairs, {part['held_out_pairs']:,} held out; start: "
+                  f"{part['start']})", "",
+                  "| method | bytes / vector | recall@1 | recall@10 | overlap@10 with float | kept epoch |",
+                  "| --- | --- | --- | --- | --- | --- |"]
+        for row in part["rows"]:
+            label = f"{row['method']} ({_settings(row['chosen'])})" if row.get("chosen") else row["method"]
+            epoch = "" if row.get("best_epoch") is None else row["best_epoch"]
+            lines.append(f"| {label} | {row['bytes']} | {row['recall@1']:.3f} | {row['recall@10']:.3f} | "
+                         f"{row['overlap@10']:.3f} | {epoch} |")
+        lines.append("")
+    return lines
+
+
+def _settings(chosen: dict) -> str:
+    return (f"learning rate {chosen['learning_rate']:g}, neighbourhood weight {chosen['neighbourhood_weight']:g}, "
+            f"batch {chosen['batch_size']}")
+
+
+#: the task goals of issue 34: the fine-tuned binarizer above these on recall@1 and recall@10; the `--vectors`
+#: route above ITQ on the same vectors on every metric
+TASK_BARS = ("float32 exact", "faiss IndexPQ (8-bit codes)", "learned linear + sign")
+VECTORS_ROUTE = ("`--vectors` recipe on the user's vectors", "ITQ")
+
+
+def task_goals(tuning: dict) -> list[str]:
+    lines = []
+    for name, part in tuning["tasks"].items():
+        rows = part["rows"]
+        ours = next(r for r in rows if r.get("chosen"))
+        checks = [(ours, bar, ("recall@1", "recall@10")) for bar in TASK_BARS]
+        checks.append((_row(rows, VECTORS_ROUTE[0]), VECTORS_ROUTE[1], ("recall@1", "recall@10", "overlap@10")))
+        for mine, bar, metrics in checks:
+            other = _row(rows, bar)
+            if mine is None or other is None:
+                continue
+            short = [m for m in metrics if not mine[m] > other[m]]
+            verdict = "met" if not short else f"not met ({', '.join(f'{m} {mine[m]:.3f} against {other[m]:.3f}' for m in short)})"
+            lines.append(f"- {name}: {mine['method'].split(' (')[0]} above {bar} on {', '.join(metrics)}: **{verdict}**")
+    return lines
+
+
 def speed_table(speed: dict) -> list[str]:
     batches = speed["batches"]
     lines = [f"{speed['documents']:,} vectors, k = {speed['k']}; queries per second (and GB/s of codes scanned at "
@@ -143,7 +192,7 @@ def speed_goals(speed: dict) -> list[str]:
     by_key = {r["key"]: r for r in speed["rows"]}
     for size in sorted({r["code_bytes"] for r in speed["rows"] if r["key"].startswith("faiss-binary")}):
         faiss_row = by_key[f"faiss-binary:{size}"]
-        for planes in (1, 2):
+        for planes in (1, 2, 4):
             ours = by_key.get(f"binary:{size}:{planes}")
             if ours is None:
                 continue
@@ -186,11 +235,13 @@ def main() -> None:
                                ("Place recognition (`benchmarks/bebr_place_recognition.py`)",
                                 "bebr_place_recognition.json", place_table),
                                ("Domains never trained on (`benchmarks/bebr_domain_fidelity.py`)",
-                                "bebr_domain_fidelity.json", domain_table)):
+                                "bebr_domain_fidelity.json", domain_table),
+                               ("Fine-tuning on a task's pairs (`benchmarks/bebr_task_tuning.py`)",
+                                "bebr_task_tuning.json", task_table)):
         result = _load(name)
         sections += [f"## {title}", "", *(table(result) if result else ["Not run yet."]), ""]
         goals = {"bebr_fidelity.json": fidelity_goals, "bebr_speed.json": speed_goals,
-                 "bebr_domain_fidelity.json": domain_goals}.get(name)
+                 "bebr_domain_fidelity.json": domain_goals, "bebr_task_tuning.json": task_goals}.get(name)
         if result and goals:
             sections += ["Goals:", "", *goals(result), ""]
     fidelity, speed = _load("bebr_fidelity.json"), _load("bebr_speed.json")

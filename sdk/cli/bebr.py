@@ -4,7 +4,7 @@ versions (the docstring corpus and the speed benchmark are scripts in benchmarks
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -17,11 +17,13 @@ from sensors.source import require_module
 
 from sdk.checkpoint import OPTIMIZER, STATE
 from sdk.options import SearchOptions
-from sdk.retrieval.settings import BinarizerConfig, BinarizerTraining, TrainingData
+from sdk.retrieval.settings import DEFAULT_BINARIZER, RECIPES, BinarizerConfig, BinarizerTraining, Recipe, TrainingData
 from sdk.retrieval.steps import BinarizerInfo, encode_all
 
-DEFAULT = "default"
 CHECKPOINT = "checkpoint"  # the training checkpoint inside a package made by `bebr train`
+#: the binarizer's shape on the command line: (flag, type, help)
+SHAPE_FLAGS = (("bits", int, "m, bits per plane"), ("planes", int, "u + 1 bit-planes"),
+               ("hidden", int, "MLP width (0: linear transforms)"), ("dropout", float, "after each MLP block's ReLU"))
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -35,13 +37,14 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     data.add_argument("--corpus", type=Path, help="a corpus .npz with `train_queries` and `train_docs` (as "
                       "benchmarks/bebr_corpus.py builds the docstring corpus)")
     train.add_argument("--out", type=Path, required=True, help="package folder (the checkpoint goes in OUT/checkpoint)")
-    train.add_argument("--bits", type=int, default=BinarizerConfig.bits, help="m, bits per plane")
-    train.add_argument("--planes", type=int, default=BinarizerConfig.planes, help="u + 1 bit-planes")
-    train.add_argument("--hidden", type=int, default=BinarizerConfig.hidden, help="MLP width (0: linear transforms)")
-    train.add_argument("--dropout", type=float, default=BinarizerConfig.dropout, help="after each MLP block's ReLU")
-    for setting in fields(BinarizerTraining):  # every training setting, by its own name, default and help
-        train.add_argument(f"--{setting.name.replace('_', '-')}", type=type(setting.default), default=setting.default,
-                           choices=setting.metadata["choices"], help=setting.metadata["help"])
+    train.add_argument("--start", default=None, metavar="PKG",
+                       help="a binarizer package or checkpoint to fine-tune, `default` (the shipped one) or `none` "
+                            f"(start from --init){_recipe_defaults('start')}")
+    for name, kind, text in SHAPE_FLAGS:
+        train.add_argument(f"--{name}", type=kind, default=None, help=text + _recipe_defaults(name))
+    for setting in fields(BinarizerTraining):  # every training setting, by its own name and help
+        train.add_argument(f"--{setting.name.replace('_', '-')}", type=type(setting.default), default=None,
+                           choices=setting.metadata["choices"], help=setting.metadata["help"] + _recipe_defaults(setting.name))
     train.add_argument("--resume", action="store_true", help="continue the checkpoint in OUT/checkpoint")
     train.add_argument("--compatible-with", default=None, metavar="OLD",
                        help="a binarizer package (or checkpoint, or `default`) whose index the new queries must search")
@@ -77,18 +80,30 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     declare.set_defaults(run=run_declare)
 
 
+def _recipe_defaults(name: str) -> str:
+    """` (default: pairs X, vectors Y)`: what each mode's recipe sets `name` to."""
+    def value(recipe: Recipe):
+        if name == "start":
+            return recipe.start or "none"
+        if name in BinarizerTraining.__dataclass_fields__:
+            return getattr(recipe.training, name)
+        return getattr(recipe.config, name) if recipe.config else "the start's"
+
+    return " (default: " + ", ".join(f"{mode} {value(recipe)}" for mode, recipe in RECIPES.items()) + ")"
+
+
 def open_binarizer(name: str) -> Package:
     """A package folder, or the binarizer that ships with the SDK."""
     from sdk.shipped import shipped_package
 
-    return load_package(shipped_package("bebr") if name == DEFAULT else Path(name))
+    return load_package(shipped_package("bebr") if name == DEFAULT_BINARIZER else Path(name))
 
 
 def _checkpoint_of(name: str) -> Path:
     """A checkpoint folder, or the one inside a package made by `bebr train` (`default`: the shipped one's)."""
     from sdk.shipped import shipped_package
 
-    path = shipped_package("bebr") if name == DEFAULT else Path(name)
+    path = shipped_package("bebr") if name == DEFAULT_BINARIZER else Path(name)
     return path / CHECKPOINT if (path / CHECKPOINT / "config.json").is_file() else path
 
 
@@ -117,20 +132,63 @@ def _pairs(path: Path, queries: str, docs: str) -> TrainingData:
 def run_train(args: argparse.Namespace) -> dict:
     require_module("torch", "bebr train", "export")
     from sdk.retrieval.exporting import export_binarizer
-    from sdk.retrieval.training import train_binarizer
+    from sdk.retrieval.training import read_training_record, train_binarizer
 
     data = _training_data(args)
-    settings = BinarizerTraining(**{name: getattr(args, name) for name in BinarizerTraining.__dataclass_fields__})
-    config = BinarizerConfig(dim=data.dim, bits=args.bits, planes=args.planes, hidden=args.hidden, dropout=args.dropout)
+    recipe = RECIPES[data.mode]
+    settings = replace(recipe.training, **_given(args, BinarizerTraining.__dataclass_fields__))
+    start = args.start or recipe.start
+    start = None if start == "none" or args.resume else _checkpoint_of(start)
+    config = _shape(args, recipe, data.dim, start)
     checkpoint = args.out / CHECKPOINT
     old = _checkpoint_of(args.compatible_with) if args.compatible_with else None
-    train_binarizer(data, checkpoint, None if args.resume else config, settings, resume=args.resume, old_checkpoint=old)
+    train_binarizer(data, checkpoint, None if args.resume else config, settings, resume=args.resume, old_checkpoint=old,
+                    start=start)
     drop_optimizer_state(checkpoint)  # the run is complete: the package keeps its weights and record
     package = export_binarizer(checkpoint, args.out, parity_embeddings=data.queries[:4096])
     info = BinarizerInfo.of(package)
+    training = read_training_record(checkpoint)["training"]
     print(f"wrote {package.folder}: {info.layout.planes} planes of {info.layout.bits} bits "
           f"({info.layout.code_bytes} bytes a vector), code version {info.code_version}")
-    return {"package": str(package.folder), "code_version": info.code_version, "layout": asdict(info.layout)}
+    for line in curve_lines(training):
+        print(line)
+    return {"package": str(package.folder), "code_version": info.code_version, "layout": asdict(info.layout),
+            "started_from": str(start) if start else settings.init, "history": training["history"],
+            "result": training.get("result")}
+
+
+def _given(args: argparse.Namespace, names) -> dict:
+    """The settings among `names` given on the command line (the rest come from the recipe)."""
+    return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
+
+
+def _shape(args: argparse.Namespace, recipe: Recipe, dim: int, start: Path | None) -> BinarizerConfig | None:
+    """The binarizer's shape: the start's (flags must agree with it), else the recipe's or the defaults, with
+    the flags given."""
+    given = _given(args, [name for name, _, _ in SHAPE_FLAGS])
+    if start is not None:
+        from sdk.retrieval.training import read_training_record
+
+        shape = BinarizerConfig.from_dict(read_training_record(start)["model"])
+        if shape.dim != dim:
+            raise EmbeddingError(f"the embeddings have {dim} dimensions and the start {start} takes {shape.dim}: "
+                                 "give --start none (and a shape) to train one for them")
+        return replace(shape, **given) if given else None
+    return replace(recipe.config or BinarizerConfig(), dim=dim, **given)
+
+
+def curve_lines(training: dict) -> list[str]:
+    """The training curve as a user reads it: loss and validation scores per epoch, and the epoch kept."""
+    lines = []
+    for entry in training["history"]:
+        scores = ", ".join(f"{k} {v:.3f}" for k, v in entry.get("validation", {}).items() if k != "score")
+        loss = f"loss {entry['loss']:.4f}" if "loss" in entry else "the start"
+        lines.append(f"  epoch {entry['epoch']:>3}: {loss}" + (f"; validation {scores}" if scores else ""))
+    result = training.get("result")
+    if result:
+        lines.append(f"  kept epoch {result['epoch']} (best on {round(training['validation_fraction'] * 100)} % of the "
+                     f"rows kept out of training)")
+    return lines
 
 
 def run_index(args: argparse.Namespace) -> dict:

@@ -66,6 +66,9 @@ class BinarizerTraining:
     init: str = setting("random", "the start: random weights, or the residual code of a projection fitted on "
                                   "the training vectors: rotation (random) or pca (their principal directions, "
                                   "rotated)", INITS)
+    validation_fraction: float = setting(0.0, "the share of the rows kept out of training to stop it early: the "
+                                              "epoch (0 = the start) best on them is the result")
+    patience: int = setting(3, "with a validation part: stop after this many epochs without a better one")
     seed: int = setting(0, "order, dropout and initial weights are drawn from it")
     device: str = setting("cpu", "cpu, cuda, cuda:1 ...")
 
@@ -79,6 +82,9 @@ class BinarizerTraining:
             raise ValueError("temperatures must be positive")
         if self.hard_negatives < 0 or self.hard_negatives >= self.batch_size:
             raise ValueError(f"hard_negatives must lie in 0..batch_size-1, got {self.hard_negatives}")
+        if not 0.0 <= self.validation_fraction < 1.0 or self.patience < 1:
+            raise ValueError(f"validation_fraction must lie in [0, 1) and patience be >= 1, got "
+                             f"{self.validation_fraction} and {self.patience}")
 
 
 @dataclass
@@ -105,3 +111,28 @@ class TrainingData:
 
     def __len__(self) -> int:
         return len(self.queries)
+
+    def rows(self, indices: np.ndarray) -> TrainingData:
+        return TrainingData(self.queries[indices], None if self.docs is None else self.docs[indices])
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What `rapid-edge bebr train` does by default with one kind of data (sdk/weights/bebr/TRAINING.md
+    records how each was chosen); flags given on the command line replace single settings."""
+
+    training: BinarizerTraining
+    config: BinarizerConfig | None = None  # None: the start's shape
+    start: str | None = None  # a binarizer package or checkpoint to fine-tune; `default`: the shipped one
+
+
+#: the binarizer package that ships with the SDK, by the name the CLI and the recipes use for it
+DEFAULT_BINARIZER = "default"
+
+#: vectors: the task-agnostic recipe the shipped default was made by; pairs: fine-tune the shipped default,
+#: stopping on a tenth of the pairs (settings chosen across tasks: benchmarks/bebr_task_tuning.py)
+RECIPES = {
+    "vectors": Recipe(BinarizerTraining(epochs=3, learning_rate=1e-4, init="pca"), BinarizerConfig(bits=256, planes=4, hidden=0)),
+    "pairs": Recipe(BinarizerTraining(epochs=20, learning_rate=1e-4, batch_size=128, validation_fraction=0.1, patience=3),
+                    start=DEFAULT_BINARIZER),
+}

@@ -33,6 +33,12 @@ from sdk.checkpoint import CONFIG, WEIGHTS, load_training_state, save_training_s
 
 log = logging.getLogger("sdk.bebr")
 MODES = ("pairs", "vectors")
+#: the weights of the best epoch so far, while a run with a validation part goes on
+BEST = "best.safetensors"
+#: the fewest rows a validation part may have (recall@10 needs more than ten documents to mean anything)
+MIN_VALIDATION = 20
+#: queries scored at once on a validation part (a [rows, part] score matrix)
+SCORING_ROWS = 2048
 
 
 def contrastive(queries: torch.Tensor, docs: torch.Tensor, temperature: float, hard: int) -> torch.Tensor:
@@ -99,51 +105,70 @@ def code_version(weights: Path) -> str:
 
 def train_binarizer(data: TrainingData, out: Path, model_config: BinarizerConfig | None = None,
                     settings: BinarizerTraining = BinarizerTraining(), resume: bool = False,
-                    old_checkpoint: Path | None = None, progress: bool = True, stop_after: int | None = None) -> Path:
-    """Train into the checkpoint folder `out` (model.safetensors, config.json, optimizer state). `stop_after`
-    ends this call after that many epochs (checkpointed; `resume` continues the same schedule)."""
+                    old_checkpoint: Path | None = None, progress: bool = True, stop_after: int | None = None,
+                    start: Path | None = None) -> Path:
+    """Train into the checkpoint folder `out` (model.safetensors, config.json, optimizer state). `start`: a
+    binarizer checkpoint to fine-tune (its shape is the model's). `stop_after` ends this call after that many
+    epochs (checkpointed; `resume` continues the same schedule)."""
     from tqdm import tqdm
 
     out = Path(out)
+    if resume and "result" in read_training_record(out)["training"]:  # stopped early: its best epoch is saved
+        return out
     old = load_binarizer(old_checkpoint).to(settings.device).eval() if old_checkpoint else None
+    initial = None if resume or start is None else load_binarizer(start)
     if resume:
         model_config = BinarizerConfig.from_dict(json.loads((out / CONFIG).read_text())["model"])
+    elif initial is not None:
+        model_config = _start_config(initial.config, model_config, settings, start)
     model_config = model_config or BinarizerConfig(dim=data.dim)
     if model_config.dim != data.dim:
         raise ValueError(f"the embeddings have {data.dim} dimensions, the binarizer config {model_config.dim}")
     if old is not None and old.config.layout != model_config.layout:
         raise ValueError(f"{old_checkpoint}: codes of {old.config.layout}, this binarizer makes {model_config.layout}; "
                          "a compatible binarizer keeps the old layout")
-    if len(data) < settings.batch_size:
-        raise ValueError(f"{len(data)} training rows are fewer than one batch of {settings.batch_size}")
+    data, validation = split_validation(data, settings)
+    batch_size = min(settings.batch_size, len(data))  # a small task trains on all its pairs in one batch
+    if batch_size <= settings.hard_negatives or batch_size < 2:
+        raise ValueError(f"{len(data)} training rows are too few: a batch needs more than {settings.hard_negatives} "
+                         "hard negatives and at least 2 rows")
     torch.manual_seed(settings.seed)
     model = Binarizer(model_config)
-    if settings.init != "random" and not resume:
+    if initial is not None:
+        model.load_state_dict(initial.state_dict())
+    elif settings.init != "random" and not resume:
         vectors = data.queries if data.docs is None else np.concatenate([data.queries, data.docs])
         initialise(model, fit_projection(vectors, model_config.bits, settings.init, settings.seed))
     model = model.to(settings.device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay)
-    batches = len(data) // settings.batch_size  # the last partial batch is left out: batch norm needs many rows
+    batches = len(data) // batch_size  # the last partial batch is left out: batch norm needs many rows
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, settings.learning_rate,
                                                    total_steps=max(1, settings.epochs * batches))
-    start, history = 0, []
+    first, history = 0, []
     if resume:
         model.load_state_dict(load_file(str(out / WEIGHTS), device=settings.device))
         state = load_training_state(out, optimizer)
         schedule.load_state_dict(state["schedule"])
-        start, history = state["epoch"], state["history"]
+        first, history = state["epoch"], state["history"]
     out.mkdir(parents=True, exist_ok=True)
-    last = settings.epochs if stop_after is None else min(settings.epochs, start + stop_after)
+    if validation is not None and not history:  # epoch 0: the start, a result the training must beat
+        history.append({"epoch": 0, "validation": validation_scores(model.eval(), validation, settings.device)})
+        save_weights(model, out / BEST)
+    last = settings.epochs if stop_after is None else min(settings.epochs, first + stop_after)
     if settings.epochs == 0:  # the fitted start is the binarizer
         _save(model.eval(), out, optimizer, schedule, 0, history, data, settings, old_checkpoint)
-    for epoch in range(start, last):
+    stopped = False
+    for epoch in range(first, last):
+        if validation is not None and epoch - best_epoch(history) >= settings.patience:
+            stopped = True
+            break
         model.train()
         torch.manual_seed(settings.seed * 1000 + epoch)
         order = np.random.default_rng([settings.seed, epoch]).permutation(len(data))
         losses = []
         bar = tqdm(range(batches), desc=f"epoch {epoch + 1}/{settings.epochs}", disable=not progress, leave=False)
         for b in bar:
-            loss = batch_loss(model, data, order[b * settings.batch_size:(b + 1) * settings.batch_size], settings, old)
+            loss = batch_loss(model, data, order[b * batch_size:(b + 1) * batch_size], settings, old)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -151,16 +176,93 @@ def train_binarizer(data: TrainingData, out: Path, model_config: BinarizerConfig
             losses.append(loss.item())
             bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
         history.append({"epoch": epoch + 1, "loss": float(np.mean(losses))})
-        log.info("epoch %d: loss %.4f", epoch + 1, history[-1]["loss"])
+        if validation is not None:
+            history[-1]["validation"] = validation_scores(model.eval(), validation, settings.device)
+            if best_epoch(history) == epoch + 1:
+                save_weights(model, out / BEST)
+        log.info("epoch %d: %s", epoch + 1, history[-1])
         _save(model.eval(), out, optimizer, schedule, epoch + 1, history, data, settings, old_checkpoint)
+    if validation is not None and (stopped or last == settings.epochs):  # done: the best epoch is the result
+        model.load_state_dict(load_file(str(out / BEST), device=settings.device))
+        (out / BEST).unlink()
+        _save(model.eval(), out, optimizer, schedule, len(history) - 1, history, data, settings, old_checkpoint,
+              result_epoch=best_epoch(history))
     return out
 
 
-def _save(model, out, optimizer, schedule, epoch, history, data, settings, old_checkpoint) -> None:
+def _start_config(config: BinarizerConfig, asked: BinarizerConfig | None, settings: BinarizerTraining,
+                  start: Path) -> BinarizerConfig:
+    """A fine-tune keeps its start's shape: a different one asked for, or a fitted init too, is a mistake."""
+    if asked is not None and asked != config:
+        raise ValueError(f"{start}: a binarizer of {config.layout}, hidden {config.hidden}; fine-tuning keeps its "
+                         f"shape, and {asked.layout}, hidden {asked.hidden} was asked for")
+    if settings.init != "random":
+        raise ValueError(f"both a start ({start}) and init {settings.init!r}: give one")
+    return config
+
+
+def split_validation(data: TrainingData, settings: BinarizerTraining) -> tuple[TrainingData, TrainingData | None]:
+    """The training rows and the validation part (validation_fraction of the rows, drawn with the seed)."""
+    count = round(settings.validation_fraction * len(data))
+    if settings.validation_fraction == 0:
+        return data, None
+    if count < MIN_VALIDATION:
+        raise ValueError(f"a validation part of {count} rows ({settings.validation_fraction:g} of {len(data)}) is too "
+                         f"small to stop on: at least {MIN_VALIDATION} needed")
+    order = np.random.default_rng(settings.seed).permutation(len(data))
+    return data.rows(np.sort(order[count:])), data.rows(np.sort(order[:count]))
+
+
+def validation_scores(model: Binarizer, part: TrainingData, device: str) -> dict[str, float]:
+    """Pairs: recall@1 and recall@10 of each query's document among the part's documents by the codes'
+    cosine (ties to the lower index, as the search breaks them), `score` their mean. Vectors: overlap@10 of
+    the codes' top-10 with the float top-10 among the part's vectors (itself excluded), `score` the same."""
+    with torch.no_grad():
+        queries = torch.from_numpy(part.queries).to(device)
+        query_codes = unit_codes(model, queries)
+        if part.docs is None:
+            overlap = _overlap_at_10(query_codes, F.normalize(queries, dim=-1))
+            return {"overlap@10": overlap, "score": overlap}
+        doc_codes = unit_codes(model, torch.from_numpy(part.docs).to(device))
+        ranks = torch.cat([_rank_of_pair(query_codes[rows], doc_codes, rows)
+                           for rows in torch.arange(len(queries), device=device).split(SCORING_ROWS)])
+    recall = {f"recall@{k}": (ranks < k).double().mean().item() for k in (1, 10)}
+    return {**recall, "score": (recall["recall@1"] + recall["recall@10"]) / 2}
+
+
+def _rank_of_pair(queries: torch.Tensor, docs: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """How many documents come before each query's own (document `rows[i]` of query i)."""
+    scores = queries @ docs.T
+    own = scores.gather(1, rows[:, None])
+    lower = torch.arange(len(docs), device=docs.device)[None, :] < rows[:, None]
+    return (scores > own).sum(dim=1) + ((scores == own) & lower).sum(dim=1)
+
+
+def _overlap_at_10(codes: torch.Tensor, floats: torch.Tensor) -> float:
+    shared = []
+    for rows in torch.arange(len(codes), device=codes.device).split(SCORING_ROWS):
+        itself = torch.zeros(len(rows), len(codes), dtype=torch.bool, device=codes.device)
+        itself[torch.arange(len(rows)), rows] = True
+        code_top = (codes[rows] @ codes.T).masked_fill(itself, float("-inf")).topk(10, dim=1).indices
+        float_top = (floats[rows] @ floats.T).masked_fill(itself, float("-inf")).topk(10, dim=1).indices
+        shared.append((code_top[:, :, None] == float_top[:, None, :]).any(dim=2).sum(dim=1))
+    return torch.cat(shared).double().mean().item() / 10
+
+
+def best_epoch(history: list[dict]) -> int:
+    """The epoch of the highest validation score (ties to the earlier; 0 is the start)."""
+    scored = [entry for entry in history if "validation" in entry]
+    return max(scored, key=lambda entry: (entry["validation"]["score"], -entry["epoch"]))["epoch"]
+
+
+def _save(model, out, optimizer, schedule, epoch, history, data, settings, old_checkpoint,
+          result_epoch: int | None = None) -> None:
     save_weights(model, out / WEIGHTS)
+    training = {**asdict(settings), "mode": data.mode, "rows": len(data), "epochs_done": epoch, "history": history}
+    if result_epoch is not None:  # stopped on a validation part: the weights are those of this epoch
+        training["result"] = {"epoch": result_epoch, **history[[e["epoch"] for e in history].index(result_epoch)]["validation"]}
     record = {"model": json.loads(model.config.to_json()), "code_version": code_version(out / WEIGHTS),
-              "training": {**asdict(settings), "mode": data.mode, "rows": len(data), "epochs_done": epoch,
-                           "history": history},
+              "training": training,
               "compatible_with": [read_code_version(old_checkpoint)] if old_checkpoint else []}
     (out / CONFIG).write_text(json.dumps(record, indent=2) + "\n")
     save_training_state(out, optimizer, {"epoch": epoch, "history": history, "schedule": schedule.state_dict()})

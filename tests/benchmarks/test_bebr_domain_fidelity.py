@@ -2,7 +2,6 @@
 most MAX_SCORED pairs fixed by their documents' keys."""
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -11,23 +10,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import bebr_domain_fidelity  # noqa: E402
+from domain_corpus import write_corpus  # noqa: E402
 
 pytest.importorskip("faiss")
 pytest.importorskip("torch")
-
-
-def write_corpus(folder: Path, sizes: dict[str, int]) -> Path:
-    rng = np.random.default_rng(0)
-    arrays, record = {}, {"pairs": sizes, "left_out": {}}
-    for name, count in sizes.items():
-        queries = rng.standard_normal((count, 384)).astype(np.float32)
-        docs = queries + 0.05 * rng.standard_normal((count, 384)).astype(np.float32)
-        arrays.update({f"{name}_queries": queries.astype(np.float16), f"{name}_docs": docs.astype(np.float16),
-                       f"{name}_validation": np.arange(count) % 10 == 1,
-                       f"{name}_keys": rng.permutation(count).astype(np.uint64)})
-    np.savez(folder / "domains.npz", **arrays)
-    (folder / "domains.json").write_text(json.dumps(record))
-    return folder / "domains.npz"
 
 
 @pytest.mark.slow

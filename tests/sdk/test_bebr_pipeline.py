@@ -14,7 +14,7 @@ from sdk.cli.main import main
 from sdk.retrieval.steps import BinarizerInfo, encode_all
 from bebr_data import synthetic_pairs
 
-TRAIN = ["--bits", "64", "--planes", "2", "--hidden", "64", "--dropout", "0", "--epochs", "3", "--batch-size", "256",
+TRAIN = ["--start", "none", "--bits", "64", "--planes", "2", "--hidden", "64", "--dropout", "0", "--epochs", "3", "--batch-size", "256",
          "--learning-rate", "0.005", "--hard-negatives", "4"]
 
 
