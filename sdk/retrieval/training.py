@@ -11,8 +11,11 @@ Modes:
   their documents among the old binarizer's document codes, so an index built by the old binarizer
   serves the new one without re-encoding (BEBR's multi-version index).
 
-Every epoch draws its order from (seed, epoch), so `resume` continues a stopped run exactly; checkpoints
-are safetensors + JSON, written after every epoch."""
+A run starts from PyTorch's random weights, a fitted projection (`init`) or a trained binarizer (`start`:
+fine-tuning). With a validation part (`validation_fraction` of the rows, kept out of training) every epoch,
+and the start as epoch 0, is scored on it; the best epoch is the result and the run stops `patience` epochs
+after it, so a fine-tune that never helps returns its start. Every epoch draws its order from (seed, epoch),
+so `resume` continues a stopped run exactly; checkpoints are safetensors + JSON, written after every epoch."""
 from __future__ import annotations
 
 import hashlib
@@ -113,7 +116,7 @@ def train_binarizer(data: TrainingData, out: Path, model_config: BinarizerConfig
     from tqdm import tqdm
 
     out = Path(out)
-    if resume and "result" in read_training_record(out)["training"]:  # stopped early: its best epoch is saved
+    if resume and "result" in read_training_record(out)["training"]:  # finished: its best epoch is the result
         return out
     old = load_binarizer(old_checkpoint).to(settings.device).eval() if old_checkpoint else None
     initial = None if resume or start is None else load_binarizer(start)
