@@ -138,7 +138,7 @@ def run_train(args: argparse.Namespace) -> dict:
     recipe = RECIPES[data.mode]
     settings = replace(recipe.training, **_given(args, BinarizerTraining.__dataclass_fields__))
     start = args.start or recipe.start
-    start = None if start == "none" or args.resume else _checkpoint_of(start)
+    start = None if start in (None, "none") or args.resume else _checkpoint_of(start)
     config = _shape(args, recipe, data.dim, start)
     checkpoint = args.out / CHECKPOINT
     old = _checkpoint_of(args.compatible_with) if args.compatible_with else None

@@ -141,8 +141,8 @@ def test_bad_training_data_fails_naming_the_problem(tmp_path):
         TrainingData(queries, docs)
     with pytest.raises(EmbeddingError, match="600 queries but 599 docs"):
         TrainingData(queries, queries[:599])
-    with pytest.raises(ValueError, match="fewer than one batch"):
-        train_binarizer(TrainingData(queries[:100]), tmp_path / "x", CONFIG, FAST, progress=False)
+    with pytest.raises(ValueError, match="4 training rows are too few"):
+        train_binarizer(TrainingData(queries[:4]), tmp_path / "x", CONFIG, FAST, progress=False)
 
 
 def test_batch_norm_folds_into_the_linear_layers(trained):

@@ -145,3 +145,17 @@ def test_the_cli_help_names_each_modes_default():
                                                  f"pairs {pairs.training.learning_rate})")
     assert _recipe_defaults("start") == " (default: vectors none, pairs default)"
     assert _recipe_defaults("bits") == f" (default: vectors {vectors.config.bits}, pairs the start's)"
+
+
+def test_the_cli_trains_the_task_agnostic_recipe_on_vectors_by_default(tmp_path):
+    from sdk.cli.main import main
+    from sdk.retrieval.settings import RECIPES
+
+    np.save(tmp_path / "vectors.npy", synthetic_pairs(600, seed=15)[0])
+    assert main(["bebr", "train", "--vectors", str(tmp_path / "vectors.npy"), "--out", str(tmp_path / "pkg")]) == 0
+    record = json.loads((tmp_path / "pkg" / "checkpoint" / "config.json").read_text())
+    recipe = RECIPES["vectors"]
+    assert {k: record["model"][k] for k in ("bits", "planes", "hidden")} == {
+        "bits": recipe.config.bits, "planes": recipe.config.planes, "hidden": recipe.config.hidden}
+    assert record["model"]["dim"] == 32 and record["training"]["init"] == recipe.training.init
+    assert record["training"]["epochs_done"] == recipe.training.epochs and "result" not in record["training"]
