@@ -81,7 +81,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def _recipe_defaults(name: str) -> str:
-    """` (default: pairs X, vectors Y)`: what each mode's recipe sets `name` to."""
+    """` (default: vectors X, pairs Y)`: what each mode's recipe sets `name` to."""
     def value(recipe: Recipe):
         if name == "start":
             return recipe.start or "none"
