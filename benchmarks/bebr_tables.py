@@ -60,6 +60,12 @@ DOMAIN_BARS = {128: ("random-projection sign", "ITQ"), 64: ("faiss IndexPQ (8-bi
 FLOAT_RECALL_GAP = 0.02
 
 
+def _above(ours: dict, other: dict, metrics: tuple[str, ...]) -> str:
+    """`met` when `ours` is above `other` on every metric, else which metrics fall short and by how much."""
+    short = [m for m in metrics if not ours[m] > other[m]]
+    return "met" if not short else f"not met ({', '.join(f'{m} {ours[m]:.3f} against {other[m]:.3f}' for m in short)})"
+
+
 def domain_goals(domains: dict) -> list[str]:
     """Per held-out domain, the task-agnostic binarizer against each bar, every metric."""
     lines, metrics = [], ("recall@1", "recall@10", "overlap@10")
@@ -73,9 +79,7 @@ def domain_goals(domains: dict) -> list[str]:
                 other = _row(rows, bar, budget)
                 if other is None:
                     continue
-                short = [m for m in metrics if not ours[m] > other[m]]
-                verdict = "met" if not short else f"not met ({', '.join(f'{m} {ours[m]:.3f} against {other[m]:.3f}' for m in short)})"
-                lines.append(f"- {name}, {budget} bytes, above {bar} on every metric: **{verdict}**")
+                lines.append(f"- {name}, {budget} bytes, above {bar} on every metric: **{_above(ours, other, metrics)}**")
             exact = _row(rows, "float32 exact")
             if budget == 128 and exact:
                 gap = exact["recall@10"] - ours["recall@10"]
@@ -128,9 +132,7 @@ def task_goals(tuning: dict) -> list[str]:
             other = _row(rows, bar)
             if mine is None or other is None:
                 continue
-            short = [m for m in metrics if not mine[m] > other[m]]
-            verdict = "met" if not short else f"not met ({', '.join(f'{m} {mine[m]:.3f} against {other[m]:.3f}' for m in short)})"
-            lines.append(f"- {name}: {mine['method'].split(' (')[0]} above {bar} on {', '.join(metrics)}: **{verdict}**")
+            lines.append(f"- {name}: {mine['method']} above {bar} on {', '.join(metrics)}: **{_above(mine, other, metrics)}**")
     return lines
 
 

@@ -25,7 +25,7 @@ from sdk.retrieval.training import load_binarizer, read_training_record, train_b
 from bebr_agnostic import scores, split_trainable  # benchmarks/ is on the path: the scripts run from it
 from bebr_domain_fidelity import load_domains
 from bebr_domains import TRAINABLE, default_domains_path
-from bebr_fidelity import FLOAT_BYTES, MLP, baseline_rows, float_top, metrics
+from bebr_fidelity import FLOAT_BYTES, MLP, baseline_rows, float_top, metrics, projection_top
 from machine import describe_machine
 
 REPO = Path(__file__).resolve().parent.parent
@@ -80,13 +80,7 @@ def tuned_row(name: str, folder: Path, queries: np.ndarray, docs: np.ndarray, ex
     """A trained binarizer's held-out scores, with where its early stopping ended."""
     model = load_binarizer(folder)
     result = read_training_record(folder)["training"].get("result", {})
-    if model.config.binary:
-        found = scores(model, queries, docs, exact)
-    else:  # the float projection: exact cosine search of its outputs
-        import torch
-
-        with torch.no_grad():
-            found = metrics(float_top(*(model.levels(model(torch.from_numpy(v))).numpy() for v in (queries, docs))), exact)
+    found = scores(model, queries, docs, exact) if model.config.binary else metrics(projection_top(model, queries, docs), exact)
     return {"method": name, "bytes": model.config.layout.code_bytes if model.config.binary else model.config.bits * 4,
             **found, "best_epoch": result.get("epoch"), "train_s": round(seconds, 1)}
 

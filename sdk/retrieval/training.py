@@ -206,9 +206,9 @@ def _start_config(config: BinarizerConfig, asked: BinarizerConfig | None, settin
 
 def split_validation(data: TrainingData, settings: BinarizerTraining) -> tuple[TrainingData, TrainingData | None]:
     """The training rows and the validation part (validation_fraction of the rows, drawn with the seed)."""
-    count = round(settings.validation_fraction * len(data))
     if settings.validation_fraction == 0:
         return data, None
+    count = round(settings.validation_fraction * len(data))
     if count < MIN_VALIDATION:
         raise ValueError(f"a validation part of {count} rows ({settings.validation_fraction:g} of {len(data)}) is too "
                          f"small to stop on: at least {MIN_VALIDATION} needed")
@@ -263,7 +263,7 @@ def _save(model, out, optimizer, schedule, epoch, history, data, settings, old_c
     save_weights(model, out / WEIGHTS)
     training = {**asdict(settings), "mode": data.mode, "rows": len(data), "epochs_done": epoch, "history": history}
     if result_epoch is not None:  # stopped on a validation part: the weights are those of this epoch
-        training["result"] = {"epoch": result_epoch, **history[[e["epoch"] for e in history].index(result_epoch)]["validation"]}
+        training["result"] = {"epoch": result_epoch, **next(e["validation"] for e in history if e["epoch"] == result_epoch)}
     record = {"model": json.loads(model.config.to_json()), "code_version": code_version(out / WEIGHTS),
               "training": training,
               "compatible_with": [read_code_version(old_checkpoint)] if old_checkpoint else []}

@@ -12,6 +12,7 @@ from runtimes.bebr_index import BinaryIndex
 from runtimes.ops.bebr_spec import popcount
 from runtimes.onnxruntime_runner import OnnxRuntimeRunner
 from runtimes.package import load_package
+from sdk.retrieval.settings import RECIPES
 from sdk.retrieval.training import load_binarizer, read_code_version, read_training_record
 from sdk.shipped import default_checkpoint, shipped_package
 from sdk.retrieval.steps import BinarizerInfo, encode_all
@@ -33,6 +34,11 @@ def test_the_default_is_the_choice_its_record_names(package):
     assert {k: best[k] for k in chosen} == chosen
     training = read_training_record(default_checkpoint("bebr"))["training"]
     assert training["mode"] == "vectors" and training["init"] == chosen["init"] and training["epochs"] == chosen["epochs"]
+    # `bebr train --vectors` trains by the same recipe
+    recipe = RECIPES["vectors"]
+    assert (recipe.config.bits, recipe.config.planes, recipe.config.hidden) == (chosen["bits"], chosen["planes"], chosen["hidden"])
+    assert (recipe.training.init, recipe.training.epochs, recipe.training.learning_rate) == (
+        chosen["init"], chosen["epochs"], chosen["learning_rate"])
     assert info.code_version == read_code_version(default_checkpoint("bebr"))
     assert json.loads((package.folder / "parity.json").read_text())["passed"]
     assert not (default_checkpoint("bebr") / "optimizer.safetensors").exists()

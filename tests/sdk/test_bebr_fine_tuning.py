@@ -159,3 +159,14 @@ def test_the_cli_trains_the_task_agnostic_recipe_on_vectors_by_default(tmp_path)
         "bits": recipe.config.bits, "planes": recipe.config.planes, "hidden": recipe.config.hidden}
     assert record["model"]["dim"] == 32 and record["training"]["init"] == recipe.training.init
     assert record["training"]["epochs_done"] == recipe.training.epochs and "result" not in record["training"]
+
+
+def test_the_pairs_recipe_is_the_one_its_protocol_chose():
+    from pathlib import Path
+
+    from sdk.retrieval.settings import RECIPES
+
+    results = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "bebr_task_tuning.json"
+    chosen = json.loads(results.read_text())["recipe"]
+    training = RECIPES["pairs"].training
+    assert {name: getattr(training, name) for name in chosen} == chosen
