@@ -29,6 +29,8 @@ SUMMARY = "summary.json"
 
 
 def summarise(results: list[UnitResult], done_before: list[Unit], seconds: float, settings: dict) -> dict:
+    """The job's summary; rates are computed from the reported (rounded) seconds so the file agrees with itself."""
+    seconds = round(seconds, 3)
     timings = [t for r in results for t in r.timings]
     frames = sum(r.frames for r in results)
     stages = {stage: {"p50": round(float(np.percentile(values, 50)), 2), "p99": round(float(np.percentile(values, 99)), 2)}
@@ -36,7 +38,7 @@ def summarise(results: list[UnitResult], done_before: list[Unit], seconds: float
     return {**settings, "units": len(results) + len(done_before), "already_done": [str(u.path) for u in done_before],
             "labelled": [r.path for r in results if r.error is None],
             "failed": [{"path": r.path, "reason": r.error} for r in results if r.error is not None],
-            "frames": frames, "seconds": round(seconds, 3), "unit_seconds": round(sum(r.seconds for r in results), 3), "frames_per_s": round(frames / seconds, 2) if seconds else 0.0,
+            "frames": frames, "seconds": seconds, "unit_seconds": round(sum(r.seconds for r in results), 3), "frames_per_s": round(frames / seconds, 2) if seconds else 0.0,
             "frames_per_s_per_core": round(frames / seconds / settings["cores"], 2) if seconds else 0.0,
             "stages_ms": stages, "nodes": sorted({r.node for r in results if r.node})}
 
