@@ -69,6 +69,8 @@ class BinarizerTraining:
     validation_fraction: float = setting(0.0, "the share of the rows kept out of training to stop it early: the "
                                               "epoch (0 = the start) best on them is the result")
     patience: int = setting(3, "with a validation part: stop after this many epochs without a better one")
+    min_steps_per_epoch: int = setting(1, "an epoch takes at least this many steps: fewer rows than that many "
+                                          "batches are passed over again (a small task trains between scorings)")
     seed: int = setting(0, "order, dropout and initial weights are drawn from it")
     device: str = setting("cpu", "cpu, cuda, cuda:1 ...")
 
@@ -82,9 +84,9 @@ class BinarizerTraining:
             raise ValueError("temperatures must be positive")
         if self.hard_negatives < 0 or self.hard_negatives >= self.batch_size:
             raise ValueError(f"hard_negatives must lie in 0..batch_size-1, got {self.hard_negatives}")
-        if not 0.0 <= self.validation_fraction < 1.0 or self.patience < 1:
-            raise ValueError(f"validation_fraction must lie in [0, 1) and patience be >= 1, got "
-                             f"{self.validation_fraction} and {self.patience}")
+        if not 0.0 <= self.validation_fraction < 1.0 or self.patience < 1 or self.min_steps_per_epoch < 1:
+            raise ValueError(f"validation_fraction must lie in [0, 1), patience and min_steps_per_epoch be >= 1, got "
+                             f"{self.validation_fraction}, {self.patience} and {self.min_steps_per_epoch}")
 
 
 @dataclass

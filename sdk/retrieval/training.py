@@ -13,9 +13,11 @@ Modes:
 
 A run starts from PyTorch's random weights, a fitted projection (`init`) or a trained binarizer (`start`:
 fine-tuning). With a validation part (`validation_fraction` of the rows, kept out of training) every epoch,
-and the start as epoch 0, is scored on it; the best epoch is the result and the run stops `patience` epochs
-after it, so a fine-tune that never helps returns its start. Every epoch draws its order from (seed, epoch),
-so `resume` continues a stopped run exactly; checkpoints are safetensors + JSON, written after every epoch."""
+and the start as epoch 0, is scored on it (its queries search its documents and the training documents);
+the best epoch is the result and the run stops `patience` epochs after it, so a fine-tune that never helps
+returns its start. An epoch is at least `min_steps_per_epoch` steps (a small task's rows are passed over
+again), so a small task trains between scorings. Every epoch draws its order from (seed, epoch), so
+`resume` continues a stopped run exactly; checkpoints are safetensors + JSON, written after every epoch."""
 from __future__ import annotations
 
 import hashlib
@@ -40,8 +42,10 @@ MODES = ("pairs", "vectors")
 BEST = "best.safetensors"
 #: the fewest rows a validation part may have (recall@10 needs more than ten documents to mean anything)
 MIN_VALIDATION = 20
-#: queries scored at once on a validation part (a [rows, part] score matrix)
+#: rows encoded or scored at once on a validation part
 SCORING_ROWS = 2048
+#: the most query x document scores held at once when ranking a validation part's documents
+SCORING_ELEMENTS = 1 << 25
 
 
 def contrastive(queries: torch.Tensor, docs: torch.Tensor, temperature: float, hard: int) -> torch.Tensor:
@@ -144,7 +148,8 @@ def train_binarizer(data: TrainingData, out: Path, model_config: BinarizerConfig
         initialise(model, fit_projection(vectors, model_config.bits, settings.init, settings.seed))
     model = model.to(settings.device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay)
-    batches = len(data) // batch_size  # the last partial batch is left out: batch norm needs many rows
+    # the last partial batch is left out (batch norm needs many rows); a small set is passed over again
+    batches = max(len(data) // batch_size, settings.min_steps_per_epoch)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, settings.learning_rate,
                                                    total_steps=max(1, settings.epochs * batches))
     first, history = 0, []
@@ -155,7 +160,7 @@ def train_binarizer(data: TrainingData, out: Path, model_config: BinarizerConfig
         first, history = state["epoch"], state["history"]
     out.mkdir(parents=True, exist_ok=True)
     if validation is not None and not history:  # epoch 0: the start, a result the training must beat
-        history.append({"epoch": 0, "validation": validation_scores(model.eval(), validation, settings.device)})
+        history.append({"epoch": 0, "validation": validation_scores(model.eval(), validation, settings.device, data.docs)})
         save_weights(model, out / BEST)
     last = settings.epochs if stop_after is None else min(settings.epochs, first + stop_after)
     if settings.epochs == 0:  # the fitted start is the binarizer
@@ -167,7 +172,7 @@ def train_binarizer(data: TrainingData, out: Path, model_config: BinarizerConfig
             break
         model.train()
         torch.manual_seed(settings.seed * 1000 + epoch)
-        order = np.random.default_rng([settings.seed, epoch]).permutation(len(data))
+        order = epoch_order(len(data), batches * batch_size, settings.seed, epoch)
         losses = []
         bar = tqdm(range(batches), desc=f"epoch {epoch + 1}/{settings.epochs}", disable=not progress, leave=False)
         for b in bar:
@@ -180,7 +185,7 @@ def train_binarizer(data: TrainingData, out: Path, model_config: BinarizerConfig
             bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
         history.append({"epoch": epoch + 1, "loss": float(np.mean(losses))})
         if validation is not None:
-            history[-1]["validation"] = validation_scores(model.eval(), validation, settings.device)
+            history[-1]["validation"] = validation_scores(model.eval(), validation, settings.device, data.docs)
             if best_epoch(history) == epoch + 1:
                 save_weights(model, out / BEST)
         log.info("epoch %d: %s", epoch + 1, history[-1])
@@ -191,6 +196,13 @@ def train_binarizer(data: TrainingData, out: Path, model_config: BinarizerConfig
         _save(model.eval(), out, optimizer, schedule, len(history) - 1, history, data, settings, old_checkpoint,
               result_epoch=best_epoch(history))
     return out
+
+
+def epoch_order(rows: int, needed: int, seed: int, epoch: int) -> np.ndarray:
+    """The rows an epoch trains on, in order: permutations drawn from (seed, epoch), one after another until
+    `needed` (the first alone when the set fills the epoch, so a large set's run is unchanged by the minimum)."""
+    rng = np.random.default_rng([seed, epoch])
+    return np.concatenate([rng.permutation(rows) for _ in range(-(-needed // rows))])
 
 
 def _start_config(config: BinarizerConfig, asked: BinarizerConfig | None, settings: BinarizerTraining,
@@ -216,21 +228,28 @@ def split_validation(data: TrainingData, settings: BinarizerTraining) -> tuple[T
     return data.rows(np.sort(order[count:])), data.rows(np.sort(order[:count]))
 
 
-def validation_scores(model: Binarizer, part: TrainingData, device: str) -> dict[str, float]:
-    """Pairs: recall@1 and recall@10 of each query's document among the part's documents by the codes'
-    cosine (ties to the lower index, as the search breaks them), `score` their mean. Vectors: overlap@10 of
-    the codes' top-10 with the float top-10 among the part's vectors (itself excluded), `score` the same."""
+def validation_scores(model: Binarizer, part: TrainingData, device: str,
+                      distractors: np.ndarray | None = None) -> dict[str, float]:
+    """Pairs: the rank of each query's document among the part's documents and the `distractors` (the
+    training documents: the corpus a user's query searches) by the codes' cosine, ties to the lower index as
+    the search breaks them; recall@1, recall@10 and the mean reciprocal rank, which is `score` (it still
+    moves when the recalls of a small part are saturated). Vectors: overlap@10 of the codes' top-10 with the
+    float top-10 among the part's vectors (itself excluded), `score` the same."""
     with torch.no_grad():
         queries = torch.from_numpy(part.queries).to(device)
         query_codes = unit_codes(model, queries)
         if part.docs is None:
             overlap = _overlap_at_10(query_codes, F.normalize(queries, dim=-1))
             return {"overlap@10": overlap, "score": overlap}
-        doc_codes = unit_codes(model, torch.from_numpy(part.docs).to(device))
+        docs = part.docs if distractors is None else np.concatenate([part.docs, distractors])
+        doc_codes = torch.cat([unit_codes(model, torch.from_numpy(chunk).to(device))
+                               for chunk in np.array_split(docs, -(-len(docs) // SCORING_ROWS))])
+        rows_at_once = max(1, SCORING_ELEMENTS // len(docs))
         ranks = torch.cat([_rank_of_pair(query_codes[rows], doc_codes, rows)
-                           for rows in torch.arange(len(queries), device=device).split(SCORING_ROWS)])
+                           for rows in torch.arange(len(queries), device=device).split(rows_at_once)])
     recall = {f"recall@{k}": (ranks < k).double().mean().item() for k in (1, 10)}
-    return {**recall, "score": (recall["recall@1"] + recall["recall@10"]) / 2}
+    reciprocal = (1.0 / (ranks + 1)).double().mean().item()
+    return {**recall, "mrr": reciprocal, "score": reciprocal}
 
 
 def _rank_of_pair(queries: torch.Tensor, docs: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
