@@ -34,7 +34,7 @@ TASKS = ("docstrings", "stdlib", "man-pages", "debian-descriptions")
 HELD_OUT_TENTHS = 3
 CODE_BYTES = 128
 #: the early stopping every pairs-mode training here gets (the trainer's, as a user's run)
-STOPPING = {"epochs": 20, "validation_fraction": 0.1, "patience": 3}
+STOPPING = {"epochs": 20, "validation_fraction": 0.1, "patience": 3, "min_steps_per_epoch": 10}
 #: the candidates, in the order that breaks ties
 CANDIDATES = [BinarizerTraining(learning_rate=rate, neighbourhood_weight=weight, batch_size=batch, **STOPPING)
               for rate in (1e-4, 3e-4, 1e-3) for weight in (0.0, 1.0) for batch in (128, 512)]
