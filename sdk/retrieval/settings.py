@@ -135,6 +135,6 @@ DEFAULT_BINARIZER = "default"
 #: stopping on a tenth of the pairs (settings chosen across tasks: benchmarks/bebr_task_tuning.py)
 RECIPES = {
     "vectors": Recipe(BinarizerTraining(epochs=3, learning_rate=1e-4, init="pca"), BinarizerConfig(bits=256, planes=4, hidden=0)),
-    "pairs": Recipe(BinarizerTraining(epochs=20, learning_rate=1e-3, neighbourhood_weight=1.0, validation_fraction=0.1,
-                                      patience=3, min_steps_per_epoch=10), start=DEFAULT_BINARIZER),
+    "pairs": Recipe(BinarizerTraining(epochs=20, batch_size=128, learning_rate=3e-4, validation_fraction=0.1, patience=3,
+                                      min_steps_per_epoch=10), start=DEFAULT_BINARIZER),
 }
