@@ -94,8 +94,9 @@ def task_table(tuning: dict) -> list[str]:
     stopping = tuning["stopping"]
     lines = [f"Protocol: `{tuning['protocol']}`. Every pairs-mode training stops early on "
              f"{stopping['validation_fraction']:.0%} of the user's pairs (patience {stopping['patience']}, at most "
-             f"{stopping['epochs']} epochs of at least {stopping['min_steps_per_epoch']} steps); the fine-tuned row's settings are chosen on the other tasks only. The "
-             f"shipped pairs recipe (chosen on all four): {_settings(tuning['recipe'])}.", ""]
+             f"{stopping['epochs']} epochs of at least {stopping['min_steps_per_epoch']} steps); the fine-tuned row's "
+             f"settings are chosen on the other tasks only. The shipped pairs recipe (chosen on all four): "
+             f"{_settings(tuning['recipe'])}.", ""]
     for name, part in tuning["tasks"].items():
         lines += [f"**{name}** ({part['user_pairs']:,} user pairs, {part['held_out_pairs']:,} held out; start: "
                   f"{part['start']})", "",

@@ -38,7 +38,8 @@ def summarise(results: list[UnitResult], done_before: list[Unit], seconds: float
     return {**settings, "units": len(results) + len(done_before), "already_done": [str(u.path) for u in done_before],
             "labelled": [r.path for r in results if r.error is None],
             "failed": [{"path": r.path, "reason": r.error} for r in results if r.error is not None],
-            "frames": frames, "seconds": seconds, "unit_seconds": round(sum(r.seconds for r in results), 3), "frames_per_s": round(frames / seconds, 2) if seconds else 0.0,
+            "frames": frames, "seconds": seconds, "unit_seconds": round(sum(r.seconds for r in results), 3),
+            "frames_per_s": round(frames / seconds, 2) if seconds else 0.0,
             "frames_per_s_per_core": round(frames / seconds / settings["cores"], 2) if seconds else 0.0,
             "stages_ms": stages, "nodes": sorted({r.node for r in results if r.node})}
 

@@ -236,20 +236,24 @@ def validation_scores(model: Binarizer, part: TrainingData, device: str,
     moves when the recalls of a small part are saturated). Vectors: overlap@10 of the codes' top-10 with the
     float top-10 among the part's vectors (itself excluded), `score` the same."""
     with torch.no_grad():
-        queries = torch.from_numpy(part.queries).to(device)
-        query_codes = unit_codes(model, queries)
+        query_codes = _codes_of(model, part.queries, device)
         if part.docs is None:
-            overlap = _overlap_at_10(query_codes, F.normalize(queries, dim=-1))
+            overlap = _overlap_at_10(query_codes, F.normalize(torch.from_numpy(part.queries).to(device), dim=-1))
             return {"overlap@10": overlap, "score": overlap}
         docs = part.docs if distractors is None else np.concatenate([part.docs, distractors])
-        doc_codes = torch.cat([unit_codes(model, torch.from_numpy(chunk).to(device))
-                               for chunk in np.array_split(docs, -(-len(docs) // SCORING_ROWS))])
+        doc_codes = _codes_of(model, docs, device)
         rows_at_once = max(1, SCORING_ELEMENTS // len(docs))
         ranks = torch.cat([_rank_of_pair(query_codes[rows], doc_codes, rows)
-                           for rows in torch.arange(len(queries), device=device).split(rows_at_once)])
+                           for rows in torch.arange(len(query_codes), device=device).split(rows_at_once)])
     recall = {f"recall@{k}": (ranks < k).double().mean().item() for k in (1, 10)}
     reciprocal = (1.0 / (ranks + 1)).double().mean().item()
     return {**recall, "mrr": reciprocal, "score": reciprocal}
+
+
+def _codes_of(model: Binarizer, vectors: np.ndarray, device: str) -> torch.Tensor:
+    """Unit-norm codes of `vectors`, SCORING_ROWS at a time (a whole corpus at once would hold its activations)."""
+    return torch.cat([unit_codes(model, torch.from_numpy(chunk).to(device))
+                      for chunk in np.array_split(vectors, -(-len(vectors) // SCORING_ROWS))])
 
 
 def _rank_of_pair(queries: torch.Tensor, docs: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
