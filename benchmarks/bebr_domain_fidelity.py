@@ -3,9 +3,10 @@ domain of bebr_domains.py's corpus, every method fitted on the other trainable d
 that domain's pairs (recall@1, recall@10, overlap@10 with exact float search) at 64, 128 and 256 bytes per
 vector: float32 exact search, sign hashing, ITQ, faiss PQ, the task-agnostic binarizer (its settings chosen on
 the other trainable domains' validation parts: bebr_agnostic.py), and the binarizer the SDK ships (128
-bytes). Writes benchmarks/results/bebr_domain_fidelity.json.
+bytes). Writes benchmarks/results/bebr_domain_fidelity.json; with --merge, only the given budgets' rows are run
+and put in place of those rows of the existing results (a column added later).
 
-    python benchmarks/bebr_domain_fidelity.py [--domains PATH] [--budgets 64 128 256]
+    python benchmarks/bebr_domain_fidelity.py [--domains PATH] [--budgets 64 128 256] [--merge]
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import numpy as np
 
 from bebr_agnostic import choose, fit, scores, split_trainable
 from bebr_domains import default_domains_path
-from bebr_fidelity import BASELINES, FLOAT_BYTES, baseline_rows, float_top, metrics
+from bebr_fidelity import BASELINES, FLOAT_BYTES, baseline_rows, float_top, merge_rows, metrics
 from machine import describe_machine  # benchmarks/ is on the path: the scripts run from it
 
 REPO = Path(__file__).resolve().parent.parent
@@ -67,19 +68,23 @@ def task_agnostic_row(fitting: np.ndarray, train: np.ndarray, validation: dict, 
             "chosen": chosen.describe(), "choice": table, **scores(model, queries, docs, exact)}
 
 
-def run(path: Path, budgets: list[int]) -> dict:
+def run(path: Path, budgets: list[int], previous: dict | None = None) -> dict:
+    """Every domain held out in turn; with `previous` results, only the budgets' rows, merged into those."""
     domains, record = load_domains(path)
-    report = {"protocol": "sdk/weights/bebr/TRAINING.md, A task-agnostic default", "corpus": record["pairs"],
-              "left_out": record["left_out"], "max_scored": MAX_SCORED, "domains": {}}
+    report = previous or {"protocol": "sdk/weights/bebr/TRAINING.md, A task-agnostic default", "corpus": record["pairs"],
+                          "left_out": record["left_out"], "max_scored": MAX_SCORED, "domains": {}}
     for held_out, (queries, docs, keys, _) in domains.items():
         fitting, train, validation = split_trainable(domains, exclude=held_out)
         queries, docs = scored_part(queries, docs, keys)
         exact = float_top(queries, docs)
-        rows = [{"method": "float32 exact", "bytes": FLOAT_BYTES, **metrics(exact, exact)}]
-        rows += baseline_rows(train, queries, docs, budgets, list(BASELINES), exact)
+        rows = baseline_rows(train, queries, docs, budgets, list(BASELINES), exact)
         rows += [task_agnostic_row(fitting, train, validation, queries, docs, budget, exact) for budget in budgets]
-        rows.append(shipped_default_row(queries, docs, exact))
-        report["domains"][held_out] = {"scored_pairs": len(queries), "trained_on_vectors": len(train), "rows": rows}
+        if previous:
+            report["domains"][held_out] = merge_rows(previous["domains"][held_out], rows)
+        else:
+            rows = [{"method": "float32 exact", "bytes": FLOAT_BYTES, **metrics(exact, exact)}, *rows,
+                    shipped_default_row(queries, docs, exact)]
+            report["domains"][held_out] = {"scored_pairs": len(queries), "trained_on_vectors": len(train), "rows": rows}
         print(held_out, json.dumps(rows), flush=True)
     report["machine"] = describe_machine()
     return report
@@ -89,9 +94,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--domains", type=Path, default=default_domains_path())
     parser.add_argument("--budgets", type=int, nargs="+", default=[64, 128, 256])
+    parser.add_argument("--merge", action="store_true",
+                        help="run only these budgets and put their rows in place of those of the existing --out")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "bebr_domain_fidelity.json")
     args = parser.parse_args()
-    report = run(args.domains, args.budgets)
+    if args.merge and not args.out.is_file():
+        parser.error(f"--merge puts rows into existing results, and {args.out} does not exist")
+    report = run(args.domains, args.budgets, json.loads(args.out.read_text()) if args.merge else None)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {args.out}")

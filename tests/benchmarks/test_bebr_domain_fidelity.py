@@ -52,3 +52,24 @@ def test_the_capped_part_is_the_pairs_of_smallest_keys():
     finally:
         bebr_domain_fidelity.MAX_SCORED = original
     assert chosen_queries[:, 0].tolist() == [1.0, 3.0, 5.0, 7.0] and chosen_docs[:, 0].tolist() == [101.0, 103.0, 105.0, 107.0]
+
+
+def test_a_merged_budget_replaces_only_its_own_rows_in_every_domain(tmp_path, monkeypatch):
+    """--merge: a later column's rows go beside the existing ones; every other row stays as it was."""
+    path = write_corpus(tmp_path, {"docstrings": 40, "stdlib": 30})
+
+    def fake_rows(budget: int, name: str) -> dict:
+        return {"method": name, "bytes": budget, "recall@1": budget / 1000}
+
+    monkeypatch.setattr(bebr_domain_fidelity, "baseline_rows", lambda train, queries, docs, budgets, names, exact: [
+        fake_rows(budget, name) for budget in budgets for name in names])
+    monkeypatch.setattr(bebr_domain_fidelity, "task_agnostic_row", lambda *args: fake_rows(args[5], "ours"))
+    previous = {"protocol": "p", "domains": {name: {"scored_pairs": 7, "rows": [
+        {"method": "float32 exact", "bytes": 1536}, fake_rows(64, "ours"), {"method": "ours", "bytes": 256, "recall@1": 0.0},
+        {"method": "shipped default", "bytes": 128}]} for name in ("docstrings", "stdlib")}}
+    report = bebr_domain_fidelity.run(path, [256], previous)
+    for part in report["domains"].values():
+        assert part["scored_pairs"] == 7
+        assert [(row["method"], row["bytes"], row.get("recall@1")) for row in part["rows"]] == [
+            ("float32 exact", 1536, None), ("ours", 64, 0.064), ("shipped default", 128, None),
+            *[(name, 256, 0.256) for name in bebr_domain_fidelity.BASELINES], ("ours", 256, 0.256)]
