@@ -73,3 +73,23 @@ def test_a_merged_budget_replaces_only_its_own_rows_in_every_domain(tmp_path, mo
         assert [(row["method"], row["bytes"], row.get("recall@1")) for row in part["rows"]] == [
             ("float32 exact", 1536, None), ("ours", 64, 0.064), ("shipped default", 128, None),
             *[(name, 256, 0.256) for name in bebr_domain_fidelity.BASELINES], ("ours", 256, 0.256)]
+
+
+def test_the_plot_draws_each_method_across_its_sizes_in_every_domain(tmp_path, monkeypatch):
+    import matplotlib.axes
+
+    plotted, levels = [], []
+    original_plot, original_level = matplotlib.axes.Axes.plot, matplotlib.axes.Axes.axhline
+    monkeypatch.setattr(matplotlib.axes.Axes, "plot", lambda self, x, y, **kw: plotted.append(
+        (self.get_title(), kw["label"], list(x), list(y))) or original_plot(self, x, y, **kw))
+    monkeypatch.setattr(matplotlib.axes.Axes, "axhline", lambda self, y, **kw: levels.append(y) or original_level(self, y, **kw))
+    rows = [{"method": "float32 exact", "bytes": 1536, "recall@10": 0.9},
+            {"method": "ITQ", "bytes": 128, "recall@10": 0.7}, {"method": "ITQ", "bytes": 64, "recall@10": 0.6},
+            {"method": "ours", "bytes": 64, "recall@10": 0.65},
+            {"method": f"{bebr_domain_fidelity.SHIPPED_DEFAULT} (pairs mode)", "bytes": 128, "recall@10": 0.99}]
+    path = tmp_path / "plot.png"
+    bebr_domain_fidelity.plot_recall_by_size({"domains": {"a": {"rows": rows}, "b": {"rows": rows[:3]}}}, path)
+    assert path.stat().st_size > 0
+    assert levels == [0.9, 0.9]
+    assert plotted == [("a (never trained on)", "ITQ", [64, 128], [0.6, 0.7]), ("a (never trained on)", "ours", [64], [0.65]),
+                       ("b (never trained on)", "ITQ", [64, 128], [0.6, 0.7])]
