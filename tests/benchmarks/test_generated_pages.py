@@ -74,3 +74,12 @@ def test_the_component_page_is_generated_from_the_json():
     page = component_tables.OUT.read_text()
     assert page == component_tables.render(reports), "run python benchmarks/component_tables.py"
     assert f"| {reports['fuzz_sources']['outcomes']['read']:,} |" in page
+
+
+def test_the_bebr_page_is_generated_from_the_json():
+    import bebr_tables
+
+    page = bebr_tables.OUT.read_text()
+    assert page == bebr_tables.render(), "run python benchmarks/bebr_tables.py"
+    tuning = json.loads((bebr_tables.RESULTS / "bebr_task_tuning.json").read_text())
+    assert f"({tuning['tasks']['stdlib']['held_out_pairs']:,} held out;" in page
