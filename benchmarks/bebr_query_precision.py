@@ -4,7 +4,9 @@ quantized documents). Each is scored both ways on the trainable domains' validat
 the task-agnostic binarizer as the protocol chooses it at 64 bytes (bebr_agnostic.py), symmetric through the
 search kernel and asymmetric as the cosine of the query's float projection with the documents' decoded codes;
 faiss PQ of 64 bytes, asymmetric through IndexPQ's search and symmetric as the cosine of the query's and the
-documents' reconstructions. Writes benchmarks/results/bebr_query_precision.json.
+documents' reconstructions. Two ceilings beside them: the binarizer's projection unquantized on both sides (no code of
+its layout ranks better than its own float projection), and exact float search. Writes
+benchmarks/results/bebr_query_precision.json.
 
     python benchmarks/bebr_query_precision.py [--domains PATH]
 """
@@ -27,17 +29,18 @@ CODE_BYTES = 64
 
 
 def binarizer_tops(model, queries: np.ndarray, docs: np.ndarray) -> dict[str, np.ndarray]:
-    """The binarizer's top-k with the query binarized (the kernel) and with its float projection (plane 0's
-    transform before the sign) against the documents' decoded codes."""
+    """The binarizer's top-k with the query binarized (the kernel), with its float projection (plane 0's
+    transform before the sign) against the documents' decoded codes, and with both sides' projections."""
     import torch
 
     from sdk.retrieval.binarizer import l2_normalise
 
     with torch.no_grad():
         query_codes, doc_codes = (model.encode(torch.from_numpy(v))[0].numpy() for v in (queries, docs))
-        projected = model.encoders[0](l2_normalise(torch.from_numpy(queries))).numpy()
+        projected, projected_docs = (model.encoders[0](l2_normalise(torch.from_numpy(v))).numpy() for v in (queries, docs))
         decoded = model.levels(model(torch.from_numpy(docs))).numpy()
-    return {"symmetric": code_top(query_codes, doc_codes, model.config.layout), "asymmetric": float_top(projected, decoded)}
+    return {"symmetric": code_top(query_codes, doc_codes, model.config.layout), "asymmetric": float_top(projected, decoded),
+            "unquantized projection": float_top(projected, projected_docs)}
 
 
 def product_quantizer_tops(train: np.ndarray, queries: np.ndarray, docs: np.ndarray,
@@ -63,8 +66,9 @@ def run(path: Path) -> dict:
         exact = float_top(queries, docs)
         tops = {"task-agnostic BEBR": binarizer_tops(model, queries, docs),
                 "faiss IndexPQ (8-bit codes)": product_quantizer_tops(fitting, queries, docs)}
-        parts[name] = [{"method": method, "query": kind, **metrics(top, exact)}
-                       for method, by_kind in tops.items() for kind, top in by_kind.items()]
+        parts[name] = [{"method": "float32 exact", "query": "float", **metrics(exact, exact)}]
+        parts[name] += [{"method": method, "query": kind, **metrics(top, exact)}
+                        for method, by_kind in tops.items() for kind, top in by_kind.items()]
         print(name, json.dumps(parts[name]), flush=True)
     return {"bytes": CODE_BYTES, "evaluated_on": "validation parts of the trainable domains (fitted without them)",
             "binarizer": chosen.describe(), "pairs": {name: len(q) for name, (q, _) in validation.items()},
