@@ -21,6 +21,7 @@ from bebr_agnostic import choose, fit, scores, split_trainable
 from bebr_domains import default_domains_path
 from bebr_fidelity import BASELINES, FLOAT_BYTES, baseline_rows, float_top, merge_rows, metrics
 from machine import describe_machine  # benchmarks/ is on the path: the scripts run from it
+from report import write_report
 
 REPO = Path(__file__).resolve().parent.parent
 #: the most pairs a held-out domain is scored on (exact float search over all of them stays in memory)
@@ -91,16 +92,11 @@ def run(path: Path, budgets: list[int], previous: dict | None = None) -> dict:
     return report
 
 
-def plot_recall_by_size(report: dict, path: Path) -> None:
+def draw_recall_by_size(report: dict, plt):
     """recall@10 against bytes per vector (log scale), a line per method, float search as a level, a panel per
     held-out domain. The shipped default's single point is left to the table: it was trained on docstrings."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     names = list(report["domains"])
-    figure, panels = plt.subplots(1, len(names), figsize=(4.2 * len(names), 4.2), squeeze=False)
+    figure, panels = plt.subplots(1, len(names), figsize=(4.2 * len(names) + 2.5, 4.2), squeeze=False)
     for axes, name in zip(panels[0], names):
         axes.set_title(f"{name} (never trained on)")
         series: dict[str, list[tuple[int, float]]] = {}
@@ -118,12 +114,9 @@ def plot_recall_by_size(report: dict, path: Path) -> None:
         axes.set_xlabel("bytes per vector")
         axes.grid(True, which="both", alpha=0.3)
     panels[0][0].set_ylabel("recall@10 of the paired document")
-    handles, labels = panels[0][0].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8)
+    panels[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     figure.suptitle("Leave one domain out: recall@10 against code size")
-    figure.tight_layout(rect=(0, 0.08, 1, 1))
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    return figure
 
 
 def main() -> None:
@@ -141,12 +134,7 @@ def main() -> None:
         report = json.loads(args.out.read_text())
     else:
         report = run(args.domains, args.budgets, json.loads(args.out.read_text()) if args.merge else None)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=2) + "\n")
-        print(f"wrote {args.out}")
-    plot = args.out.with_suffix(".png")
-    plot_recall_by_size(report, plot)
-    print(f"wrote {plot}")
+    write_report(report, args.out, draw_recall_by_size)
 
 
 if __name__ == "__main__":

@@ -137,3 +137,18 @@ def test_the_numpy_itq_rotation_quantizes_as_well_as_faiss():
     random_start = bebr_fidelity.itq_rotation(vectors, iterations=0)
     assert loss(vectors @ ours) < 0.99 * loss(vectors @ random_start)
     assert loss(vectors @ ours) <= 1.01 * loss(reference.apply(vectors))
+
+
+@pytest.mark.parametrize("bits, faiss_limit", [(32, 1024), (128, 1024), (128, 64)])
+def test_itq_codes_keep_the_nearest_neighbours_by_either_rotation(bits, faiss_limit, monkeypatch):
+    """ITQ as the benchmarks run it: PCA (bits <= d) or a Gaussian lift (bits > d), then faiss's rotation up to
+    FAISS_ITQ_MAX_BITS and the numpy one above."""
+    pytest.importorskip("faiss")
+    import bebr_fidelity
+
+    monkeypatch.setattr(bebr_fidelity, "FAISS_ITQ_MAX_BITS", faiss_limit)
+    rng = np.random.default_rng(3)
+    docs = rng.standard_normal((500, 64)).astype(np.float32)
+    queries = docs + 0.2 * rng.standard_normal(docs.shape).astype(np.float32)
+    top = bebr_fidelity.BASELINES["ITQ"](docs, queries, docs, bits // 8)
+    assert bebr_fidelity.metrics(top, bebr_fidelity.float_top(queries, docs))["recall@1"] > 0.9
