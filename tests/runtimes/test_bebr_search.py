@@ -14,10 +14,10 @@ from runtimes.ops.bebr_reference import binary_search_reference, sdc_scores
 from runtimes.ops.bebr_spec import (MAX_K, CodeError, CodeLayout, NormRange, code_norms, decoded_levels, pack_signs,
                                     popcount, unpack_signs)
 
-#: the kernel's specialised word counts (256, 512, 1024 bits x 1 plane; 128, 256, 512 bits x 2; 256, 512 bits x 4)
-#: and general ones
+#: the kernel's specialised word counts (256, 512, 1024 bits x 1 plane; 128, 256, 512 bits x 2; 128, 256, 512 bits
+#: x 4) and general ones
 LAYOUTS = [CodeLayout(256, 1), CodeLayout(512, 1), CodeLayout(1024, 1), CodeLayout(128, 2), CodeLayout(256, 2),
-           CodeLayout(512, 2), CodeLayout(256, 4), CodeLayout(512, 4), CodeLayout(96, 3), CodeLayout(64, 4),
+           CodeLayout(512, 2), CodeLayout(128, 4), CodeLayout(256, 4), CodeLayout(512, 4), CodeLayout(96, 3), CodeLayout(64, 4),
            CodeLayout(32, 1), CodeLayout(2048, 1)]
 
 
