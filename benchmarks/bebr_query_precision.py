@@ -4,9 +4,8 @@ quantized documents). Each is scored both ways on the trainable domains' validat
 the task-agnostic binarizer as the protocol chooses it at 64 bytes (bebr_agnostic.py), symmetric through the
 search kernel and asymmetric as the cosine of the query's float projection with the documents' decoded codes;
 faiss PQ of 64 bytes, asymmetric through IndexPQ's search and symmetric as the cosine of the query's and the
-documents' reconstructions. Two ceilings beside them: the binarizer's projection unquantized on both sides (no code of
-its layout ranks better than its own float projection), and exact float search. Writes
-benchmarks/results/bebr_query_precision.json.
+documents' reconstructions. Beside them: the binarizer's projection unquantized on both sides (what its codes
+quantize), and exact float search. Writes benchmarks/results/bebr_query_precision.json.
 
     python benchmarks/bebr_query_precision.py [--domains PATH]
 """
@@ -43,14 +42,19 @@ def binarizer_tops(model, queries: np.ndarray, docs: np.ndarray) -> dict[str, np
             "unquantized projection": float_top(projected, projected_docs)}
 
 
-def product_quantizer_tops(train: np.ndarray, queries: np.ndarray, docs: np.ndarray,
-                           code_bytes: int = CODE_BYTES) -> dict[str, np.ndarray]:
-    """faiss IndexPQ (8-bit codes, M = bytes) searched as faiss does (asymmetric) and by its reconstructions."""
+def trained_product_quantizer(train: np.ndarray, code_bytes: int = CODE_BYTES):
+    """faiss IndexPQ with 8-bit codes (M = bytes), trained on the unit-normalised `train`."""
     import faiss
 
     index = faiss.IndexPQ(train.shape[1], code_bytes, 8, faiss.METRIC_INNER_PRODUCT)
     index.train(np.ascontiguousarray(unit(train)))
+    return index
+
+
+def product_quantizer_tops(index, queries: np.ndarray, docs: np.ndarray) -> dict[str, np.ndarray]:
+    """The trained IndexPQ over `docs`, searched as faiss does (asymmetric) and by its reconstructions."""
     queries, docs = np.ascontiguousarray(unit(queries)), np.ascontiguousarray(unit(docs))
+    index.reset()
     index.add(docs)
     rebuilt = [index.pq.decode(index.pq.compute_codes(v)) for v in (queries, docs)]
     return {"asymmetric": index.search(queries, K)[1], "symmetric": float_top(*rebuilt)}
@@ -60,12 +64,12 @@ def run(path: Path) -> dict:
     domains, _ = load_domains(path)
     fitting, _, validation = split_trainable(domains)
     chosen, _ = choose(fitting, validation, CODE_BYTES)
-    model = fit(fitting, chosen)
+    model, quantizer = fit(fitting, chosen), trained_product_quantizer(fitting)
     parts = {}
     for name, (queries, docs) in validation.items():
         exact = float_top(queries, docs)
         tops = {"task-agnostic BEBR": binarizer_tops(model, queries, docs),
-                "faiss IndexPQ (8-bit codes)": product_quantizer_tops(fitting, queries, docs)}
+                "faiss IndexPQ (8-bit codes)": product_quantizer_tops(quantizer, queries, docs)}
         parts[name] = [{"method": "float32 exact", "query": "float", **metrics(exact, exact)}]
         parts[name] += [{"method": method, "query": kind, **metrics(top, exact)}
                         for method, by_kind in tops.items() for kind, top in by_kind.items()]

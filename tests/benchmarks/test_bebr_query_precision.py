@@ -30,7 +30,9 @@ def test_an_exact_query_finds_more_of_the_float_neighbours_than_a_quantized_one(
     train = np.concatenate(correlated_pairs(2000, 0))
     queries, docs = correlated_pairs(300, 1)
     if method == "pq":
-        tops = bebr_query_precision.product_quantizer_tops(train, queries, docs, code_bytes=16)
+        quantizer = bebr_query_precision.trained_product_quantizer(train, code_bytes=16)
+        bebr_query_precision.product_quantizer_tops(quantizer, docs[:50], docs[:50])  # a part searched before
+        tops = bebr_query_precision.product_quantizer_tops(quantizer, queries, docs)
     else:
         four_planes_pca = next(c for c in candidates(16, 384) if c.config.planes == 4 and c.training.init == "pca"
                                and c.training.epochs == 0)
