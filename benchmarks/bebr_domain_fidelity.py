@@ -64,10 +64,12 @@ def shipped_default_row(queries: np.ndarray, docs: np.ndarray, exact: np.ndarray
 def task_agnostic_row(fitting: np.ndarray, train: np.ndarray, validation: dict, queries: np.ndarray,
                       docs: np.ndarray, budget: int, exact: np.ndarray) -> dict:
     """Chosen on the validation parts (fitted without them), fitted again on all the training vectors, scored once."""
-    chosen, table = choose(fitting, validation, budget)
-    model = fit(train, chosen)
+    choice = choose(fitting, validation, budget)
+    model = fit(train, choice.chosen)
+    reference = {"reference": choice.reference} if choice.reference else {}
     return {"method": TASK_AGNOSTIC, "bytes": model.config.layout.code_bytes, "budget": budget,
-            "chosen": chosen.describe(), "choice": table, **scores(model, queries, docs, exact)}
+            "chosen": choice.chosen.describe(), "rule": choice.rule, **reference, "choice": choice.table,
+            **scores(model, queries, docs, exact)}
 
 
 def run(path: Path, budgets: list[int], previous: dict | None = None) -> dict:

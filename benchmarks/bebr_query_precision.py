@@ -63,7 +63,7 @@ def product_quantizer_tops(index, queries: np.ndarray, docs: np.ndarray) -> dict
 def run(path: Path) -> dict:
     domains, _ = load_domains(path)
     fitting, _, validation = split_trainable(domains)
-    chosen, _ = choose(fitting, validation, CODE_BYTES)
+    chosen = choose(fitting, validation, CODE_BYTES).chosen
     model, quantizer = fit(fitting, chosen), trained_product_quantizer(fitting)
     parts = {}
     for name, (queries, docs) in validation.items():

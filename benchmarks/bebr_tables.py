@@ -61,7 +61,8 @@ def query_precision_table(report: dict) -> list[str]:
 
 def _layout(chosen: dict) -> str:
     tuned = f", {chosen['epochs']} epochs" if chosen["epochs"] else ""
-    return f"{chosen['planes']} x {chosen['bits']} bits, {chosen['init']}{tuned}"
+    kept = f" of {chosen['directions']} directions" if chosen.get("directions") else ""  # 0 or absent: as many as fit
+    return f"{chosen['planes']} x {chosen['bits']} bits, {chosen['init']}{kept}{tuned}"
 
 
 def _named(row: dict) -> str:

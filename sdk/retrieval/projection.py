@@ -5,8 +5,10 @@ never saw. Started instead as a projection's residual code (plane 0 the sign of 
 later plane the sign of what the planes so far leave, decoded by the projection's transpose: each
 coordinate quantized to 2^planes levels), it begins where a training-free quantizer is, and training can
 only refine that. `rotation`: a random orthogonal projection; `pca`: the vectors' leading principal
-directions (as many as the code has bits, at most the embedding's width), then a random rotation that
-spreads their variance evenly over the bits, as ITQ's rotation does for signs."""
+directions (as many as the code has bits, at most the embedding's width, or fewer: `directions`), then a
+random rotation that spreads their variance evenly over the bits, as ITQ's rotation does for signs. Fewer
+directions than bits give each kept direction more of the code (several coordinates share its variance): the
+code's bytes go to the directions that carry the embedding, not its tail."""
 from __future__ import annotations
 
 import numpy as np
@@ -24,17 +26,22 @@ def orthogonal(rows: int, columns: int, seed: int) -> np.ndarray:
     return square[:rows, :columns].astype(np.float32)
 
 
-def fit_projection(vectors: np.ndarray, bits: int, kind: str, seed: int = 0) -> np.ndarray:
-    """[dim, bits]: the embedding's coordinates -> the code's, fitted on unit-normalised `vectors` for `pca`."""
+def fit_projection(vectors: np.ndarray, bits: int, kind: str, seed: int = 0, directions: int = 0) -> np.ndarray:
+    """[dim, bits]: the embedding's coordinates -> the code's, fitted on unit-normalised `vectors` for `pca`,
+    which keeps `directions` principal directions (0: as many as fit)."""
     dim = vectors.shape[1]
     if kind == "rotation":
         return orthogonal(dim, bits, seed)
     if kind != "pca":
         raise ValueError(f"unknown projection {kind!r}; choose one of {', '.join(INITS[1:])}")
+    kept = directions or min(bits, dim)
+    if not 0 < kept <= min(bits, dim):
+        raise ValueError(f"a pca start of {bits} bits on {dim}-dimensional embeddings keeps 1 to {min(bits, dim)} "
+                         f"principal directions, not {kept}")
     unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(1e-12)
-    _, directions = np.linalg.eigh((unit.T @ unit).astype(np.float64) / len(unit))  # ascending eigenvalues
-    leading = directions[:, ::-1][:, :min(bits, dim)].astype(np.float32)
-    return leading @ orthogonal(leading.shape[1], bits, seed)
+    _, principal = np.linalg.eigh((unit.T @ unit).astype(np.float64) / len(unit))  # ascending eigenvalues
+    leading = principal[:, ::-1][:, :kept].astype(np.float32)
+    return leading @ orthogonal(kept, bits, seed)
 
 
 def initialise(model: Binarizer, projection: np.ndarray) -> Binarizer:

@@ -66,6 +66,8 @@ class BinarizerTraining:
     init: str = setting("random", "the start: random weights, or the residual code of a projection fitted on "
                                   "the training vectors: rotation (random) or pca (their principal directions, "
                                   "rotated)", INITS)
+    directions: int = setting(0, "pca start: the leading principal directions kept and spread over the bits (0: as "
+                                 "many as the code has bits, at most the embedding's width)")
     validation_fraction: float = setting(0.0, "the share of the rows kept out of training to stop it early: the "
                                               "epoch (0 = the start) best on them is the result")
     patience: int = setting(3, "with a validation part: stop after this many epochs without a better one")
@@ -77,6 +79,9 @@ class BinarizerTraining:
     def __post_init__(self) -> None:
         if self.init not in INITS:
             raise ValueError(f"init must be one of {', '.join(INITS)}, got {self.init!r}")
+        if self.directions < 0 or (self.directions and self.init != "pca"):
+            raise ValueError(f"directions is a count of the pca start's principal directions (0: as many as fit), got "
+                             f"{self.directions} with init {self.init!r}")
         if self.epochs < (1 if self.init == "random" else 0) or self.batch_size < 2:
             raise ValueError(f"epochs >= 1 (>= 0 from a fitted init) and batch_size >= 2 needed, got {self.epochs} "
                              f"and {self.batch_size}")

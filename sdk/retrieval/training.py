@@ -145,7 +145,7 @@ def train_binarizer(data: TrainingData, out: Path, model_config: BinarizerConfig
         model.load_state_dict(initial.state_dict())
     elif settings.init != "random" and not resume:
         vectors = data.queries if data.docs is None else np.concatenate([data.queries, data.docs])
-        initialise(model, fit_projection(vectors, model_config.bits, settings.init, settings.seed))
+        initialise(model, fit_projection(vectors, model_config.bits, settings.init, settings.seed, settings.directions))
     model = model.to(settings.device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay)
     # the last partial batch is left out (batch norm needs many rows); a small set is passed over again

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+import bebr_agnostic  # noqa: E402
 import bebr_domain_fidelity  # noqa: E402
 import bebr_fidelity  # noqa: E402
 from domain_corpus import write_corpus  # noqa: E402
@@ -23,6 +24,7 @@ def test_each_domain_is_scored_by_methods_fitted_on_the_other_trainable_domains(
     monkeypatch.setattr(bebr_domain_fidelity, "MAX_SCORED", 45)
     # faiss's ITQMatrix at 512 bits takes 80 s of the suite here; the numpy rotation, checked against it, 1
     monkeypatch.setattr(bebr_fidelity, "FAISS_ITQ_MAX_BITS", 0)
+    monkeypatch.setattr(bebr_agnostic, "EPOCHS", (0,))  # the candidates' training is the trainer's tests' work
     report = bebr_domain_fidelity.run(path, [64])
     assert list(report["domains"]) == ["docstrings", "stdlib", "man-pages"]
     trained = {name: part["trained_on_vectors"] for name, part in report["domains"].items()}
@@ -39,10 +41,21 @@ def test_each_domain_is_scored_by_methods_fitted_on_the_other_trainable_domains(
     # chosen on the validation parts of the other trainable domains only: a held-out one never chooses
     assert {name: sorted(row["choice"][0]["validation"]) for name, row in choices.items()} == {
         "docstrings": ["stdlib"], "stdlib": ["docstrings"], "man-pages": ["docstrings", "stdlib"]}
-    for row in choices.values():
-        assert row["bytes"] == 64 and len(row["choice"]) == 12
-        best = max(row["choice"], key=lambda c: (c["mean"]["overlap@10"], c["mean"]["recall@10"]))
+    for name, row in choices.items():
+        # 64 bytes: 1, 2, 3, 4 planes; rotation and pca starts, and pca of 256, 192 or 128 directions where fewer
+        assert [(c["planes"], c["init"], c["directions"]) for c in row["choice"]] == [
+            (1, "rotation", 0), (1, "pca", 0), (1, "pca", 256), (1, "pca", 192), (1, "pca", 128),
+            (2, "rotation", 0), (2, "pca", 0), (2, "pca", 192), (2, "pca", 128),
+            (3, "rotation", 0), (3, "pca", 0), (3, "pca", 128), (4, "rotation", 0), (4, "pca", 0)]
+        assert row["rule"] == "smallest margin over faiss IndexPQ (8-bit codes)" and sorted(row["reference"]) == sorted(
+            row["choice"][0]["validation"])
+        for candidate in row["choice"]:  # each margin is the candidate's mean gain over PQ on the validation parts
+            for metric, margin in candidate["margin"].items():
+                gains = [candidate["validation"][part][metric] - row["reference"][part][metric] for part in row["reference"]]
+                assert margin == pytest.approx(np.mean(gains))
+        best = max(row["choice"], key=lambda c: min(c["margin"].values()))  # max keeps the first of equals
         assert row["chosen"] == {k: best[k] for k in row["chosen"]}
+        assert row["bytes"] == bebr_agnostic.CodeLayout.for_budget(64, row["chosen"]["planes"]).code_bytes
 
 
 def test_the_capped_part_is_the_pairs_of_smallest_keys():

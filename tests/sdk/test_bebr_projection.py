@@ -57,6 +57,30 @@ def test_pca_keeps_the_directions_the_vectors_vary_in():
         fit_projection(vectors, 32, "ica")
 
 
+def test_pca_keeps_fewer_directions_when_asked_and_spends_the_code_on_them():
+    rng = np.random.default_rng(2)
+    basis = np.linalg.qr(rng.standard_normal((64, 64)))[0]
+    scales = np.r_[np.full(8, 3.0), np.full(56, 0.6)]  # 8 directions carry the vectors, 56 noise
+    vectors = ((rng.standard_normal((1500, 64)) * scales) @ basis.T).astype(np.float32)
+    projection = fit_projection(vectors, 64, "pca", directions=8)
+    np.testing.assert_allclose(projection @ projection.T, basis[:, :8] @ basis[:, :8].T, atol=0.05)
+    fewer, every = (initialise(Binarizer(BinarizerConfig(dim=64, bits=64, planes=1, hidden=0)),
+                               fit_projection(vectors, 64, "pca", directions=kept)).eval() for kept in (8, 0))
+    leading = unit(vectors) @ basis[:, :8]
+    exact = np.argsort(-(leading @ leading[:200].T), axis=0)[:10]  # the neighbours within the leading directions
+
+    def overlap(model: Binarizer) -> float:
+        codes = code_levels(model, vectors)
+        found = np.argsort(-(codes @ codes[:200].T), axis=0)[:10]
+        return np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found.T, exact.T)])
+
+    assert overlap(fewer) > overlap(every) + 0.1, (overlap(fewer), overlap(every))
+    with pytest.raises(ValueError, match="keeps 1 to 64 principal directions, not 80"):
+        fit_projection(vectors, 64, "pca", directions=80)
+    with pytest.raises(ValueError, match="directions is a count of the pca start"):
+        BinarizerTraining(init="rotation", directions=8)
+
+
 def test_mlp_blocks_start_as_the_same_linear_code(vectors):
     projection = fit_projection(vectors, 128, "pca")
     linear = initialise(Binarizer(BinarizerConfig(dim=64, bits=128, planes=2, hidden=0)), projection).eval()
@@ -82,6 +106,11 @@ def test_the_cli_trains_from_a_fitted_start_and_refuses_an_unknown_one(tmp_path,
               "--hidden", "0", "--epochs", "0", "--batch-size", "256"]
     assert main([*common, "--init", "pca", "--out", str(tmp_path / "pkg"), "--json"]) == 0
     assert load_binarizer(tmp_path / "pkg" / "checkpoint").config.planes == 4
+    assert main([*common, "--init", "pca", "--directions", "16", "--out", str(tmp_path / "fewer")]) == 0
+    expected = initialise(Binarizer(BinarizerConfig(dim=64, bits=64, planes=4, hidden=0)),
+                          fit_projection(vectors, 64, "pca", directions=16)).eval()
+    np.testing.assert_array_equal(code_levels(load_binarizer(tmp_path / "fewer" / "checkpoint"), vectors),
+                                  code_levels(expected, vectors))
     with pytest.raises(SystemExit) as refused:
         main([*common, "--init", "kmeans", "--out", str(tmp_path / "bad")])
     assert refused.value.code == 2 and "invalid choice: 'kmeans'" in capsys.readouterr().err
