@@ -19,7 +19,7 @@ import numpy as np
 
 from bebr_agnostic import choose, fit, scores, split_trainable
 from bebr_domains import default_domains_path
-from bebr_fidelity import BASELINES, FLOAT_BYTES, baseline_rows, float_top, merge_rows, metrics
+from bebr_fidelity import BASELINES, FLOAT_BYTES, baseline_rows, float_top, merge_rows, metrics, row_budget
 from machine import describe_machine  # benchmarks/ is on the path: the scripts run from it
 from report import write_report
 
@@ -111,8 +111,10 @@ def draw_recall_by_size(report: dict, plt):
             sizes, recalls = zip(*sorted(points))
             axes.plot(sizes, recalls, marker="o", label=method)
         axes.set_xscale("log", base=2)
-        sizes = sorted({size for points in series.values() for size, _ in points})
-        axes.set_xticks(sizes, [str(size) for size in sizes])
+        # ticks at the budgets; a code that fills less of its budget (60 of 64 bytes) sits at its own size
+        budgets = sorted({row_budget(row) for row in report["domains"][name]["rows"] if row["method"] != "float32 exact"})
+        axes.set_xticks(budgets, [str(size) for size in budgets])
+        axes.minorticks_off()
         axes.set_xlabel("bytes per vector")
         axes.grid(True, which="both", alpha=0.3)
     panels[0][0].set_ylabel("recall@10 of the paired document")

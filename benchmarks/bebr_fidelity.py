@@ -223,10 +223,15 @@ def run(corpus: Path, budgets: list[int], settings: BinarizerTraining, validatio
             "settings": asdict(settings), "rows": rows, "machine": describe_machine()}
 
 
+def row_budget(row: dict) -> int:
+    """The budget a row was made for: its layout's bytes can be fewer (3 planes of 160 bits fill 60 of 64)."""
+    return row.get("budget", row["bytes"])
+
+
 def merge_rows(previous: dict, rows: list[dict]) -> dict:
-    """`previous` with `rows` in place of its rows of the same method and bytes (a baseline added or rerun)."""
-    fresh = {(r["method"], r["bytes"]) for r in rows}
-    return {**previous, "rows": [r for r in previous["rows"] if (r["method"], r["bytes"]) not in fresh] + rows}
+    """`previous` with `rows` in place of its rows of the same method and budget (a baseline added or rerun)."""
+    fresh = {(r["method"], row_budget(r)) for r in rows}
+    return {**previous, "rows": [r for r in previous["rows"] if (r["method"], row_budget(r)) not in fresh] + rows}
 
 
 def main() -> None:

@@ -34,7 +34,8 @@ def domain_table(domains: dict) -> list[str]:
     """Leave one domain out: per held-out domain, every method's recall@1 / recall@10 / overlap@10."""
     lines = [f"Protocol: `{domains['protocol']}`. Each domain scored on at most {domains['max_scored']:,} of its pairs "
              f"with methods fitted on the other trainable domains' vectors; domains left out (too few pairs): "
-             f"{', '.join(f'{k} ({v})' for k, v in domains['left_out'].items()) or 'none'}.", ""]
+             f"{', '.join(f'{k} ({v})' for k, v in domains['left_out'].items()) or 'none'}. The task-agnostic "
+             f"binarizer's settings are chosen on those domains' validation parts: {_rules(domains)}.", ""]
     for name, part in domains["domains"].items():
         lines += [f"**{name}** ({part['scored_pairs']:,} pairs scored; fitted on {part['trained_on_vectors']:,} vectors)", "",
                   "| method | bytes / vector | recall@1 | recall@10 | overlap@10 with float |", "| --- | --- | --- | --- | --- |"]
@@ -48,8 +49,8 @@ def domain_table(domains: dict) -> list[str]:
 def query_precision_table(report: dict) -> list[str]:
     """At 64 bytes, BEBR and PQ each searched with the query quantized (symmetric) and exact (asymmetric)."""
     lines = [f"{report['bytes']} bytes per vector, on the {report['evaluated_on']} "
-             f"({', '.join(f'{name}: {count:,} pairs' for name, count in report['pairs'].items())}); the binarizer as the "
-             f"protocol chooses it at this size ({_layout(report['binarizer'])}). Symmetric: the query is quantized like "
+             f"({', '.join(f'{name}: {count:,} pairs' for name, count in report['pairs'].items())}); the binarizer "
+             f"chosen on those parts ({_layout(report['binarizer'])}). Symmetric: the query is quantized like "
              "the documents (BEBR's search op); asymmetric: the float query meets the documents' codes (faiss IndexPQ's "
              "search).", "",
              "| part | method | query | recall@1 | recall@10 | overlap@10 with float |", "| --- | --- | --- | --- | --- | --- |"]
@@ -57,6 +58,15 @@ def query_precision_table(report: dict) -> list[str]:
         lines += [f"| {name} | {row['method']} | {row['query']} | {row['recall@1']:.3f} | {row['recall@10']:.3f} | "
                   f"{row['overlap@10']:.3f} |" for row in rows]
     return lines
+
+
+def _rules(domains: dict) -> str:
+    """How each budget's settings were chosen, as its rows record (rows made before the rule was recorded: by
+    overlap@10)."""
+    rules = {row["budget"]: row.get("rule", "overlap@10") for part in domains["domains"].values()
+             for row in part["rows"] if row.get("chosen")}
+    return "; ".join(f"{budget} bytes by {'the highest mean ' + rule if rule == 'overlap@10' else 'the ' + rule}"
+                     for budget, rule in sorted(rules.items()))
 
 
 def _layout(chosen: dict) -> str:

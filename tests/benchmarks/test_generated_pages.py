@@ -83,3 +83,19 @@ def test_the_bebr_page_is_generated_from_the_json():
     assert page == bebr_tables.render(), "run python benchmarks/bebr_tables.py"
     stdlib = json.loads((bebr_tables.RESULTS / "bebr_task_tuning.json").read_text())["tasks"]["stdlib"]
     assert f"**stdlib** ({stdlib['user_pairs']:,} user pairs, {stdlib['held_out_pairs']:,} held out;" in page
+
+
+def test_the_domain_table_names_each_budget_s_choice_rule_and_the_directions_kept():
+    import bebr_tables
+
+    chosen = {"planes": 2, "bits": 256, "init": "pca", "epochs": 0}
+    scores = {"recall@1": 0.5, "recall@10": 0.8, "overlap@10": 0.7}
+    rows = [{"method": "ours", "bytes": 64, "budget": 64, "chosen": {**chosen, "directions": 192},
+             "rule": "smallest margin over faiss IndexPQ (8-bit codes)", **scores},
+            {"method": "ours", "bytes": 128, "budget": 128, "chosen": {**chosen, "planes": 4}, **scores}]  # no rule recorded
+    lines = bebr_tables.domain_table({"protocol": "p", "max_scored": 10, "left_out": {},
+                                      "domains": {"d": {"scored_pairs": 10, "trained_on_vectors": 20, "rows": rows}}})
+    assert ("chosen on those domains' validation parts: 64 bytes by the smallest margin over faiss IndexPQ (8-bit "
+            "codes); 128 bytes by the highest mean overlap@10.") in lines[0]
+    assert "| ours: 2 x 256 bits, pca of 192 directions | 64 | 0.500 | 0.800 | 0.700 |" in lines
+    assert "| ours: 4 x 256 bits, pca | 128 | 0.500 | 0.800 | 0.700 |" in lines
