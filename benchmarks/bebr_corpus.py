@@ -70,9 +70,14 @@ def licence_of(distribution: metadata.Distribution) -> str | None:
     return text.strip() if PERMISSIVE.search(text) and not RESTRICTIVE.search(text) else None
 
 
+def docstring_paragraphs(docstring: str) -> list[str]:
+    """The docstring's paragraphs, each on one line; the first is its summary."""
+    return [" ".join(line.strip() for line in block.splitlines()) for block in re.split(r"\n\s*\n", docstring.strip())]
+
+
 def split_docstring(docstring: str) -> tuple[str, str] | None:
     """(summary paragraph, body) of a docstring, or None when either is too short to be a pair."""
-    paragraphs = [" ".join(line.strip() for line in block.splitlines()) for block in re.split(r"\n\s*\n", docstring.strip())]
+    paragraphs = docstring_paragraphs(docstring)
     if len(paragraphs) < 2:
         return None
     summary, body = paragraphs[0], " ".join(paragraphs[1:])[:BODY_CHARS]

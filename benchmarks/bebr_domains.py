@@ -17,6 +17,7 @@ README files and Debian descriptions into retrieval pairs.
 from __future__ import annotations
 
 import argparse
+import ast
 import gzip
 import hashlib
 import importlib.metadata as metadata
@@ -30,7 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from bebr_corpus import (BODY_CHARS, MAX_SUMMARY_WORDS, MIN_BODY_WORDS, MIN_SUMMARY_WORDS, VALIDATION_BUCKET,
-                         EXCLUDED_DISTRIBUTIONS, Pair, embed, licence_of, source_docstring_pairs, without_repeats)
+                         EXCLUDED_DISTRIBUTIONS, Pair, docstring_paragraphs, embed, licence_of, source_docstring_pairs,
+                         without_repeats)
 
 DOMAINS = ("docstrings", "stdlib", "package-docs", "man-pages", "debian-descriptions")
 TRAINABLE = ("docstrings", "stdlib", "package-docs")
@@ -39,6 +41,7 @@ MIN_PAIRS = 300
 MAX_PAIRS = 10_000
 MAN_SECTIONS = ("man1", "man5", "man8")
 MAN_ROOT, DOC_ROOT = Path("/usr/share/man"), Path("/usr/share/doc")
+PYTHON_ROOT = Path("/usr/lib/python3/dist-packages")  # Debian's Python packages
 DPKG_STATUS, DPKG_INFO = Path("/var/lib/dpkg/status"), Path("/var/lib/dpkg/info")
 DOC_SUFFIXES = (".md", ".rst")
 #: a Markdown heading, or a reStructuredText title underlined with = - ~ ^
@@ -145,13 +148,13 @@ def debian_description_pairs() -> tuple[list[Pair], list[DomainSource]]:
     return pairs, sources
 
 
-def man_page_owners() -> dict[str, str]:
-    """path -> the Debian package that installed it, from dpkg's file lists."""
+def file_owners(root: Path) -> dict[str, str]:
+    """path under `root` -> the Debian package that installed it, from dpkg's file lists."""
     owners = {}
     for listing in sorted(DPKG_INFO.glob("*.list")):
         package = listing.stem.split(":")[0]
         for line in listing.read_text(errors="replace").splitlines():
-            if line.startswith(str(MAN_ROOT)):
+            if line.startswith(str(root)):
                 owners[line] = package
     return owners
 
@@ -186,7 +189,7 @@ def man_page_pair(path: Path) -> tuple[str, str] | None:
 
 
 def man_page_pairs() -> tuple[list[Pair], list[DomainSource]]:
-    owners, pairs, licences = man_page_owners(), [], {}
+    owners, pairs, licences = file_owners(MAN_ROOT), [], {}
     versions = {package: version for package, (version, _) in installed_packages().items()}
     for section in MAN_SECTIONS:
         for path in sorted((MAN_ROOT / section).glob("*.gz")):
@@ -195,6 +198,40 @@ def man_page_pairs() -> tuple[list[Pair], list[DomainSource]]:
             if pair:
                 pairs.append(Pair(*pair, package))
                 licences.setdefault(package, debian_licences(package))
+    return pairs, [DomainSource(p, versions.get(p, ""), licence) for p, licence in sorted(licences.items())]
+
+
+def function_code_pairs(path: Path) -> Iterator[tuple[str, str]]:
+    """(docstring summary, the function's source without its docstring) of each documented function of a
+    Python file, read with `ast` (nothing is imported)."""
+    try:
+        text = path.read_text(errors="replace")
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, OSError):  # sources of other Python versions
+        return
+    for node in ast.walk(tree):
+        docstring = ast.get_docstring(node) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
+        source, quoted = (ast.get_source_segment(text, part) for part in (node, node.body[0])) if docstring else (None, None)
+        if source and quoted:
+            pair = usable(docstring_paragraphs(docstring)[0], source.replace(quoted, "", 1))
+            if pair:
+                yield pair
+
+
+def debian_python_code_pairs(root: Path = PYTHON_ROOT) -> tuple[list[Pair], list[DomainSource]]:
+    """Code search over the Python sources Debian's packages installed, leaving out every top-level package the
+    SDK's environment can import too (its docstrings are in the `docstrings` domain the start was fitted on)."""
+    owners, ours = file_owners(root), set(metadata.packages_distributions())
+    versions = {package: version for package, (version, _) in installed_packages().items()}
+    pairs, licences = [], {}
+    for path in sorted(root.rglob("*.py")):
+        package = owners.get(str(path))
+        if package is None or path.relative_to(root).parts[0].removesuffix(".py") in ours:
+            continue
+        found = [Pair(query, document, package) for query, document in function_code_pairs(path)]
+        if found:
+            pairs += found
+            licences.setdefault(package, debian_licences(package))
     return pairs, [DomainSource(p, versions.get(p, ""), licence) for p, licence in sorted(licences.items())]
 
 
