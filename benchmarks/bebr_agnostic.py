@@ -82,14 +82,19 @@ def fit(vectors: np.ndarray, candidate: Candidate):
         return load_binarizer(Path(folder))
 
 
-def scores(model, queries: np.ndarray, docs: np.ndarray, exact: np.ndarray | None = None) -> dict[str, float]:
-    """recall@1, recall@10 and overlap@10 of the model's codes; `exact`: float search's top-k, if made already."""
+def model_top(model, queries: np.ndarray, docs: np.ndarray) -> np.ndarray:
+    """The top-k documents of each query by the model's codes (the search kernel)."""
     import torch
 
     with torch.no_grad():
         query_codes, doc_codes = (model.encode(torch.from_numpy(v))[0].numpy() for v in (queries, docs))
+    return code_top(query_codes, doc_codes, model.config.layout)
+
+
+def scores(model, queries: np.ndarray, docs: np.ndarray, exact: np.ndarray | None = None) -> dict[str, float]:
+    """recall@1, recall@10 and overlap@10 of the model's codes; `exact`: float search's top-k, if made already."""
     exact = float_top(queries, docs) if exact is None else exact
-    return metrics(code_top(query_codes, doc_codes, model.config.layout), exact)
+    return metrics(model_top(model, queries, docs), exact)
 
 
 def choose(fit_vectors: np.ndarray, validation: dict[str, tuple[np.ndarray, np.ndarray]], code_bytes: int) -> Choice:

@@ -41,7 +41,8 @@ MIN_PAIRS = 300
 MAX_PAIRS = 10_000
 MAN_SECTIONS = ("man1", "man5", "man8")
 MAN_ROOT, DOC_ROOT = Path("/usr/share/man"), Path("/usr/share/doc")
-PYTHON_ROOT = Path("/usr/lib/python3/dist-packages")  # Debian's Python packages
+PYTHON_ROOT = Path("/usr/lib")  # where Debian's packages install Python sources
+CPYTHON_LIBRARY = re.compile(r"python3\.\d+")  # /usr/lib/python3.X: the standard library
 DPKG_STATUS, DPKG_INFO = Path("/var/lib/dpkg/status"), Path("/var/lib/dpkg/info")
 DOC_SUFFIXES = (".md", ".rst")
 #: a Markdown heading, or a reStructuredText title underlined with = - ~ ^
@@ -209,24 +210,35 @@ def function_code_pairs(path: Path) -> Iterator[tuple[str, str]]:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, OSError):  # sources of other Python versions
         return
+    lines = text.splitlines(keepends=True)  # once: ast.get_source_segment splits the whole file at every call
     for node in ast.walk(tree):
         docstring = ast.get_docstring(node) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
-        source, quoted = (ast.get_source_segment(text, part) for part in (node, node.body[0])) if docstring else (None, None)
-        if source and quoted:
+        if docstring:
+            source, quoted = source_of(lines, node), source_of(lines, node.body[0])
             pair = usable(docstring_paragraphs(docstring)[0], source.replace(quoted, "", 1))
             if pair:
                 yield pair
 
 
+def source_of(lines: list[str], node: ast.stmt) -> str:
+    """The node's source text: its lines, the first cut at its column and the last at its end column."""
+    first, last = node.lineno - 1, node.end_lineno - 1
+    encoded = [line.encode() for line in lines[first:last + 1]]  # ast's columns count UTF-8 bytes
+    if len(encoded) == 1:
+        return encoded[0][node.col_offset:node.end_col_offset].decode(errors="replace")
+    return b"".join([encoded[0][node.col_offset:], *encoded[1:-1], encoded[-1][:node.end_col_offset]]).decode(errors="replace")
+
+
 def debian_python_code_pairs(root: Path = PYTHON_ROOT) -> tuple[list[Pair], list[DomainSource]]:
-    """Code search over the Python sources Debian's packages installed, leaving out every top-level package the
-    SDK's environment can import too (its docstrings are in the `docstrings` domain the start was fitted on)."""
+    """Code search over the Python sources Debian's packages installed under `root`, but Python's own library
+    (the `stdlib` domain) and every file with a directory or module name the SDK's environment can import
+    (vendored copies too: their docstrings are in the `docstrings` domain the start was fitted on)."""
     owners, ours = file_owners(root), set(metadata.packages_distributions())
     versions = {package: version for package, (version, _) in installed_packages().items()}
     pairs, licences = [], {}
     for path in sorted(root.rglob("*.py")):
-        package = owners.get(str(path))
-        if package is None or path.relative_to(root).parts[0].removesuffix(".py") in ours:
+        package, names = owners.get(str(path)), {part.removesuffix(".py") for part in path.relative_to(root).parts}
+        if package is None or names & ours or CPYTHON_LIBRARY.fullmatch(path.relative_to(root).parts[0]):
             continue
         found = [Pair(query, document, package) for query, document in function_code_pairs(path)]
         if found:
@@ -257,6 +269,12 @@ def document_key(pair: Pair) -> int:
     return int(hashlib.sha256(pair.document.encode()).hexdigest()[:16], 16)
 
 
+def kept_pairs(pairs: list[Pair], most: int) -> list[Pair]:
+    """At most `most` pairs, those of smallest document_key, in their order (embedding is a corpus's cost)."""
+    kept = set(sorted(pairs, key=document_key)[:most])
+    return [p for p in pairs if p in kept]
+
+
 def default_domains_path() -> Path:
     from runtimes.cache import cache_root
 
@@ -273,9 +291,7 @@ def build_domains(out: Path) -> dict:
         if len(pairs) < MIN_PAIRS:
             record["left_out"][name] = len(pairs)
             continue
-        if len(pairs) > MAX_PAIRS:
-            kept = set(sorted(pairs, key=document_key)[:MAX_PAIRS])
-            pairs = [p for p in pairs if p in kept]
+        pairs = kept_pairs(pairs, MAX_PAIRS)
         arrays[f"{name}_queries"] = embed([p.query for p in pairs]).astype(np.float16)
         arrays[f"{name}_docs"] = embed([p.document for p in pairs]).astype(np.float16)
         arrays[f"{name}_validation"] = np.array([p.bucket == VALIDATION_BUCKET for p in pairs])

@@ -14,7 +14,7 @@ import argparse
 import json
 import tempfile
 import time
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -22,10 +22,10 @@ import numpy as np
 from sdk.retrieval.settings import RECIPES, BinarizerConfig, BinarizerTraining, TrainingData
 from sdk.retrieval.training import load_binarizer, read_training_record, train_binarizer
 
-from bebr_agnostic import scores, split_trainable  # benchmarks/ is on the path: the scripts run from it
+from bebr_agnostic import model_top, split_trainable  # benchmarks/ is on the path: the scripts run from it
 from bebr_domain_fidelity import load_domains
 from bebr_domains import TRAINABLE, default_domains_path
-from bebr_fidelity import FLOAT_BYTES, MLP, baseline_rows, float_top, metrics, projection_top
+from bebr_fidelity import BASELINES, FLOAT_BYTES, MLP, float_top, metrics, projection_top
 from machine import describe_machine
 
 REPO = Path(__file__).resolve().parent.parent
@@ -41,6 +41,7 @@ CANDIDATES = [BinarizerTraining(learning_rate=rate, neighbourhood_weight=weight,
 #: the general pairs settings (20 epochs, learning rate 2e-3, batch 512) with the same early stopping
 BASELINE_TRAINING = BinarizerTraining(**STOPPING)
 FINE_TUNED = "BEBR fine-tuned from the task-agnostic start"
+LINEAR_SIGN = "learned linear + sign"
 
 
 def describe(candidate: BinarizerTraining) -> dict:
@@ -76,13 +77,30 @@ def train(data: TrainingData, folder: Path, training: BinarizerTraining, config:
     return train_binarizer(data, folder, config, training, progress=False, start=start)
 
 
-def tuned_row(name: str, folder: Path, queries: np.ndarray, docs: np.ndarray, exact: np.ndarray, seconds: float) -> dict:
-    """A trained binarizer's held-out scores, with where its early stopping ended."""
+@dataclass
+class Found:
+    """One method's top-k on a held-out part, and what its training recorded (best epoch, seconds)."""
+
+    method: str
+    bytes: int
+    top: np.ndarray
+    training: dict = field(default_factory=dict)
+
+    def row(self, exact: np.ndarray) -> dict:
+        return {"method": self.method, "bytes": self.bytes, **metrics(self.top, exact), **self.training}
+
+
+def trained(name: str, folder: Path, queries: np.ndarray, docs: np.ndarray, seconds: float) -> Found:
+    """A trained binarizer's held-out top-k, with where its early stopping ended."""
     model = load_binarizer(folder)
     result = read_training_record(folder)["training"].get("result", {})
-    found = scores(model, queries, docs, exact) if model.config.binary else metrics(projection_top(model, queries, docs), exact)
-    return {"method": name, "bytes": model.config.layout.code_bytes if model.config.binary else model.config.bits * 4,
-            **found, "best_epoch": result.get("epoch"), "train_s": round(seconds, 1)}
+    top = model_top(model, queries, docs) if model.config.binary else projection_top(model, queries, docs)
+    return Found(name, model.config.layout.code_bytes if model.config.binary else model.config.bits * 4, top,
+                 {"best_epoch": result.get("epoch"), "train_s": round(seconds, 1)})
+
+
+def tuned_row(name: str, folder: Path, queries: np.ndarray, docs: np.ndarray, exact: np.ndarray, seconds: float) -> dict:
+    return trained(name, folder, queries, docs, seconds).row(exact)
 
 
 def timed_training(*args, **kwargs) -> tuple[Path, float]:
@@ -110,22 +128,22 @@ def choose(table: list[dict], tasks: list[str]) -> int:
     return int(np.argmax(means))  # the first of equal maxima
 
 
-def task_rows(task: str, pairs: TrainingData, queries: np.ndarray, docs: np.ndarray, exact: np.ndarray,
-              start: Path, work: Path) -> list[dict]:
+def task_methods(task: str, pairs: TrainingData, queries: np.ndarray, docs: np.ndarray, exact: np.ndarray,
+                 start: Path, work: Path) -> list[Found]:
     """Every method but the fine-tuned candidates on one task's held-out part."""
-    dim = pairs.dim
-    rows = [{"method": "float32 exact", "bytes": FLOAT_BYTES, **metrics(exact, exact)},
-            tuned_row("task-agnostic start (no fine-tuning)", start, queries, docs, exact, 0.0)]
-    rows += baseline_rows(vectors_of(pairs), queries, docs, [CODE_BYTES], ["faiss IndexPQ (8-bit codes)", "ITQ"], exact)
+    dim, vectors = pairs.dim, vectors_of(pairs)
+    found = [Found("float32 exact", FLOAT_BYTES, exact), trained("task-agnostic start (no fine-tuning)", start, queries, docs, 0.0)]
+    found += [Found(name, CODE_BYTES, BASELINES[name](vectors, queries, docs, CODE_BYTES))
+              for name in ("faiss IndexPQ (8-bit codes)", "ITQ")]
     linear = BinarizerConfig(dim=dim, bits=CODE_BYTES * 8, planes=1, hidden=0)
     projection = BinarizerConfig(dim=dim, bits=512, planes=1, binary=False, **MLP)
-    for name, config in (("learned linear + sign", linear), ("float projection, fine-tuned (512 x float32)", projection)):
+    for name, config in ((LINEAR_SIGN, linear), ("float projection, fine-tuned (512 x float32)", projection)):
         folder, seconds = timed_training(pairs, work / f"{task}-{config.hidden}-{config.binary}", BASELINE_TRAINING, config)
-        rows.append(tuned_row(name, folder, queries, docs, exact, seconds))
-    folder, seconds = timed_training(TrainingData(vectors_of(pairs)), work / f"{task}-vectors", RECIPES["vectors"].training,
+        found.append(trained(name, folder, queries, docs, seconds))
+    folder, seconds = timed_training(TrainingData(vectors), work / f"{task}-vectors", RECIPES["vectors"].training,
                                      RECIPES["vectors"].config)
-    rows.append(tuned_row("`--vectors` recipe on the user's vectors", folder, queries, docs, exact, seconds))
-    return rows
+    found.append(trained("`--vectors` recipe on the user's vectors", folder, queries, docs, seconds))
+    return found
 
 
 def run(path: Path) -> dict:
@@ -147,7 +165,7 @@ def run_in(path: Path, work: Path) -> dict:
     for task, (pairs, queries, docs, exact) in tasks.items():
         others = [t for t in TASKS if t != task]
         chosen = choose(table, others)
-        rows = task_rows(task, pairs, queries, docs, exact, starts[task], work)
+        rows = [found.row(exact) for found in task_methods(task, pairs, queries, docs, exact, starts[task], work)]
         rows.append({**table[chosen]["tasks"][task], "chosen": describe(CANDIDATES[chosen])})
         report["tasks"][task] = {"user_pairs": len(pairs), "held_out_pairs": len(queries), "start": about[task],
                                  "chosen_on": others, "rows": rows}
