@@ -23,14 +23,13 @@ from sdk.shipped import default_checkpoint
 from bebr_corpus import embed, without_repeats  # benchmarks/ is on the path: the scripts run from it
 from bebr_domains import debian_python_code_pairs, document_key, kept_pairs
 from bebr_fidelity import K, float_top
-from bebr_task_tuning import FINE_TUNED, LINEAR_SIGN, Found, split_task, task_methods, timed_training, trained
+from bebr_tables import TASK_BARS
+from bebr_task_tuning import FINE_TUNED, Found, split_task, task_methods, timed_training, trained
 from machine import describe_machine
 
 REPO = Path(__file__).resolve().parent.parent
 TASK = "debian-python-code"
 MIN_PAIRS, MAX_PAIRS = 1000, 4000
-#: the rows the fine-tuned binarizer must beat, on recall@1 and recall@10
-BARS = ("float32 exact", "faiss IndexPQ (8-bit codes)", LINEAR_SIGN)
 
 
 def default_task_path() -> Path:
@@ -75,7 +74,7 @@ def mcnemar(ours: np.ndarray, other: np.ndarray) -> dict:
 def comparisons(tuned: Found, others: list[Found]) -> list[dict]:
     """The fine-tuned binarizer against each bar, on recall@1 and recall@10."""
     return [{"against": other.method, "metric": f"recall@{k}", **mcnemar(hits(tuned.top, k), hits(other.top, k))}
-            for other in others if other.method in BARS for k in (1, K)]
+            for other in others if other.method in TASK_BARS for k in (1, K)]
 
 
 def run(path: Path) -> dict:

@@ -1,5 +1,5 @@
-"""docs/bebr_results.md from the BEBR benchmarks' JSON (fidelity, speed, place recognition): tables are
-generated, never typed by hand.
+"""docs/bebr_results.md from the BEBR benchmarks' JSON (fidelity, speed, place recognition, domains, tasks):
+tables are generated, never typed by hand.
 
     python benchmarks/bebr_tables.py
 """
@@ -125,16 +125,39 @@ def task_table(tuning: dict) -> list[str]:
              f"settings are chosen on the other tasks only. The shipped pairs recipe (chosen on all four): "
              f"{_settings(tuning['recipe'])}.", ""]
     for name, part in tuning["tasks"].items():
-        lines += [f"**{name}** ({part['user_pairs']:,} user pairs, {part['held_out_pairs']:,} held out; start: "
-                  f"{part['start']})", "",
-                  "| method | bytes / vector | recall@1 | recall@10 | overlap@10 with float | kept epoch |",
-                  "| --- | --- | --- | --- | --- | --- |"]
-        for row in part["rows"]:
-            label = f"{row['method']} ({_settings(row['chosen'])})" if row.get("chosen") else row["method"]
-            epoch = "" if row.get("best_epoch") is None else row["best_epoch"]
-            lines.append(f"| {label} | {row['bytes']} | {row['recall@1']:.3f} | {row['recall@10']:.3f} | "
-                         f"{row['overlap@10']:.3f} | {epoch} |")
-        lines.append("")
+        lines += [*_task_rows(name, part), ""]
+    return lines
+
+
+def _task_rows(name: str, part: dict) -> list[str]:
+    """One task's held-out rows, the fine-tuned one named with its settings."""
+    lines = [f"**{name}** ({part['user_pairs']:,} user pairs, {part['held_out_pairs']:,} held out; start: "
+             f"{part['start']})", "",
+             "| method | bytes / vector | recall@1 | recall@10 | overlap@10 with float | kept epoch |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for row in part["rows"]:
+        label = f"{row['method']} ({_settings(row['chosen'])})" if row.get("chosen") else row["method"]
+        label = f"{label} ({row['recipe']})" if row.get("recipe") else label
+        epoch = "" if row.get("best_epoch") is None else row["best_epoch"]
+        lines.append(f"| {label} | {row['bytes']} | {row['recall@1']:.3f} | {row['recall@10']:.3f} | "
+                     f"{row['overlap@10']:.3f} | {epoch} |")
+    return lines
+
+
+def fresh_task_table(fresh: dict) -> list[str]:
+    """The task that chose nothing: its rows, and each comparison of the fine-tuned binarizer query by query."""
+    corpus = fresh["corpus"]
+    lines = [f"Protocol: `{fresh['protocol']}`. Task `{fresh['task']}`: {corpus['unique_pairs']:,} unique pairs found"]
+    if not fresh["scored"]:
+        return [lines[0] + f"; not scored: {fresh['why']}."]
+    sources = ", ".join(f"{s['name']} ({s['licence']})" for s in corpus["sources"])
+    lines = [lines[0] + f", {corpus['pairs']:,} kept, from {len(corpus['sources'])} Debian packages: {sources}.", "",
+             *_task_rows(fresh["task"], fresh), "",
+             "Query by query, the fine-tuned binarizer against each bar (exact two-sided McNemar p over the queries "
+             "only one of the two finds):", "",
+             "| against | metric | only the fine-tuned finds | only the other finds | p |", "| --- | --- | --- | --- | --- |"]
+    lines += [f"| {c['against']} | {c['metric']} | {c['only_fine_tuned']} | {c['only_other']} | {c['p']:.3g} |"
+              for c in fresh["comparisons"]]
     return lines
 
 
@@ -150,17 +173,23 @@ VECTORS_ROUTE = ("`--vectors` recipe on the user's vectors", "ITQ")
 
 
 def task_goals(tuning: dict) -> list[str]:
+    return [line for name, part in tuning["tasks"].items()
+            for line in _task_goals(name, part["rows"], next(r for r in part["rows"] if r.get("chosen")))]
+
+
+def fresh_task_goals(fresh: dict) -> list[str]:
+    return _task_goals(fresh["task"], fresh["rows"], fresh["rows"][-1]) if fresh["scored"] else []
+
+
+def _task_goals(name: str, rows: list[dict], ours: dict) -> list[str]:
     lines = []
-    for name, part in tuning["tasks"].items():
-        rows = part["rows"]
-        ours = next(r for r in rows if r.get("chosen"))
-        checks = [(ours, bar, ("recall@1", "recall@10")) for bar in TASK_BARS]
-        checks.append((_row(rows, VECTORS_ROUTE[0]), VECTORS_ROUTE[1], ("recall@1", "recall@10", "overlap@10")))
-        for mine, bar, metrics in checks:
-            other = _row(rows, bar)
-            if mine is None or other is None:
-                continue
-            lines.append(f"- {name}: {mine['method']} above {bar} on {', '.join(metrics)}: **{_above(mine, other, metrics)}**")
+    checks = [(ours, bar, ("recall@1", "recall@10")) for bar in TASK_BARS]
+    checks.append((_row(rows, VECTORS_ROUTE[0]), VECTORS_ROUTE[1], ("recall@1", "recall@10", "overlap@10")))
+    for mine, bar, metrics in checks:
+        other = _row(rows, bar)
+        if mine is None or other is None:
+            continue
+        lines.append(f"- {name}: {mine['method']} above {bar} on {', '.join(metrics)}: **{_above(mine, other, metrics)}**")
     return lines
 
 
@@ -270,11 +299,14 @@ def render() -> str:
                                ("What the query's quantization costs (`benchmarks/bebr_query_precision.py`)",
                                 "bebr_query_precision.json", query_precision_table),
                                ("Fine-tuning on a task's pairs (`benchmarks/bebr_task_tuning.py`)",
-                                "bebr_task_tuning.json", task_table)):
+                                "bebr_task_tuning.json", task_table),
+                               ("A task that chose nothing (`benchmarks/bebr_fresh_task.py`)",
+                                "bebr_fresh_task.json", fresh_task_table)):
         result = _load(name)
         sections += [f"## {title}", "", *(table(result) if result else ["Not run yet."]), ""]
         goals = {"bebr_fidelity.json": fidelity_goals, "bebr_speed.json": speed_goals,
-                 "bebr_domain_fidelity.json": domain_goals, "bebr_task_tuning.json": task_goals}.get(name)
+                 "bebr_domain_fidelity.json": domain_goals, "bebr_task_tuning.json": task_goals,
+                 "bebr_fresh_task.json": fresh_task_goals}.get(name)
         if result and goals:
             sections += ["Goals:", "", *goals(result), ""]
         plot = RESULTS / name.replace(".json", ".png")

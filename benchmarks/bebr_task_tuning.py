@@ -41,7 +41,6 @@ CANDIDATES = [BinarizerTraining(learning_rate=rate, neighbourhood_weight=weight,
 #: the general pairs settings (20 epochs, learning rate 2e-3, batch 512) with the same early stopping
 BASELINE_TRAINING = BinarizerTraining(**STOPPING)
 FINE_TUNED = "BEBR fine-tuned from the task-agnostic start"
-LINEAR_SIGN = "learned linear + sign"
 
 
 def describe(candidate: BinarizerTraining) -> dict:
@@ -137,7 +136,7 @@ def task_methods(task: str, pairs: TrainingData, queries: np.ndarray, docs: np.n
               for name in ("faiss IndexPQ (8-bit codes)", "ITQ")]
     linear = BinarizerConfig(dim=dim, bits=CODE_BYTES * 8, planes=1, hidden=0)
     projection = BinarizerConfig(dim=dim, bits=512, planes=1, binary=False, **MLP)
-    for name, config in ((LINEAR_SIGN, linear), ("float projection, fine-tuned (512 x float32)", projection)):
+    for name, config in (("learned linear + sign", linear), ("float projection, fine-tuned (512 x float32)", projection)):
         folder, seconds = timed_training(pairs, work / f"{task}-{config.hidden}-{config.binary}", BASELINE_TRAINING, config)
         found.append(trained(name, folder, queries, docs, seconds))
     folder, seconds = timed_training(TrainingData(vectors), work / f"{task}-vectors", RECIPES["vectors"].training,

@@ -102,7 +102,7 @@ def test_the_task_is_scored_with_the_shipped_recipe_and_each_comparison_matches_
     tuned = report["rows"][-1]
     assert tuned["method"] == bebr_task_tuning.FINE_TUNED and tuned["bytes"] == 128 and tuned["best_epoch"] in (0, 1, 2)
     assert [(c["against"], c["metric"]) for c in report["comparisons"]] == [
-        (bar, metric) for bar in bebr_fresh_task.BARS for metric in ("recall@1", "recall@10")]
+        (bar, metric) for bar in bebr_fresh_task.TASK_BARS for metric in ("recall@1", "recall@10")]
     for comparison in report["comparisons"]:  # the paired counts are the rows' difference, query by query
         other, metric = rows[comparison["against"]], comparison["metric"]
         difference = comparison["only_fine_tuned"] - comparison["only_other"]

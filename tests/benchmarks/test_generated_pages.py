@@ -99,3 +99,26 @@ def test_the_domain_table_names_each_budget_s_choice_rule_and_the_directions_kep
             "codes); 128 bytes by the highest mean overlap@10.") in lines[0]
     assert "| ours: 2 x 256 bits, pca of 192 directions | 64 | 0.500 | 0.800 | 0.700 |" in lines
     assert "| ours: 4 x 256 bits, pca | 128 | 0.500 | 0.800 | 0.700 |" in lines
+
+
+def test_the_fresh_task_table_says_why_it_was_not_scored_or_shows_each_paired_comparison():
+    import bebr_tables
+
+    unscored = {"protocol": "p", "task": "code", "corpus": {"unique_pairs": 874}, "scored": False,
+                "why": "874 unique pairs, fewer than 1000"}
+    assert bebr_tables.fresh_task_table(unscored) == [
+        "Protocol: `p`. Task `code`: 874 unique pairs found; not scored: 874 unique pairs, fewer than 1000."]
+    assert bebr_tables.fresh_task_goals(unscored) == []
+    scores = {"bytes": 128, "recall@1": 0.5, "recall@10": 0.8, "overlap@10": 0.7}
+    rows = [{"method": bar, **scores} for bar in bebr_tables.TASK_BARS]
+    rows.append({"method": "ours", **scores, "recall@1": 0.6, "best_epoch": 3, "recipe": "defaults"})
+    scored = {**unscored, "scored": True, "corpus": {"unique_pairs": 900, "pairs": 800, "sources": [
+        {"name": "pkg", "licence": "MIT"}]}, "user_pairs": 560, "held_out_pairs": 240, "start": "the shipped default",
+        "rows": rows, "comparisons": [{"against": "float32 exact", "metric": "recall@1", "only_fine_tuned": 30,
+                                       "only_other": 6, "p": 0.0000623}]}
+    lines = bebr_tables.fresh_task_table(scored)
+    assert lines[0].endswith("900 unique pairs found, 800 kept, from 1 Debian packages: pkg (MIT).")
+    assert "| ours (defaults) | 128 | 0.600 | 0.800 | 0.700 | 3 |" in lines
+    assert lines[-1] == "| float32 exact | recall@1 | 30 | 6 | 6.23e-05 |"
+    assert bebr_tables.fresh_task_goals(scored)[0] == (
+        "- code: ours above float32 exact on recall@1, recall@10: **not met (recall@10 0.800 against 0.800)**")
