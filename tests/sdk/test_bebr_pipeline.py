@@ -70,6 +70,23 @@ def test_index_then_search_returns_the_kernels_answer(workspace, search_runtime,
     assert (ids[:, 0] == np.arange(300)).mean() > 0.3  # trained: the paired document often comes first (untrained: 1 in 300)
 
 
+def test_the_warm_up_runs_both_of_the_kernel_s_search_paths(workspace, monkeypatch):
+    """A few queries read the index directly, more transpose it: each compiles on first use, in the warm-up."""
+    import runtimes.bebr_index
+    from runtimes.ops.bebr_numba import TRANSPOSE_FROM_QUERIES
+
+    from sdk.options import SearchOptions
+    from sdk.pipeline import Pipeline
+
+    batches = []
+    monkeypatch.setattr(runtimes.bebr_index, "binary_search_numba", lambda codes, *args: batches.append(len(codes))
+                        or binary_search_numba(codes, *args))
+    with Pipeline("bebr", "onnxruntime-cpu", workspace / "first",
+                  search=SearchOptions(index=workspace / "docs.bebr", k=5)) as pipeline:
+        assert batches == [1, TRANSPOSE_FROM_QUERIES] and set(pipeline.warmup_timings) == {"encode", "search"}
+        assert pipeline(np.load(workspace / "queries.npy")[0]).ids.shape == (5,)
+
+
 def test_index_add_and_remove(workspace, tmp_path):
     path = tmp_path / "docs.bebr"
     assert main(["bebr", "index", str(workspace / "first"), "--embeddings", str(workspace / "docs.npy"), "--out", str(path)]) == 0
