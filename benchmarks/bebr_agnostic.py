@@ -22,7 +22,7 @@ from sdk.retrieval.settings import BinarizerConfig, BinarizerTraining, TrainingD
 from sdk.retrieval.training import load_binarizer, train_binarizer
 
 from bebr_domains import TRAINABLE, default_domains_path  # benchmarks/ is on the path: the scripts run from it
-from bebr_fidelity import BASELINES, code_top, float_top, metrics
+from bebr_fidelity import code_top, fit_product_quantizer, float_top, metrics
 
 #: the candidates, in the order that breaks ties (TRAINING.md)
 PLANES = (1, 2, 4)
@@ -37,7 +37,7 @@ UNEQUAL_BYTES = 64
 UNEQUAL_PLANES = (1, 2, 3, 4)
 FEWER_DIRECTIONS = (256, 192, 128)
 METRICS = ("recall@1", "recall@10", "overlap@10")
-REFERENCE = "faiss IndexPQ (8-bit codes)"
+REFERENCE, REFERENCE_SUB_BITS = "faiss IndexPQ (8-bit codes)", 8
 
 
 @dataclass(frozen=True)
@@ -103,15 +103,15 @@ def choose(fit_vectors: np.ndarray, validation: dict[str, tuple[np.ndarray, np.n
     Ties keep the earlier candidate."""
     if not validation:
         raise ValueError("no validation part to choose on")
+    exact = {name: float_top(queries, docs) for name, (queries, docs) in validation.items()}
     reference = None
     if code_bytes == UNEQUAL_BYTES:
-        quantizer = BASELINES[REFERENCE]
-        reference = {name: metrics(quantizer(fit_vectors, queries, docs, code_bytes), float_top(queries, docs))
-                     for name, (queries, docs) in validation.items()}
+        quantizer = fit_product_quantizer(fit_vectors, code_bytes, REFERENCE_SUB_BITS)  # trained once, for every part
+        reference = {name: metrics(quantizer.top(queries, docs), exact[name]) for name, (queries, docs) in validation.items()}
     table, best, best_key = [], None, None
     for candidate in candidates(code_bytes, fit_vectors.shape[1]):
         model = fit(fit_vectors, candidate)
-        parts = {name: scores(model, *pair) for name, pair in validation.items()}
+        parts = {name: scores(model, queries, docs, exact[name]) for name, (queries, docs) in validation.items()}
         mean = {metric: float(np.mean([part[metric] for part in parts.values()])) for metric in METRICS}
         entry = {**candidate.describe(), "validation": parts, "mean": mean}
         if reference is None:

@@ -237,8 +237,8 @@ def debian_python_code_pairs(root: Path = PYTHON_ROOT) -> tuple[list[Pair], list
     versions = {package: version for package, (version, _) in installed_packages().items()}
     pairs, licences = [], {}
     for path in sorted(root.rglob("*.py")):
-        package, names = owners.get(str(path)), {part.removesuffix(".py") for part in path.relative_to(root).parts}
-        if package is None or names & ours or CPYTHON_LIBRARY.fullmatch(path.relative_to(root).parts[0]):
+        package, parts = owners.get(str(path)), path.relative_to(root).parts
+        if package is None or {part.removesuffix(".py") for part in parts} & ours or CPYTHON_LIBRARY.fullmatch(parts[0]):
             continue
         found = [Pair(query, document, package) for query, document in function_code_pairs(path)]
         if found:

@@ -11,7 +11,7 @@ import json
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -42,11 +42,14 @@ def float_top(queries: np.ndarray, docs: np.ndarray, k: int = K) -> np.ndarray:
     return np.argsort(-scores, axis=1, kind="stable")[:, :k]
 
 
+def hits(top: np.ndarray, k: int) -> np.ndarray:
+    """Per query: is its paired document (the document of its own row) among the first k found?"""
+    return (top[:, :k] == np.arange(len(top))[:, None]).any(axis=1)
+
+
 def metrics(top: np.ndarray, exact: np.ndarray) -> dict[str, float]:
-    truth = np.arange(len(top))[:, None]
     overlap = np.mean([len(np.intersect1d(a, b)) / K for a, b in zip(top, exact)])
-    return {"recall@1": float((top[:, 0] == truth[:, 0]).mean()), "recall@10": float((top == truth).any(axis=1).mean()),
-            "overlap@10": float(overlap)}
+    return {"recall@1": float(hits(top, 1).mean()), "recall@10": float(hits(top, K).mean()), "overlap@10": float(overlap)}
 
 
 def code_top(query_codes: np.ndarray, doc_codes: np.ndarray, layout: CodeLayout) -> np.ndarray:
@@ -121,23 +124,39 @@ def orthonormal_lift(dim: int, out: int) -> np.ndarray:
     return q.T.astype(np.float32)
 
 
+@dataclass
+class ProductQuantizer:
+    """A trained faiss PQ index and the lift its vectors take first (identity when their width is a multiple of M)."""
+
+    index: object
+    lift: np.ndarray
+
+    def prepared(self, vectors: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(unit(vectors) @ self.lift)
+
+    def top(self, queries: np.ndarray, docs: np.ndarray) -> np.ndarray:
+        """Top-k of `queries` over `docs` (the index holds those documents only: earlier ones are dropped)."""
+        self.index.reset()
+        self.index.add(self.prepared(docs))
+        return self.index.search(self.prepared(queries), K)[1]
+
+
+def fit_product_quantizer(train: np.ndarray, code_bytes: int, sub_bits: int) -> ProductQuantizer:
+    """IndexPQ with 8-bit sub-codes (M = bytes) or IndexPQFastScan with 4-bit ones (M = 2 x bytes), trained on
+    unit-normalised `train`; vectors lifted by orthonormal columns to the next multiple of M when theirs is not one."""
+    import faiss
+
+    dim, quantizers = train.shape[1], code_bytes * 8 // sub_bits
+    lift = orthonormal_lift(dim, -(-dim // quantizers) * quantizers) if dim % quantizers else np.eye(dim, dtype=np.float32)
+    kind = faiss.IndexPQ if sub_bits == 8 else faiss.IndexPQFastScan
+    quantizer = ProductQuantizer(kind(lift.shape[1], quantizers, sub_bits, faiss.METRIC_INNER_PRODUCT), lift)
+    quantizer.index.train(quantizer.prepared(train))
+    return quantizer
+
+
 def product_quantizer(sub_bits: int) -> Callable[[np.ndarray, np.ndarray, np.ndarray, int], np.ndarray]:
-    """faiss PQ top-k at `code_bytes`: IndexPQ with 8-bit sub-codes (M = bytes) or IndexPQFastScan with 4-bit
-    ones (M = 2 x bytes); vectors lifted by orthonormal columns to the next multiple of M when theirs is not one."""
-
-    def top(train: np.ndarray, queries: np.ndarray, docs: np.ndarray, code_bytes: int) -> np.ndarray:
-        import faiss
-
-        dim, quantizers = train.shape[1], code_bytes * 8 // sub_bits
-        lift = orthonormal_lift(dim, -(-dim // quantizers) * quantizers) if dim % quantizers else np.eye(dim, dtype=np.float32)
-        train, queries, docs = (np.ascontiguousarray(unit(x) @ lift) for x in (train, queries, docs))
-        kind = faiss.IndexPQ if sub_bits == 8 else faiss.IndexPQFastScan
-        index = kind(train.shape[1], quantizers, sub_bits, faiss.METRIC_INNER_PRODUCT)
-        index.train(train)
-        index.add(docs)
-        return index.search(queries, K)[1]
-
-    return top
+    """faiss PQ top-k at `code_bytes` (fit_product_quantizer) as a baseline method."""
+    return lambda train, queries, docs, code_bytes: fit_product_quantizer(train, code_bytes, sub_bits).top(queries, docs)
 
 
 def sign_hashing(fit: Callable[[np.ndarray, int], Callable[[np.ndarray], np.ndarray]]):

@@ -22,7 +22,7 @@ from sdk.shipped import default_checkpoint
 
 from bebr_corpus import embed, without_repeats  # benchmarks/ is on the path: the scripts run from it
 from bebr_domains import debian_python_code_pairs, document_key, kept_pairs
-from bebr_fidelity import K, float_top
+from bebr_fidelity import K, float_top, hits
 from bebr_tables import TASK_BARS
 from bebr_task_tuning import FINE_TUNED, Found, split_task, task_methods, timed_training, trained
 from machine import describe_machine
@@ -54,11 +54,6 @@ def build_task(out: Path) -> dict:
                  keys=np.array([document_key(p) for p in pairs], dtype=np.uint64))
     out.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
     return record
-
-
-def hits(top: np.ndarray, k: int) -> np.ndarray:
-    """Per query: is its paired document (the same row) among the first k found?"""
-    return (top[:, :k] == np.arange(len(top))[:, None]).any(axis=1)
 
 
 def mcnemar(ours: np.ndarray, other: np.ndarray) -> dict:

@@ -20,7 +20,7 @@ import numpy as np
 from bebr_agnostic import choose, fit, split_trainable
 from bebr_domain_fidelity import load_domains
 from bebr_domains import default_domains_path
-from bebr_fidelity import K, code_top, float_top, metrics, unit
+from bebr_fidelity import ProductQuantizer, code_top, fit_product_quantizer, float_top, metrics
 from machine import describe_machine  # benchmarks/ is on the path: the scripts run from it
 
 REPO = Path(__file__).resolve().parent.parent
@@ -42,29 +42,18 @@ def binarizer_tops(model, queries: np.ndarray, docs: np.ndarray) -> dict[str, np
             "unquantized projection": float_top(projected, projected_docs)}
 
 
-def trained_product_quantizer(train: np.ndarray, code_bytes: int = CODE_BYTES):
-    """faiss IndexPQ with 8-bit codes (M = bytes), trained on the unit-normalised `train`."""
-    import faiss
-
-    index = faiss.IndexPQ(train.shape[1], code_bytes, 8, faiss.METRIC_INNER_PRODUCT)
-    index.train(np.ascontiguousarray(unit(train)))
-    return index
-
-
-def product_quantizer_tops(index, queries: np.ndarray, docs: np.ndarray) -> dict[str, np.ndarray]:
-    """The trained IndexPQ over `docs`, searched as faiss does (asymmetric) and by its reconstructions."""
-    queries, docs = np.ascontiguousarray(unit(queries)), np.ascontiguousarray(unit(docs))
-    index.reset()
-    index.add(docs)
-    rebuilt = [index.pq.decode(index.pq.compute_codes(v)) for v in (queries, docs)]
-    return {"asymmetric": index.search(queries, K)[1], "symmetric": float_top(*rebuilt)}
+def product_quantizer_tops(quantizer: ProductQuantizer, queries: np.ndarray, docs: np.ndarray) -> dict[str, np.ndarray]:
+    """The trained PQ over `docs`, searched as faiss does (asymmetric) and by its reconstructions."""
+    pq = quantizer.index.pq
+    rebuilt = [pq.decode(pq.compute_codes(quantizer.prepared(v))) for v in (queries, docs)]
+    return {"asymmetric": quantizer.top(queries, docs), "symmetric": float_top(*rebuilt)}
 
 
 def run(path: Path) -> dict:
     domains, _ = load_domains(path)
     fitting, _, validation = split_trainable(domains)
     chosen = choose(fitting, validation, CODE_BYTES).chosen
-    model, quantizer = fit(fitting, chosen), trained_product_quantizer(fitting)
+    model, quantizer = fit(fitting, chosen), fit_product_quantizer(fitting, CODE_BYTES, 8)
     parts = {}
     for name, (queries, docs) in validation.items():
         exact = float_top(queries, docs)

@@ -13,6 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import bebr_domains  # noqa: E402
+import bebr_fidelity  # noqa: E402
 import bebr_fresh_task  # noqa: E402
 
 SOURCE = textwrap.dedent('''
@@ -62,8 +63,8 @@ def test_code_pairs_leave_out_python_s_library_the_sdk_s_own_packages_and_unowne
 
 def test_the_paired_comparison_counts_the_queries_only_one_side_finds():
     top = np.array([[0, 5], [9, 1], [2, 7], [8, 9]])  # query i's paired document is i
-    assert bebr_fresh_task.hits(top, 1).tolist() == [True, False, True, False]
-    assert bebr_fresh_task.hits(top, 2).tolist() == [True, True, True, False]
+    assert bebr_fidelity.hits(top, 1).tolist() == [True, False, True, False]
+    assert bebr_fidelity.hits(top, 2).tolist() == [True, True, True, False]
     ours, other = np.array([True] * 10 + [False]), np.array([False] * 10 + [True])
     assert bebr_fresh_task.mcnemar(ours[:10], other[:10]) == {"only_fine_tuned": 10, "only_other": 0, "p": pytest.approx(2 * 0.5**10)}
     assert bebr_fresh_task.mcnemar(ours, other)["p"] == pytest.approx(2 * (1 + 11) * 0.5**11)  # 10 against 1
@@ -80,7 +81,6 @@ def test_a_task_with_too_few_pairs_is_reported_and_not_scored(tmp_path):
 def test_the_task_is_scored_with_the_shipped_recipe_and_each_comparison_matches_the_rows(tmp_path, monkeypatch):
     pytest.importorskip("faiss")
     pytest.importorskip("torch")
-    import bebr_fidelity
     import bebr_task_tuning
 
     from sdk.retrieval.settings import RECIPES

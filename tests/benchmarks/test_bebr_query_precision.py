@@ -25,12 +25,12 @@ def correlated_pairs(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 def test_an_exact_query_finds_more_of_the_float_neighbours_than_a_quantized_one(method):
     import bebr_query_precision
     from bebr_agnostic import candidates, fit
-    from bebr_fidelity import float_top, metrics
+    from bebr_fidelity import fit_product_quantizer, float_top, metrics
 
     train = np.concatenate(correlated_pairs(2000, 0))
     queries, docs = correlated_pairs(300, 1)
     if method == "pq":
-        quantizer = bebr_query_precision.trained_product_quantizer(train, code_bytes=16)
+        quantizer = fit_product_quantizer(train, 16, 8)
         bebr_query_precision.product_quantizer_tops(quantizer, docs[:50], docs[:50])  # a part searched before
         tops = bebr_query_precision.product_quantizer_tops(quantizer, queries, docs)
     else:
