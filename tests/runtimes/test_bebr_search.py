@@ -14,11 +14,11 @@ from runtimes.ops.bebr_reference import binary_search_reference, sdc_scores
 from runtimes.ops.bebr_spec import (MAX_K, CodeError, CodeLayout, NormRange, code_norms, decoded_levels, pack_signs,
                                     popcount, unpack_signs)
 
-#: the kernel's specialised word counts (256, 512, 1024 bits x 1 plane; 128, 256, 512 bits x 2; 128, 256, 512 bits
-#: x 4) and general ones
+#: the kernel's specialised word counts (256 to 1024 bits x 1 plane; 128 to 512 bits x 2; 64, 160, 320 bits x 3; 64
+#: to 512 bits x 4) and general ones (96 x 3, 32 x 1, 2048 x 1)
 LAYOUTS = [CodeLayout(256, 1), CodeLayout(512, 1), CodeLayout(1024, 1), CodeLayout(128, 2), CodeLayout(256, 2),
            CodeLayout(512, 2), CodeLayout(128, 4), CodeLayout(256, 4), CodeLayout(512, 4), CodeLayout(96, 3), CodeLayout(64, 4),
-           CodeLayout(32, 1), CodeLayout(2048, 1)]
+           CodeLayout(64, 3), CodeLayout(160, 3), CodeLayout(320, 3), CodeLayout(32, 1), CodeLayout(2048, 1)]
 
 
 def test_popcount_counts_every_set_bit_without_numpy_2():
