@@ -22,9 +22,8 @@ from sdk.shipped import default_checkpoint
 
 from bebr_corpus import embed, without_repeats  # benchmarks/ is on the path: the scripts run from it
 from bebr_domains import debian_python_code_pairs, document_key, kept_pairs
-from bebr_fidelity import K, float_top, hits
-from bebr_tables import TASK_BARS
-from bebr_task_tuning import FINE_TUNED, Found, split_task, task_methods, timed_training, trained
+from bebr_fidelity import float_top
+from bebr_task_tuning import FINE_TUNED, comparisons, split_task, task_methods, timed_training, trained
 from machine import describe_machine
 
 REPO = Path(__file__).resolve().parent.parent
@@ -54,22 +53,6 @@ def build_task(out: Path) -> dict:
                  keys=np.array([document_key(p) for p in pairs], dtype=np.uint64))
     out.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
     return record
-
-
-def mcnemar(ours: np.ndarray, other: np.ndarray) -> dict:
-    """The queries only `ours` finds, only `other` finds, and the exact two-sided McNemar p over them."""
-    from scipy.stats import binomtest
-
-    only_ours, only_other = int((ours & ~other).sum()), int((other & ~ours).sum())
-    discordant = only_ours + only_other
-    p = binomtest(only_ours, discordant, 0.5).pvalue if discordant else 1.0
-    return {"only_fine_tuned": only_ours, "only_other": only_other, "p": float(p)}
-
-
-def comparisons(tuned: Found, others: list[Found]) -> list[dict]:
-    """The fine-tuned binarizer against each bar, on recall@1 and recall@10."""
-    return [{"against": other.method, "metric": f"recall@{k}", **mcnemar(hits(tuned.top, k), hits(other.top, k))}
-            for other in others if other.method in TASK_BARS for k in (1, K)]
 
 
 def run(path: Path) -> dict:

@@ -130,7 +130,7 @@ def task_table(tuning: dict) -> list[str]:
 
 
 def _task_rows(name: str, part: dict) -> list[str]:
-    """One task's held-out rows, the fine-tuned one named with its settings."""
+    """One task's held-out rows, the fine-tuned one named with its settings, and its paired comparisons."""
     lines = [f"**{name}** ({part['user_pairs']:,} user pairs, {part['held_out_pairs']:,} held out; start: "
              f"{part['start']})", "",
              "| method | bytes / vector | recall@1 | recall@10 | overlap@10 with float | kept epoch |",
@@ -141,7 +141,7 @@ def _task_rows(name: str, part: dict) -> list[str]:
         epoch = "" if row.get("best_epoch") is None else row["best_epoch"]
         lines.append(f"| {label} | {row['bytes']} | {row['recall@1']:.3f} | {row['recall@10']:.3f} | "
                      f"{row['overlap@10']:.3f} | {epoch} |")
-    return lines
+    return [*lines, "", *_comparison_rows(part["comparisons"])]
 
 
 def fresh_task_table(fresh: dict) -> list[str]:
@@ -151,14 +151,17 @@ def fresh_task_table(fresh: dict) -> list[str]:
     if not fresh["scored"]:
         return [lines[0] + f"; not scored: {fresh['why']}."]
     sources = ", ".join(f"{s['name']} ({s['licence']})" for s in corpus["sources"])
-    lines = [lines[0] + f", {corpus['pairs']:,} kept, from {len(corpus['sources'])} Debian packages: {sources}.", "",
-             *_task_rows(fresh["task"], fresh), "",
-             "Query by query, the fine-tuned binarizer against each bar (exact two-sided McNemar p over the queries "
-             "only one of the two finds):", "",
-             "| against | metric | only the fine-tuned finds | only the other finds | p |", "| --- | --- | --- | --- | --- |"]
-    lines += [f"| {c['against']} | {c['metric']} | {c['only_fine_tuned']} | {c['only_other']} | {c['p']:.3g} |"
-              for c in fresh["comparisons"]]
-    return lines
+    return [lines[0] + f", {corpus['pairs']:,} kept, from {len(corpus['sources'])} Debian packages: {sources}.", "",
+            *_task_rows(fresh["task"], fresh)]
+
+
+def _comparison_rows(comparisons: list[dict]) -> list[str]:
+    """The fine-tuned binarizer against each bar, query by query."""
+    return ["Query by query, the fine-tuned binarizer against each bar (exact two-sided McNemar p over the queries "
+            "only one of the two finds):", "",
+            "| against | metric | only the fine-tuned finds | only the other finds | p |", "| --- | --- | --- | --- | --- |",
+            *(f"| {c['against']} | {c['metric']} | {c['only_fine_tuned']} | {c['only_other']} | {c['p']:.3g} |"
+              for c in comparisons)]
 
 
 def _settings(chosen: dict) -> str:

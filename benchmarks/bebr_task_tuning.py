@@ -3,7 +3,7 @@ sdk/weights/bebr/TRAINING.md: every candidate setting fine-tuned from the task-a
 user pairs (early stopping on a tenth of them, inside the trainer) and scored on the task's held-out part;
 per task the candidate chosen on the other tasks, beside float search, faiss PQ, a learned linear sign code,
 the start, a fine-tuned float projection, and the no-label route (`--vectors` recipe against ITQ on the same
-vectors), all at 128 bytes. Writes benchmarks/results/bebr_task_tuning.json; the pairs recipe of
+vectors), all at 128 bytes, with the queries only the chosen one or only each bar finds and their exact McNemar p. Writes benchmarks/results/bebr_task_tuning.json; the pairs recipe of
 sdk/retrieval/settings.py is the choice over all tasks.
 
     python benchmarks/bebr_task_tuning.py [--domains PATH]
@@ -25,7 +25,8 @@ from sdk.retrieval.training import load_binarizer, read_training_record, train_b
 from bebr_agnostic import model_top, split_trainable  # benchmarks/ is on the path: the scripts run from it
 from bebr_domain_fidelity import load_domains
 from bebr_domains import TRAINABLE, default_domains_path
-from bebr_fidelity import BASELINES, FLOAT_BYTES, MLP, float_top, metrics, projection_top
+from bebr_fidelity import BASELINES, FLOAT_BYTES, MLP, K, float_top, hits, metrics, projection_top
+from bebr_tables import TASK_BARS
 from machine import describe_machine
 
 REPO = Path(__file__).resolve().parent.parent
@@ -98,27 +99,42 @@ def trained(name: str, folder: Path, queries: np.ndarray, docs: np.ndarray, seco
                  {"best_epoch": result.get("epoch"), "train_s": round(seconds, 1)})
 
 
-def tuned_row(name: str, folder: Path, queries: np.ndarray, docs: np.ndarray, exact: np.ndarray, seconds: float) -> dict:
-    return trained(name, folder, queries, docs, seconds).row(exact)
-
-
 def timed_training(*args, **kwargs) -> tuple[Path, float]:
     began = time.perf_counter()
     folder = train(*args, **kwargs)
     return folder, time.perf_counter() - began
 
 
-def candidate_table(tasks: dict, starts: dict, work: Path) -> list[dict]:
-    """Every candidate fine-tuned on every task's user pairs, scored on its held-out part."""
-    table = []
+def mcnemar(ours: np.ndarray, other: np.ndarray) -> dict:
+    """The queries only `ours` finds, only `other` finds, and the exact two-sided McNemar p over them."""
+    from scipy.stats import binomtest
+
+    only_ours, only_other = int((ours & ~other).sum()), int((other & ~ours).sum())
+    discordant = only_ours + only_other
+    p = binomtest(only_ours, discordant, 0.5).pvalue if discordant else 1.0
+    return {"only_fine_tuned": only_ours, "only_other": only_other, "p": float(p)}
+
+
+def comparisons(tuned: Found, others: list[Found]) -> list[dict]:
+    """The fine-tuned binarizer against each bar, on recall@1 and recall@10, query by query."""
+    return [{"against": other.method, "metric": f"recall@{k}", **mcnemar(hits(tuned.top, k), hits(other.top, k))}
+            for other in others if other.method in TASK_BARS for k in (1, K)]
+
+
+def candidate_table(tasks: dict, starts: dict, work: Path) -> tuple[list[dict], list[dict[str, Found]]]:
+    """Every candidate fine-tuned on every task's user pairs, scored on its held-out part: the table's rows,
+    and each candidate's top-k per task (for the paired comparisons of the one chosen)."""
+    table, found = [], []
     for number, candidate in enumerate(CANDIDATES):
-        entry = {**describe(candidate), "tasks": {}}
+        entry, tops = {**describe(candidate), "tasks": {}}, {}
         for task, (pairs, queries, docs, exact) in tasks.items():
             folder, seconds = timed_training(pairs, work / f"candidate-{number}-{task}", candidate, start=starts[task])
-            entry["tasks"][task] = tuned_row(FINE_TUNED, folder, queries, docs, exact, seconds)
+            tops[task] = trained(FINE_TUNED, folder, queries, docs, seconds)
+            entry["tasks"][task] = tops[task].row(exact)
         table.append(entry)
+        found.append(tops)
         print(json.dumps(entry), flush=True)
-    return table
+    return table, found
 
 
 def choose(table: list[dict], tasks: list[str]) -> int:
@@ -158,16 +174,17 @@ def run_in(path: Path, work: Path) -> dict:
         pairs, held_queries, held_docs = split_task(queries, docs, keys)
         tasks[task] = (pairs, held_queries, held_docs, float_top(held_queries, held_docs))
         starts[task], about[task] = make_start(task, domains, work / f"start-{task}")
-    table = candidate_table(tasks, starts, work)
+    table, tuned = candidate_table(tasks, starts, work)
     report = {"protocol": "sdk/weights/bebr/TRAINING.md, Fine-tuning on a task's pairs", "bytes": CODE_BYTES,
               "stopping": STOPPING, "candidates": table, "tasks": {}}
     for task, (pairs, queries, docs, exact) in tasks.items():
         others = [t for t in TASKS if t != task]
         chosen = choose(table, others)
-        rows = [found.row(exact) for found in task_methods(task, pairs, queries, docs, exact, starts[task], work)]
-        rows.append({**table[chosen]["tasks"][task], "chosen": describe(CANDIDATES[chosen])})
+        found = task_methods(task, pairs, queries, docs, exact, starts[task], work)
+        rows = [f.row(exact) for f in found] + [{**table[chosen]["tasks"][task], "chosen": describe(CANDIDATES[chosen])}]
         report["tasks"][task] = {"user_pairs": len(pairs), "held_out_pairs": len(queries), "start": about[task],
-                                 "chosen_on": others, "rows": rows}
+                                 "chosen_on": others, "rows": rows,
+                                 "comparisons": comparisons(tuned[chosen][task], found)}
         print(task, json.dumps(rows), flush=True)
     report["recipe"] = {**describe(CANDIDATES[choose(table, list(TASKS))]), **STOPPING}
     report["machine"] = describe_machine()

@@ -1,5 +1,6 @@
 """Fine-tuning on a task's pairs: every task split by its keys into the user's pairs and a held-out part, each
-task's settings chosen on the other tasks only, its rows scored on its held-out part."""
+task's settings chosen on the other tasks only, its rows scored on its held-out part and the chosen binarizer
+compared with each bar query by query."""
 from __future__ import annotations
 
 import sys
@@ -34,6 +35,16 @@ def test_the_choice_for_a_task_never_reads_that_task():
     assert bebr_task_tuning.choose(table, ["a", "b"]) == 0
 
 
+def test_the_paired_comparison_counts_the_queries_only_one_side_finds():
+    top = np.array([[0, 5], [9, 1], [2, 7], [8, 9]])  # query i's paired document is i
+    assert bebr_fidelity.hits(top, 1).tolist() == [True, False, True, False]
+    assert bebr_fidelity.hits(top, 2).tolist() == [True, True, True, False]
+    ours, other = np.array([True] * 10 + [False]), np.array([False] * 10 + [True])
+    assert bebr_task_tuning.mcnemar(ours[:10], other[:10]) == {"only_fine_tuned": 10, "only_other": 0, "p": pytest.approx(2 * 0.5**10)}
+    assert bebr_task_tuning.mcnemar(ours, other)["p"] == pytest.approx(2 * (1 + 11) * 0.5**11)  # 10 against 1
+    assert bebr_task_tuning.mcnemar(ours, ours) == {"only_fine_tuned": 0, "only_other": 0, "p": 1.0}
+
+
 @pytest.mark.slow
 def test_every_task_is_tuned_and_scored_as_the_protocol_says(tmp_path, monkeypatch):
     sizes = dict.fromkeys(bebr_task_tuning.TASKS, 300)
@@ -60,5 +71,12 @@ def test_every_task_is_tuned_and_scored_as_the_protocol_says(tmp_path, monkeypat
         assert tuned == {**report["candidates"][chosen]["tasks"][task], "chosen": tuned["chosen"]}
         assert tuned["bytes"] == 128 and tuned["best_epoch"] in (0, 1, 2)
         assert next(row for row in part["rows"] if row["method"] == "learned linear + sign")["bytes"] == 32
+        rows = {row["method"]: row for row in part["rows"]}
+        assert [(c["against"], c["metric"]) for c in part["comparisons"]] == [
+            (bar, metric) for bar in bebr_task_tuning.TASK_BARS for metric in ("recall@1", "recall@10")]
+        for comparison in part["comparisons"]:  # the chosen candidate's queries, against each bar's
+            metric = comparison["metric"]
+            difference = comparison["only_fine_tuned"] - comparison["only_other"]
+            assert difference == round((tuned[metric] - rows[comparison["against"]][metric]) * part["held_out_pairs"])
     assert report["recipe"]["learning_rate"] == candidates[bebr_task_tuning.choose(report["candidates"],
                                                                                    list(bebr_task_tuning.TASKS))].learning_rate
