@@ -3,8 +3,9 @@ sdk/weights/bebr/TRAINING.md: every candidate setting fine-tuned from the task-a
 user pairs (early stopping on a tenth of them, inside the trainer) and scored on the task's held-out part;
 per task the candidate chosen on the other tasks, beside float search, faiss PQ, a learned linear sign code,
 the start, a fine-tuned float projection, and the no-label route (`--vectors` recipe against ITQ on the same
-vectors), all at 128 bytes, with the queries only the chosen one or only each bar finds and their exact McNemar p. Writes benchmarks/results/bebr_task_tuning.json; the pairs recipe of
-sdk/retrieval/settings.py is the choice over all tasks.
+vectors), all at 128 bytes, with the queries only the chosen one or only each bar finds and their exact McNemar
+p. Writes benchmarks/results/bebr_task_tuning.json; the pairs recipe of sdk/retrieval/settings.py is the choice
+over all tasks.
 
     python benchmarks/bebr_task_tuning.py [--domains PATH]
 """
